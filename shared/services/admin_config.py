@@ -1,0 +1,44 @@
+"""The admin's auth and UI settings (``/api/v1/auths/admin/config``), by Open WebUI's names."""
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shared.services import accounts, app_config, sessions
+
+FIELDS: dict[str, str] = {
+    "SHOW_ADMIN_DETAILS": "ui.show_admin_details",
+    "ADMIN_EMAIL": "ui.admin_email",
+    "WEBUI_URL": "ui.webui_url",
+    "ENABLE_SIGNUP": "ui.enable_signup",
+    "ENABLE_LOGIN_FORM": "ui.enable_login_form",
+    "ENABLE_API_KEYS": "auth.enable_api_keys",
+    "DEFAULT_USER_ROLE": "ui.default_user_role",
+    "JWT_EXPIRES_IN": "auth.jwt_expires_in",
+    "ENABLE_COMMUNITY_SHARING": "ui.enable_community_sharing",
+    "ENABLE_MESSAGE_RATING": "ui.enable_message_rating",
+    "ENABLE_FOLDERS": "folders.enable",
+    "ENABLE_CHANNELS": "channels.enable",
+    "ENABLE_NOTES": "notes.enable",
+    "ENABLE_MEMORIES": "memories.enable",
+    "ENABLE_USER_WEBHOOKS": "ui.enable_user_webhooks",
+    "PENDING_USER_OVERLAY_TITLE": "ui.pending_user_overlay_title",
+    "PENDING_USER_OVERLAY_CONTENT": "ui.pending_user_overlay_content",
+    "RESPONSE_WATERMARK": "ui.watermark",
+}
+
+
+def read(session: Session) -> dict[str, Any]:
+    values = app_config.get_many(session, FIELDS.values())
+    return {name: values[key] for name, key in FIELDS.items()}
+
+
+def update(session: Session, changes: dict[str, Any]) -> dict[str, Any]:
+    """Apply the given fields (others keep their values) after checking the ones with rules."""
+    if "DEFAULT_USER_ROLE" in changes:
+        accounts.validate_role(changes["DEFAULT_USER_ROLE"])
+    if "JWT_EXPIRES_IN" in changes:
+        sessions.parse_expires_in(changes["JWT_EXPIRES_IN"])
+    app_config.set_many(session, {FIELDS[name]: value for name, value in changes.items() if name in FIELDS})
+    return read(session)

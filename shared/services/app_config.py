@@ -1,0 +1,77 @@
+"""Admin-editable configuration: stored values in ``app_config`` over defaults from the environment."""
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from shared.config import Settings, get_settings
+from shared.models import AppConfig
+
+_DEFAULTS: dict[str, Callable[[Settings], Any]] = {
+    "ui.enable_signup": lambda s: s.enable_signup,
+    "ui.enable_login_form": lambda s: True,
+    "ui.enable_password_change_form": lambda s: True,
+    "ui.default_user_role": lambda s: s.default_user_role,
+    "ui.enable_community_sharing": lambda s: True,
+    "ui.enable_message_rating": lambda s: True,
+    "ui.enable_user_webhooks": lambda s: False,
+    "ui.default_models": lambda s: "",
+    "ui.default_pinned_models": lambda s: "",
+    "ui.prompt_suggestions": lambda s: [],
+    "ui.pending_user_overlay_title": lambda s: "",
+    "ui.pending_user_overlay_content": lambda s: "",
+    "ui.watermark": lambda s: "",
+    "ui.show_admin_details": lambda s: True,
+    "ui.admin_email": lambda s: None,
+    "ui.webui_url": lambda s: "",
+    "auth.enable_api_keys": lambda s: s.enable_api_keys,
+    "auth.jwt_expires_in": lambda s: s.jwt_expires_in,
+    "folders.enable": lambda s: True,
+    "channels.enable": lambda s: False,
+    "notes.enable": lambda s: False,
+    "memories.enable": lambda s: True,
+    "task.title.enable": lambda s: True,
+    "task.tags.enable": lambda s: True,
+    "task.follow_up.enable": lambda s: True,
+    "task.autocomplete.enable": lambda s: False,
+    "image_generation.enable": lambda s: False,
+    "web.search.enable": lambda s: False,
+    "code_execution.enable": lambda s: False,
+    "code_interpreter.enable": lambda s: False,
+}
+
+
+def register_default(key: str, factory: Callable[[Settings], Any]) -> None:
+    """Let an area (connections, RAG, audio ...) declare its own keys and their defaults."""
+    _DEFAULTS[key] = factory
+
+
+def default(key: str) -> Any:
+    factory = _DEFAULTS.get(key)
+    return copy.deepcopy(factory(get_settings())) if factory else None
+
+
+def get_many(session: Session, keys: Iterable[str]) -> dict[str, Any]:
+    keys = list(keys)
+    stored = {
+        row.key: row.value for row in session.scalars(select(AppConfig).where(AppConfig.key.in_(keys)))
+    }
+    return {k: stored[k] if k in stored else default(k) for k in keys}
+
+
+def get(session: Session, key: str) -> Any:
+    return get_many(session, [key])[key]
+
+
+def set_many(session: Session, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        row = session.get(AppConfig, key)
+        if row is None:
+            session.add(AppConfig(key=key, value=value))
+        else:
+            row.value = value
+    session.flush()

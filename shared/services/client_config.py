@@ -1,0 +1,103 @@
+"""What ``GET /api/config`` tells a client: public features before sign-in, the rest after."""
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from shared.config import VERSION, get_settings
+from shared.models import User
+from shared.services import accounts, app_config, permissions
+
+_PUBLIC_KEYS = ("ui.enable_signup", "ui.enable_login_form")
+_FEATURE_KEYS = {
+    "enable_api_keys": "auth.enable_api_keys",
+    "enable_password_change_form": "ui.enable_password_change_form",
+    "enable_folders": "folders.enable",
+    "enable_channels": "channels.enable",
+    "enable_notes": "notes.enable",
+    "enable_memories": "memories.enable",
+    "enable_web_search": "web.search.enable",
+    "enable_code_execution": "code_execution.enable",
+    "enable_code_interpreter": "code_interpreter.enable",
+    "enable_image_generation": "image_generation.enable",
+    "enable_autocomplete_generation": "task.autocomplete.enable",
+    "enable_title_generation": "task.title.enable",
+    "enable_follow_up_generation": "task.follow_up.enable",
+    "enable_tags_generation": "task.tags.enable",
+    "enable_community_sharing": "ui.enable_community_sharing",
+    "enable_message_rating": "ui.enable_message_rating",
+    "enable_user_webhooks": "ui.enable_user_webhooks",
+}
+_OFF_FEATURES = (
+    "enable_version_update_check", "enable_direct_connections", "enable_direct_integrations",
+    "enable_tool_servers", "enable_terminal_servers", "enable_encrypted_channels", "enable_apps",
+    "enable_calendar", "enable_automations", "enable_context_compaction", "enable_tool_permissions",
+    "enable_web_search_confirmation", "enable_user_status", "enable_admin_export",
+    "enable_admin_chat_access", "enable_admin_analytics", "enable_google_drive_integration",
+    "enable_onedrive_integration", "enable_subagents", "enable_pyodide_file_persistence",
+    "enable_public_active_users_count", "enable_easter_eggs",
+)
+
+
+def client_config(session: Session, user: User | None) -> dict:
+    public = app_config.get_many(session, _PUBLIC_KEYS)
+    config: dict = {
+        "status": True,
+        "name": get_settings().name,
+        "version": VERSION,
+        "default_locale": "",
+        "i18n": {},
+        "oauth": {"providers": {}, "auto_redirect": False},
+        "features": {
+            "slim": False,
+            "auth": True,
+            "auth_trusted_header": False,
+            "enable_signup_password_confirmation": False,
+            "enable_ldap": False,
+            "enable_signup": public["ui.enable_signup"],
+            "enable_login_form": public["ui.enable_login_form"],
+            "enable_websocket": True,
+            "websocket_heartbeat_interval": 30,
+        },
+    }
+    if user is None:
+        if not accounts.has_users(session):
+            config = {"onboarding": True, **config}
+        return config
+    ui = app_config.get_many(session, [
+        "ui.pending_user_overlay_title", "ui.pending_user_overlay_content", "ui.watermark",
+        "ui.default_models", "ui.default_pinned_models", "ui.prompt_suggestions",
+    ])
+    config["ui"] = {
+        "pending_user_overlay_title": ui["ui.pending_user_overlay_title"],
+        "pending_user_overlay_content": ui["ui.pending_user_overlay_content"],
+        "response_watermark": ui["ui.watermark"],
+        "default_interface_settings": {},
+        "visibility": {},
+    }
+    if user.role not in ("admin", "user"):
+        return config
+    values = app_config.get_many(session, _FEATURE_KEYS.values())
+    config["features"].update({name: values[key] for name, key in _FEATURE_KEYS.items()})
+    config["features"].update({name: False for name in _OFF_FEATURES})
+    config["features"]["enable_plugins"] = True
+    config["features"]["enable_tools"] = True
+    config["features"]["enable_functions"] = True
+    config["features"]["folder_max_file_count"] = None
+    config.update({
+        "default_models": ui["ui.default_models"],
+        "default_pinned_models": ui["ui.default_pinned_models"],
+        "default_prompt_suggestions": ui["ui.prompt_suggestions"],
+        "default_prompt_suggestions_i18n": {},
+        "code": {"engine": "pyodide", "interpreter_engine": "pyodide"},
+        "audio": {
+            "realtime": {"enabled": False, "model": "", "voice": ""},
+            "tts": {"engine": "", "voice": "", "split_on": "punctuation"},
+            "stt": {"engine": ""},
+        },
+        "file": {"max_size": None, "max_count": None, "image_compression": {"width": None, "height": None}},
+        "permissions": permissions.permissions_for(session, user),
+        "google_drive": {"client_id": "", "api_key": ""},
+        "onedrive": {"client_id_personal": "", "client_id_business": "", "sharepoint_url": "", "sharepoint_tenant_id": ""},
+        "license_metadata": None,
+    })
+    return config

@@ -1,0 +1,68 @@
+"""The permission tree Open WebUI's web app reads; admins edit the defaults."""
+from __future__ import annotations
+
+import copy
+
+from sqlalchemy.orm import Session
+
+from shared.models import User
+from shared.services import app_config
+
+
+def _all(value: bool, *names: str) -> dict[str, bool]:
+    return {name: value for name in names}
+
+
+DEFAULT_PERMISSIONS: dict[str, dict[str, bool]] = {
+    "workspace": _all(
+        False, "models", "knowledge", "prompts", "tools", "skills", "models_import", "models_export",
+        "models_hidden", "prompts_import", "prompts_export", "tools_import", "tools_export",
+        "skills_import", "skills_export",
+    ),
+    "sharing": _all(
+        False, "models", "public_models", "knowledge", "public_knowledge", "prompts", "public_prompts",
+        "tools", "public_tools", "skills", "public_skills", "notes", "public_notes", "folders",
+        "public_chats", "open_chats", "public_calendars",
+    ),
+    "access_grants": _all(True, "allow_users", "allow_groups"),
+    "chat": {
+        **_all(
+            True, "controls", "valves", "system_prompt", "params", "file_upload", "web_upload", "delete",
+            "delete_message", "continue_response", "regenerate_response", "rate_response", "edit",
+            "share", "export", "import", "stt", "tts", "call", "multiple_models", "temporary",
+        ),
+        "temporary_enforced": False,
+    },
+    "features": {
+        **_all(False, "direct_tool_servers", "web_search", "image_generation", "code_interpreter",
+               "encrypted_channels", "automations", "calendar", "webhooks"),
+        **_all(True, "api_keys", "notes", "folders", "channels", "memories"),
+    },
+    "settings": {"interface": True},
+}
+
+app_config.register_default("user.permissions", lambda _s: copy.deepcopy(DEFAULT_PERMISSIONS))
+
+
+def _merge(base: dict, override: dict) -> dict:
+    merged = copy.deepcopy(base)
+    for key, value in (override or {}).items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def default_permissions(session: Session) -> dict:
+    return _merge(DEFAULT_PERMISSIONS, app_config.get(session, "user.permissions"))
+
+
+def set_default_permissions(session: Session, permissions: dict) -> dict:
+    app_config.set_many(session, {"user.permissions": _merge(DEFAULT_PERMISSIONS, permissions)})
+    return default_permissions(session)
+
+
+def permissions_for(session: Session, user: User) -> dict:
+    """What this user may do (groups, when they exist, widen the defaults)."""
+    return default_permissions(session)

@@ -1,0 +1,50 @@
+"""Token lifetimes and server-side revocation (sign-out, password change)."""
+from __future__ import annotations
+
+import datetime as dt
+import re
+import time
+
+from sqlalchemy import delete
+from sqlalchemy.orm import Session
+
+from shared import messages
+from shared.errors import BadRequest, Unauthorized
+from shared.models import RevokedToken, User
+
+_DURATION = re.compile(r"^(-1|0|(\d+(\.\d+)?)(ms|s|m|h|d|w))$")
+_UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+
+
+def parse_expires_in(value: str) -> dt.timedelta | None:
+    """Open WebUI's JWT_EXPIRES_IN ("4w", "1h", "30m" ...); "-1" or "0" means no expiry (None)."""
+    match = _DURATION.match(value.strip())
+    if not match:
+        raise BadRequest(f"Invalid JWT_EXPIRES_IN '{value}': use a number and a unit (ms, s, m, h, d, w) or -1.")
+    if match.group(1) in {"-1", "0"}:
+        return None
+    return dt.timedelta(seconds=float(match.group(2)) * _UNITS[match.group(4)])
+
+
+def revoke(session: Session, *, jti: str, user_id: str, expires_at: int | None) -> None:
+    if session.get(RevokedToken, jti) is None:
+        session.add(RevokedToken(jti=jti, user_id=user_id, expires_at=expires_at))
+        session.flush()
+
+
+def check_claims(session: Session, claims: dict) -> User:
+    """The user a decoded JWT speaks for, unless it was revoked or predates a password change."""
+    user = session.get(User, claims.get("id") or "")
+    if (
+        user is None
+        or claims.get("ver", 0) != user.token_version
+        or session.get(RevokedToken, claims.get("jti") or "") is not None
+    ):
+        raise Unauthorized(messages.INVALID_TOKEN)
+    return user
+
+
+def prune_revoked(session: Session) -> int:
+    """Forget revocations of tokens that have expired anyway."""
+    result = session.execute(delete(RevokedToken).where(RevokedToken.expires_at < int(time.time())))
+    return result.rowcount or 0

@@ -1,0 +1,81 @@
+"""Admin management of users, and each user's own settings."""
+from __future__ import annotations
+
+from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
+
+from shared import messages
+from shared.errors import Forbidden
+from shared.models import User
+from shared.services import accounts
+
+PAGE_SIZE = 30
+_ORDER_COLUMNS = {
+    "name": User.name,
+    "email": User.email,
+    "role": User.role,
+    "created_at": User.created_at,
+    "last_active_at": User.last_active_at,
+    "updated_at": User.updated_at,
+}
+
+
+def list_users(session: Session, *, query: str | None = None, order_by: str | None = None,
+               direction: str | None = None, page: int = 1, limit: int = PAGE_SIZE) -> tuple[list[User], int]:
+    """A page of users matching ``query`` (name or email), and how many match in all."""
+    stmt = select(User)
+    if query:
+        pattern = f"%{query.lower()}%"
+        stmt = stmt.where(or_(func.lower(User.name).like(pattern), func.lower(User.email).like(pattern)))
+    total = session.scalar(select(func.count()).select_from(stmt.subquery())) or 0
+    column = _ORDER_COLUMNS.get(order_by or "created_at", User.created_at)
+    ordering = column.asc() if (direction or "asc").lower() == "asc" else column.desc()
+    stmt = stmt.order_by(ordering, User.id).offset((max(page, 1) - 1) * limit).limit(limit)
+    return list(session.scalars(stmt)), total
+
+
+def _first_admin_id(session: Session) -> str | None:
+    return session.scalar(select(User.id).where(User.role == "admin").order_by(User.created_at, User.id).limit(1))
+
+
+def update_user(session: Session, actor: User, user_id: str, *, role: str | None = None, name: str | None = None,
+                email: str | None = None, password: str | None = None,
+                profile_image_url: str | None = None) -> User:
+    user = accounts.get_user(session, user_id)
+    if role is not None and role != user.role:
+        accounts.validate_role(role)
+        if user.id == _first_admin_id(session) or (user.id == actor.id and role != "admin"):
+            raise Forbidden(messages.ACTION_PROHIBITED)
+        user.role = role
+    if name is not None:
+        user.name = name.strip()
+    if email is not None:
+        accounts.set_email(session, user, email)
+    if profile_image_url is not None:
+        user.profile_image_url = profile_image_url
+    if password:
+        accounts.set_password(session, user, password)
+    session.flush()
+    return user
+
+
+def delete_user(session: Session, actor: User, user_id: str) -> None:
+    """Delete an account: never your own, never the last admin."""
+    user = accounts.get_user(session, user_id)
+    if user.id == actor.id:
+        raise Forbidden(messages.ACTION_PROHIBITED)
+    if user.role == "admin":
+        admins = session.scalar(select(func.count()).select_from(User).where(User.role == "admin")) or 0
+        if admins <= 1:
+            raise Forbidden(messages.ACTION_PROHIBITED)
+    session.delete(user)
+    session.flush()
+
+
+def update_settings(session: Session, user: User, settings: dict) -> dict:
+    """Merge the posted settings into the user's (Open WebUI keeps ``ui`` and other top-level keys)."""
+    merged = dict(user.settings or {})
+    merged.update(settings)
+    user.settings = merged
+    session.flush()
+    return merged

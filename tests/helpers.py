@@ -1,0 +1,50 @@
+"""Fixtures and helpers shared by the test modules."""
+from __future__ import annotations
+
+import pytest
+
+
+@pytest.fixture(scope="session")
+def app():
+    from web.app import create_app
+
+    return create_app()
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+def signup(client, email: str = "admin@example.com", password: str = "s3cret-pass", name: str = "Admin") -> dict:
+    response = client.post("/api/v1/auths/signup", json={"name": name, "email": email, "password": password})
+    assert response.status_code == 200, response.get_json()
+    return response.get_json()
+
+
+def bearer(token: str) -> dict:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@pytest.fixture
+def admin(client) -> dict:
+    """The first account (admin), signed in; its JSON includes ``token``."""
+    return signup(client)
+
+
+@pytest.fixture
+def make_user(client, admin):
+    """Create a verified ``user`` account through the admin API and sign it in."""
+
+    def make(email: str = "user@example.com", password: str = "user-pass-1", role: str = "user") -> dict:
+        response = client.post(
+            "/api/v1/auths/add",
+            json={"name": email.split("@")[0], "email": email, "password": password, "role": role},
+            headers=bearer(admin["token"]),
+        )
+        assert response.status_code == 200, response.get_json()
+        signed = client.post("/api/v1/auths/signin", json={"email": email, "password": password})
+        assert signed.status_code == 200, signed.get_json()
+        return signed.get_json()
+
+    return make

@@ -1,0 +1,1 @@
+"""The thin HTTP API: one flask-smorest blueprint per API area."""

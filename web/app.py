@@ -1,0 +1,58 @@
+"""The Flask application factory: a thin API that reads the database and Redis and enqueues jobs."""
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from flask import Flask
+from flask_jwt_extended import JWTManager
+from flask_smorest import Api
+
+from shared.config import VERSION, Settings, get_settings
+from web import auths, db, system, users
+from web.errors import handle_http_exception, register_error_handlers
+
+BLUEPRINTS = (system.blp, auths.blp, users.blp)
+
+
+class SwitchyardApi(Api):
+    """flask-smorest's Api, with Open WebUI's ``{"detail": ...}`` error body."""
+
+    def handle_http_exception(self, error):
+        return handle_http_exception(error)
+
+
+def create_app(settings: Settings | None = None) -> Flask:
+    settings = settings or get_settings()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__, static_folder=None)
+    app.config.update(
+        SECRET_KEY=settings.secret_key,
+        MAX_CONTENT_LENGTH=settings.max_body_bytes,
+        JSON_SORT_KEYS=False,
+        JWT_SECRET_KEY=settings.secret_key,
+        JWT_ALGORITHM="HS256",
+        JWT_DECODE_ALGORITHMS=["HS256"],
+        JWT_IDENTITY_CLAIM="id",
+        JWT_ACCESS_TOKEN_EXPIRES=timedelta(weeks=4),
+        API_TITLE="Switchyard",
+        API_VERSION=VERSION,
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist/",
+        API_SPEC_OPTIONS={
+            "components": {"securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+            "security": [{"bearer": []}],
+        },
+    )
+    app.json.sort_keys = False
+    app.url_map.strict_slashes = False
+    JWTManager(app)
+    db.init_app(app)
+    api = SwitchyardApi(app)
+    for blueprint in BLUEPRINTS:
+        api.register_blueprint(blueprint)
+    register_error_handlers(app)
+    return app

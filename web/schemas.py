@@ -1,0 +1,54 @@
+"""Marshmallow schemas shared across API areas (Open WebUI's JSON shapes)."""
+from __future__ import annotations
+
+from marshmallow import EXCLUDE, Schema, fields
+
+
+class Body(Schema):
+    """Request bodies ignore fields they do not know, as Open WebUI's pydantic forms do."""
+
+    class Meta:
+        unknown = EXCLUDE
+
+
+class UserSchema(Schema):
+    """Open WebUI's ``UserModel``."""
+
+    id = fields.String()
+    email = fields.String()
+    username = fields.String(allow_none=True)
+    role = fields.String()
+    name = fields.String()
+    profile_image_url = fields.String(allow_none=True)
+    bio = fields.String(allow_none=True)
+    gender = fields.String(allow_none=True)
+    date_of_birth = fields.Date(allow_none=True)
+    timezone = fields.String(allow_none=True)
+    info = fields.Dict(allow_none=True)
+    settings = fields.Dict(allow_none=True)
+    last_active_at = fields.Integer()
+    updated_at = fields.Integer()
+    created_at = fields.Integer()
+
+
+class UserWithGroupsSchema(UserSchema):
+    group_ids = fields.List(fields.String(), dump_default=[])
+
+
+class UserListSchema(Schema):
+    users = fields.List(fields.Nested(UserWithGroupsSchema))
+    total = fields.Integer()
+
+
+class ProfileSchema(Schema):
+    """Open WebUI's ``UserProfileImageResponse``."""
+
+    id = fields.String()
+    email = fields.String()
+    name = fields.String()
+    role = fields.String()
+    profile_image_url = fields.String(allow_none=True)
+
+
+class StatusSchema(Schema):
+    status = fields.Boolean()

@@ -1,0 +1,1 @@
+"""The worker side: broker setup and the middleware every job runs through."""

@@ -1,0 +1,3 @@
+"""The module ``dramatiq`` runs: the broker first, then every actor module."""
+import workers.broker  # noqa: F401  (sets the global broker before actors are declared)
+import jobs.maintenance  # noqa: F401
