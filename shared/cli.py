@@ -18,7 +18,7 @@ def migrate() -> None:
 
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
-    command.upgrade(config, "head")
+    command.upgrade(config, "heads")
 
 
 def serve(processes: list[str]) -> None:
