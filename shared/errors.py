@@ -44,3 +44,20 @@ class NotImplementedYet(ServiceError):
     """A part of the API that is planned but not built: 501 with a clear message."""
 
     status = 501
+
+
+class UpstreamError(ServiceError):
+    """An AI service (Ollama, OpenAI, A1111 ...) failed or could not be reached.
+
+    ``transient`` failures (connection refused, timeout, 429, 5xx) are worth retrying; the others
+    (4xx, bad input) fail at once. ``status`` is what our API answers: 502 unreachable/failed,
+    504 timed out, or the upstream's own 4xx passed through.
+    """
+
+    status = 502
+
+    def __init__(self, detail: str, status: int = 502, *, transient: bool = False,
+                 upstream_status: int | None = None) -> None:
+        super().__init__(detail, status)
+        self.transient = transient
+        self.upstream_status = upstream_status
