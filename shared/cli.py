@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
+import subprocess
 import sys
 from pathlib import Path
 
@@ -21,20 +23,32 @@ def migrate() -> None:
     command.upgrade(config, "heads")
 
 
-def serve(processes: list[str]) -> None:
-    """Migrate, make sure Redis is there, then run the Procfile's processes together (honcho)."""
-    from shared.redis_client import redis_url
+def serve(processes: list[str]) -> int:
+    """Migrate, make sure Redis is there, then run the Procfile's processes together (honcho).
+
+    An embedded Redis that this command started is saved and stopped when the processes end.
+    """
+    from shared.redis_client import ensure_embedded_redis, ping, shutdown_embedded_redis
 
     settings = get_settings()
     migrate()
     env = os.environ.copy()
-    env["REDIS_URL"] = redis_url(settings)
+    socket = settings.embedded_redis_socket
+    started_redis = settings.redis_url is None and not ping(f"unix://{socket}")
+    env["REDIS_URL"] = settings.redis_url or ensure_embedded_redis(socket)
     env["DATA_DIR"] = str(settings.data_dir)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
     env.setdefault("PORT", "8080")
     print(f"Switchyard: http://localhost:{env['PORT']}  (data in {settings.data_dir})", flush=True)
-    os.chdir(ROOT)
-    os.execvpe(sys.executable, [sys.executable, "-m", "honcho", "start", "-f", "Procfile", *processes], env)
+    honcho = subprocess.Popen([sys.executable, "-m", "honcho", "start", "-f", "Procfile", *processes], env=env, cwd=ROOT)
+    signal.signal(signal.SIGTERM, lambda *_: honcho.terminate())
+    try:
+        return honcho.wait()
+    except KeyboardInterrupt:
+        return honcho.wait()
+    finally:
+        if started_redis:
+            shutdown_embedded_redis(socket)
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -46,7 +60,7 @@ def main(argv: list[str] | None = None) -> None:
     sub.add_parser("migrate", help="apply database migrations")
     args = parser.parse_args(argv)
     if args.command == "serve":
-        serve(args.processes)
+        sys.exit(serve(args.processes))
     elif args.command == "migrate":
         migrate()
 

