@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
@@ -31,9 +32,10 @@ def _wait_for(predicate, timeout: float, what: str):
     raise AssertionError(f"timed out waiting for {what}")
 
 
-@pytest.fixture
-def default_server(tmp_path):
+@pytest.fixture(scope="module")
+def default_server(tmp_path_factory):
     """``scripts/run.sh`` with a fresh DATA_DIR and none of the service URLs set."""
+    tmp_path = tmp_path_factory.mktemp("default-run")
     port = _free_port()
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update(DATA_DIR=str(tmp_path / "data"), PORT=str(port), HOST="127.0.0.1",
@@ -83,3 +85,17 @@ def test_run_command_serves_accounts_on_embedded_defaults(default_server):
     api_key = key.json()["api_key"]
     assert requests.get(f"{base}/api/v1/auths/", headers={"Authorization": f"Bearer {api_key}"}, timeout=10).ok
     _wait_for(lambda: "Worker process is ready" in log.read_text(), 60, "the Dramatiq worker")
+
+
+def test_concurrent_signups_on_sqlite_make_one_admin(default_server):
+    base, _data_dir, _log = default_server
+
+    def register(i: int) -> dict:
+        response = requests.post(f"{base}/api/v1/auths/signup", timeout=30,
+                                 json={"name": f"r{i}", "email": f"race{i}@example.com", "password": "pw-race"})
+        return response.json()
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        roles = [r.get("role") for r in pool.map(register, range(20))]
+    # the module's first test already created the admin: every racer is a default-role user
+    assert roles.count("pending") == 20, roles
