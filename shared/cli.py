@@ -58,11 +58,18 @@ def main(argv: list[str] | None = None) -> None:
     serve_parser.add_argument("processes", nargs="*", default=["web", "worker"],
                               help="Procfile processes to run (default: web worker)")
     sub.add_parser("migrate", help="apply database migrations")
+    webui_parser = sub.add_parser("webui", help="the Open WebUI web app served at /")
+    webui_parser.add_argument("action", choices=["install"])
+    webui_parser.add_argument("--wheel", type=Path, help="use this open-webui wheel instead of downloading it")
     args = parser.parse_args(argv)
     if args.command == "serve":
         sys.exit(serve(args.processes))
     elif args.command == "migrate":
         migrate()
+    elif args.command == "webui":
+        from shared import webui_bundle
+
+        webui_bundle.install(wheel=args.wheel)
 
 
 if __name__ == "__main__":
