@@ -1,0 +1,141 @@
+"""A protocol-faithful fake OpenAI API on 127.0.0.1, for tests and the benchmark.
+
+Fixture API (``tests/fakes/fixtures.py`` registers ``fake_openai``; or use the class directly)::
+
+    fake = FakeOpenAI(api_key="sk-fake").start()   # api_key None accepts any key
+    fake.url                                       # "http://127.0.0.1:<port>/v1" (the base URL to configure)
+    fake.models = ["gpt-fake", "gpt-fake-mini"]    # what GET /v1/models lists
+    fake.behave(delay=0.01, drop_after=3, status=500, error="boom", hang=True, first_delay=1.0, fail_times=1)
+    fake.received("/v1/chat/completions")[-1].body # what the upstream got (method, path, headers, body)
+    fake.reset(); fake.stop()
+
+Routes: ``GET /v1/models``, ``POST /v1/chat/completions`` (``stream`` SSE ``data:`` chunks ending
+``data: [DONE]``, ``stream_options.include_usage`` adds the usage chunk; non-stream ``chat.completion``
+with usage), ``POST /v1/embeddings`` (hashed bag-of-words vectors). The answer is ``max_tokens`` (or
+``max_completion_tokens``) numbered tokens ``w0 w1 ...`` when given, else ``You said: <last user text>``.
+Errors use OpenAI's ``{"error": {"message", "type", "param", "code"}}`` body.
+"""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+from collections.abc import Iterator
+
+from tests.fakes.server import FakeUpstream, Received, Reply, hashed_embedding, reply_text, words
+
+
+def last_user_text(messages: list[dict]) -> str:
+    for message in reversed(messages or []):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return " ".join(p.get("text", "") for p in content if p.get("type") == "text")
+            return content or ""
+    return ""
+
+
+def usage_for(prompt: str, completion: str) -> dict:
+    prompt_tokens, completion_tokens = len(prompt.split()) + 1, len(completion.split())
+    return {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
+            "total_tokens": prompt_tokens + completion_tokens}
+
+
+def add_openai_routes(fake: FakeUpstream, prefix: str = "/v1", owned_by: str = "openai") -> None:
+    """Register the OpenAI endpoints on ``fake`` under ``prefix`` (the fake Ollama mounts them at /v1)."""
+
+    @fake.route("GET", prefix + "/models")
+    def models(_request: Received, reply: Reply) -> None:
+        reply.json({"object": "list", "data": [
+            {"id": name, "object": "model", "created": 1_700_000_000, "owned_by": owned_by}
+            for name in fake.models
+        ]})
+
+    @fake.route("POST", prefix + "/chat/completions")
+    def chat_completions(request: Received, reply: Reply) -> None:
+        body = request.body if isinstance(request.body, dict) else {}
+        model = body.get("model")
+        if not model or not body.get("messages"):
+            return openai_error(reply, 400, "'model' and 'messages' are required", "invalid_request_error")
+        if model not in fake.models:
+            return openai_error(reply, 404, f"The model `{model}` does not exist or you do not have access to it.",
+                                "invalid_request_error", code="model_not_found")
+        prompt = last_user_text(body["messages"])
+        text = reply_text(prompt, body.get("max_tokens") or body.get("max_completion_tokens"))
+        completion_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+        if body.get("stream"):
+            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+            chunks = _chat_chunks(completion_id, created, model, prompt, text, include_usage)
+            return reply.stream(chunks, "text/event-stream; charset=utf-8")
+        reply.json({
+            "id": completion_id, "object": "chat.completion", "created": created, "model": model,
+            "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
+                         "logprobs": None, "finish_reason": "stop"}],
+            "usage": usage_for(prompt, text), "system_fingerprint": "fp_fake",
+        })
+
+    @fake.route("POST", prefix + "/embeddings")
+    def embeddings(request: Received, reply: Reply) -> None:
+        body = request.body if isinstance(request.body, dict) else {}
+        inputs = body.get("input")
+        if inputs is None or not body.get("model"):
+            return openai_error(reply, 400, "'model' and 'input' are required", "invalid_request_error")
+        inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+        tokens = sum(len(str(text).split()) for text in inputs)
+        reply.json({
+            "object": "list", "model": body["model"],
+            "data": [{"object": "embedding", "index": i, "embedding": hashed_embedding(str(text))}
+                     for i, text in enumerate(inputs)],
+            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+        })
+
+
+def _chat_chunks(completion_id: str, created: int, model: str, prompt: str, text: str,
+                 include_usage: bool) -> Iterator[bytes]:
+    def chunk(delta: dict, finish: str | None = None, usage: dict | None = None, choices: bool = True) -> bytes:
+        payload = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
+                   "system_fingerprint": "fp_fake",
+                   "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]
+                   if choices else []}
+        if include_usage:
+            payload["usage"] = usage
+        return b"data: " + json.dumps(payload).encode() + b"\n\n"
+
+    yield chunk({"role": "assistant", "content": "", "refusal": None})
+    for token in words(text):
+        yield chunk({"content": token})
+    yield chunk({}, "stop")
+    if include_usage:
+        yield chunk({}, usage=usage_for(prompt, text), choices=False)
+    yield b"data: [DONE]\n\n"
+
+
+def openai_error(reply: Reply, status: int, message: str, kind: str = "server_error", code: str | None = None) -> None:
+    reply.json({"error": {"message": message, "type": kind, "param": None, "code": code}}, status)
+
+
+class FakeOpenAI(FakeUpstream):
+    def __init__(self, api_key: str | None = None, models: list[str] | None = None) -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.models = list(models or ["gpt-fake", "gpt-fake-mini"])
+        add_openai_routes(self)
+
+    @property
+    def url(self) -> str:
+        return super().url + "/v1"
+
+    def error(self, reply: Reply, status: int, message: str) -> None:
+        kind = "invalid_request_error" if status < 500 else "server_error"
+        openai_error(reply, status, message, kind)
+
+    def _dispatch(self, handler) -> None:
+        if self.api_key and handler.headers.get("Authorization") != f"Bearer {self.api_key}":
+            length = int(handler.headers.get("Content-Length") or 0)
+            handler.rfile.read(length)
+            with self._lock:
+                self.requests.append(Received(handler.command, handler.path.partition("?")[0],
+                                              dict(handler.headers.items()), None))
+            return openai_error(Reply(handler, self, self.requests[-1]), 401,
+                                "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+        super()._dispatch(handler)

@@ -1,0 +1,237 @@
+"""The loopback HTTP server the fake AI upstreams share: a thread, a request log and per-test behaviour.
+
+A fake subclasses :class:`FakeUpstream` and declares routes with :meth:`FakeUpstream.route`; a handler
+gets the parsed :class:`Received` request and writes its answer with :class:`Reply` (JSON, or a
+chunked stream of lines). Streams use HTTP/1.1 chunked transfer encoding as the real servers do, so a
+mid-stream drop (connection closed without the terminating chunk) is visible to clients as an error.
+
+Behaviour (``fake.behaviour``, reset by :meth:`FakeUpstream.reset`), applied to every request:
+
+- ``delay``       seconds between streamed chunks (default 0)
+- ``first_delay`` seconds before the first byte of the answer (default 0)
+- ``status`` / ``error``  answer this HTTP status with this error message instead of the normal answer
+- ``drop_after``  close the connection abruptly after this many streamed chunks
+- ``hang``        send nothing until the client goes away or the server stops (bounded by 60 s)
+- ``fail_times``  apply ``status``/``error`` only to the first N requests, then answer normally
+"""
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+DEFAULT_BEHAVIOUR: dict[str, Any] = {
+    "delay": 0.0, "first_delay": 0.0, "status": None, "error": None, "drop_after": None, "hang": False,
+    "fail_times": None,
+}
+
+
+@dataclass
+class Received:
+    """One request as the fake upstream saw it."""
+
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any
+    params: dict[str, str] = field(default_factory=dict)
+    disconnected: threading.Event = field(default_factory=threading.Event)
+    """Set when the fake noticed the client closed the connection mid-answer."""
+
+
+class Reply:
+    """Writes one answer on the handler's socket."""
+
+    def __init__(self, handler: BaseHTTPRequestHandler, upstream: FakeUpstream, received: Received) -> None:
+        self.handler = handler
+        self.upstream = upstream
+        self.received = received
+
+    def json(self, payload: Any, status: int = 200) -> None:
+        data = json.dumps(payload).encode()
+        self.handler.send_response(status)
+        self.handler.send_header("Content-Type", "application/json; charset=utf-8")
+        self.handler.send_header("Content-Length", str(len(data)))
+        self.handler.end_headers()
+        self.handler.wfile.write(data)
+
+    def stream(self, chunks: Iterable[bytes], content_type: str) -> None:
+        """Chunked transfer, honouring ``delay`` and ``drop_after``; notes a client disconnect."""
+        behaviour = self.upstream.behaviour
+        self.handler.send_response(200)
+        self.handler.send_header("Content-Type", content_type)
+        self.handler.send_header("Transfer-Encoding", "chunked")
+        self.handler.end_headers()
+        out = self.handler.wfile
+        try:
+            for index, chunk in enumerate(chunks):
+                if behaviour["drop_after"] is not None and index >= behaviour["drop_after"]:
+                    out.flush()
+                    self.handler.connection.shutdown(socket.SHUT_RDWR)
+                    self.handler.close_connection = True
+                    return
+                if index and behaviour["delay"]:
+                    time.sleep(behaviour["delay"])
+                out.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+                out.flush()
+            out.write(b"0\r\n\r\n")
+            out.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            self.received.disconnected.set()
+            self.handler.close_connection = True
+
+
+Handler = Callable[[Received, Reply], None]
+
+
+class FakeUpstream:
+    """A fake AI server on 127.0.0.1 (random port) running in a daemon thread."""
+
+    def __init__(self) -> None:
+        self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
+        self.requests: list[Received] = []
+        self.behaviour: dict[str, Any] = dict(DEFAULT_BEHAVIOUR)
+        self._stopping = threading.Event()
+        self._server: ThreadingHTTPServer | None = None
+        self._served = 0
+        self._lock = threading.Lock()
+
+    # -- lifecycle -------------------------------------------------------------------------------
+    def start(self) -> FakeUpstream:
+        upstream = self
+
+        class _Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *_args) -> None:
+                pass
+
+            def do_GET(self) -> None:
+                upstream._dispatch(self)
+
+            do_POST = do_DELETE = do_PUT = do_HEAD = do_GET
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
+        self._server.daemon_threads = True
+        threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None, "start() first"
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    def reset(self) -> None:
+        """Normal behaviour and an empty request log (fixtures call this between tests)."""
+        self.behaviour = dict(DEFAULT_BEHAVIOUR)
+        with self._lock:
+            self.requests.clear()
+            self._served = 0
+
+    def behave(self, **changes: Any) -> None:
+        unknown = set(changes) - set(DEFAULT_BEHAVIOUR)
+        if unknown:
+            raise KeyError(f"unknown behaviour {sorted(unknown)}")
+        self.behaviour.update(changes)
+
+    def received(self, path: str) -> list[Received]:
+        """The requests received on this path, oldest first."""
+        with self._lock:
+            return [r for r in self.requests if r.path == path]
+
+    # -- routing ---------------------------------------------------------------------------------
+    def route(self, method: str, pattern: str) -> Callable[[Handler], Handler]:
+        def register(handler: Handler) -> Handler:
+            self.routes.append((method, re.compile(pattern + "$"), handler))
+            return handler
+
+        return register
+
+    def error(self, reply: Reply, status: int, message: str) -> None:
+        """The upstream's own error body (overridden per protocol)."""
+        reply.json({"error": message}, status)
+
+    def _dispatch(self, handler: BaseHTTPRequestHandler) -> None:
+        path, _, query = handler.path.partition("?")
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = raw.decode(errors="replace")
+        params = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
+        received = Received(handler.command, path, dict(handler.headers.items()), body, params)
+        with self._lock:
+            self.requests.append(received)
+            self._served += 1
+            served = self._served
+        reply = Reply(handler, self, received)
+        behaviour = self.behaviour
+        if behaviour["hang"]:
+            self._hang(handler, received)
+            return
+        if behaviour["first_delay"]:
+            time.sleep(behaviour["first_delay"])
+        failing = behaviour["status"] is not None and (
+            behaviour["fail_times"] is None or served <= behaviour["fail_times"])
+        if failing:
+            self.error(reply, behaviour["status"], behaviour["error"] or "fake upstream failure")
+            return
+        for method, pattern, route_handler in self.routes:
+            if method == handler.command and pattern.match(path):
+                route_handler(received, reply)
+                return
+        self.error(reply, 404, f"no route {handler.command} {path}")
+
+    def _hang(self, handler: BaseHTTPRequestHandler, received: Received) -> None:
+        """Send nothing; return when the client hangs up, the server stops, or after 60 s."""
+        handler.connection.settimeout(0.05)
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and not self._stopping.is_set():
+            try:
+                if handler.connection.recv(1, socket.MSG_PEEK) == b"":
+                    received.disconnected.set()
+                    break
+            except TimeoutError:
+                continue
+            except OSError:
+                received.disconnected.set()
+                break
+        handler.close_connection = True
+
+
+def words(text: str) -> list[str]:
+    """Text split into tokens the way the fakes stream it: words, each but the first with its leading space."""
+    parts = text.split(" ")
+    return [parts[0]] + [" " + p for p in parts[1:]]
+
+
+def reply_text(prompt: str, limit: int | None) -> str:
+    """The fakes' deterministic answer: numbered tokens when a token limit is set, else an echo."""
+    if limit:
+        return " ".join(f"w{i}" for i in range(int(limit)))
+    return f"You said: {prompt}" if prompt else "Hello!"
+
+
+def hashed_embedding(text: str, dims: int = 16) -> list[float]:
+    """A deterministic bag-of-words embedding: each word adds 1 to a hashed dimension; L2-normalised."""
+    import hashlib
+    import math
+
+    vector = [0.0] * dims
+    for word in re.findall(r"\w+", text.lower()):
+        vector[int(hashlib.md5(word.encode()).hexdigest(), 16) % dims] += 1.0
+    norm = math.sqrt(sum(v * v for v in vector)) or 1.0
+    return [v / norm for v in vector]
