@@ -1,4 +1,5 @@
-"""The WSGI entry point gunicorn serves (``web.wsgi:app``)."""
+"""The WSGI entry point gunicorn serves (``web.wsgi:app``): the Flask API with socket.io at ``/ws/socket.io``."""
 from web.app import create_app
+from web.socketio_server import socket_app
 
-app = create_app()
+app = socket_app(create_app())
