@@ -1,0 +1,89 @@
+"""Areas the web app lists at boot answer empty instead of breaking the page; banners and avatars work."""
+from __future__ import annotations
+
+import base64
+
+import pytest
+
+from tests.helpers import bearer
+
+EMPTY = [
+    ("/api/v1/tools/", []), ("/api/v1/tools/list", []),
+    ("/api/v1/functions/", []),
+    ("/api/v1/skills/", []), ("/api/v1/skills/list", {"items": [], "total": 0}),
+    ("/api/v1/prompts/", []), ("/api/v1/prompts/list", {"items": [], "total": 0}),
+    ("/api/v1/channels/", []), ("/api/v1/terminals/", []),
+]
+
+
+@pytest.mark.parametrize(("path", "empty"), EMPTY)
+def test_unbuilt_areas_answer_empty_to_users(app, client, make_user, path, empty):
+    user = make_user()
+    response = client.get(path, headers=bearer(user["token"]))
+    assert response.status_code == 200
+    assert response.get_json() == empty
+    assert app.test_client().get(path).status_code == 401
+
+
+def test_function_list_is_admin_only(client, admin, make_user):
+    user = make_user()
+    assert client.get("/api/v1/functions/list", headers=bearer(admin["token"])).get_json() == []
+    assert client.get("/api/v1/functions/list", headers=bearer(user["token"])).status_code == 401
+
+
+BANNER = {"id": "b1", "type": "info", "title": "Hello", "content": "Maintenance at 5", "dismissible": True,
+          "timestamp": 1700000000}
+
+
+def test_banners_default_empty_then_admin_sets_them(client, admin, make_user):
+    user = make_user()
+    assert client.get("/api/v1/configs/banners", headers=bearer(user["token"])).get_json() == []
+    response = client.post("/api/v1/configs/banners", json={"banners": [BANNER]}, headers=bearer(admin["token"]))
+    assert response.status_code == 200
+    assert response.get_json()[0]["content"] == "Maintenance at 5"
+    listed = client.get("/api/v1/configs/banners", headers=bearer(user["token"])).get_json()
+    assert listed == [{**BANNER, "i18n": None}]
+
+
+def test_banners_are_admin_only_and_validated(client, admin, make_user):
+    user = make_user()
+    assert client.post("/api/v1/configs/banners", json={"banners": [BANNER]},
+                       headers=bearer(user["token"])).status_code == 401
+    bad = client.post("/api/v1/configs/banners", json={"banners": [{"id": "x"}]}, headers=bearer(admin["token"]))
+    assert bad.status_code == 422
+    assert "content" in bad.get_json()["detail"]
+
+
+PNG = base64.b64decode(
+    "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII="
+)
+
+
+def test_user_profile_image_from_data_url_or_default(client, admin, make_user):
+    user = make_user()
+    client.post("/api/v1/auths/update/profile", headers=bearer(user["token"]),
+                json={"name": "user", "profile_image_url": "data:image/png;base64," + base64.b64encode(PNG).decode()})
+    response = client.get(f"/api/v1/users/{user['id']}/profile/image", headers=bearer(admin["token"]))
+    assert response.status_code == 200
+    assert response.mimetype == "image/png"
+    assert response.data == PNG
+    default = client.get(f"/api/v1/users/{admin['id']}/profile/image", headers=bearer(user["token"]))
+    assert default.status_code == 302
+    assert default.headers["Location"].endswith("/static/user.png")
+
+
+def test_profile_image_rejects_unsafe_types_and_unknown_users(client, admin):
+    client.post("/api/v1/auths/update/profile", headers=bearer(admin["token"]),
+                json={"name": "Admin", "profile_image_url": "data:text/html;base64,PHNjcmlwdD4="})
+    response = client.get(f"/api/v1/users/{admin['id']}/profile/image", headers=bearer(admin["token"]))
+    assert response.status_code == 302
+    missing = client.get("/api/v1/users/nobody/profile/image", headers=bearer(admin["token"]))
+    assert missing.status_code == 404
+    assert "detail" in missing.get_json()
+
+
+def test_profile_images_use_the_cookie_like_img_tags_do(client, admin):
+    client.set_cookie("token", admin["token"])
+    response = client.get("/api/v1/models/model/profile/image?id=llama&lang=en-US")
+    assert response.status_code == 302
+    assert response.headers["Location"].endswith("/static/favicon.png")

@@ -1,0 +1,132 @@
+"""The web app at /: install from a wheel, SPA fallback, caching, and API paths that stay JSON."""
+from __future__ import annotations
+
+import shutil
+import zipfile
+
+import pytest
+
+from shared import cli, webui_bundle
+
+INDEX = b"<!doctype html><title>Open WebUI test bundle</title>"
+
+
+def make_wheel(path, extra: dict[str, bytes] | None = None):
+    files = {
+        "open_webui/frontend/index.html": INDEX,
+        "open_webui/frontend/_app/immutable/entry/app.abc123.js": b"console.log('app')",
+        "open_webui/frontend/_app/version.json": b'{"version": "x"}',
+        "open_webui/frontend/static/favicon.png": b"\x89PNG fake",
+        "open_webui/frontend/static/user.png": b"\x89PNG user",
+        "open_webui/main.py": b"print('backend code must not be extracted')",
+        **(extra or {}),
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return path
+
+
+@pytest.fixture
+def bundle(tmp_path):
+    target = webui_bundle.install(wheel=make_wheel(tmp_path / "open_webui-0.12.4-py3-none-any.whl"))
+    yield target
+    shutil.rmtree(target, ignore_errors=True)
+
+
+def test_without_bundle_root_explains_how_to_install(client):
+    assert not webui_bundle.is_installed()
+    response = client.get("/")
+    assert response.status_code == 200
+    assert response.mimetype == "text/html"
+    assert b"switchyard webui install" in response.data
+    assert client.get("/c/some-chat").status_code == 404
+
+
+def test_install_extracts_only_the_frontend(bundle):
+    assert (bundle / "index.html").read_bytes() == INDEX
+    assert (bundle / "_app/immutable/entry/app.abc123.js").is_file()
+    assert not (bundle / "main.py").exists()
+    assert not list(bundle.parent.glob("*.new"))
+
+
+def test_install_refuses_a_wheel_without_the_web_app(tmp_path):
+    wheel = tmp_path / "broken.whl"
+    with zipfile.ZipFile(wheel, "w") as archive:
+        archive.writestr("open_webui/main.py", b"")
+    with pytest.raises(RuntimeError, match="index.html"):
+        webui_bundle.install(wheel=wheel)
+    assert not webui_bundle.is_installed()
+
+
+def test_install_skips_members_that_escape_the_folder(tmp_path, bundle):
+    wheel = make_wheel(tmp_path / "evil.whl", {"open_webui/frontend/../../escaped.txt": b"x"})
+    webui_bundle.install(wheel=wheel)
+    assert not (bundle.parent.parent / "escaped.txt").exists()
+    assert not (bundle.parent / "escaped.txt").exists()
+
+
+def test_cli_installs_from_a_given_wheel(tmp_path, capsys):
+    try:
+        cli.main(["webui", "install", "--wheel", str(make_wheel(tmp_path / "w.whl"))])
+        assert webui_bundle.is_installed()
+        assert "web app installed" in capsys.readouterr().out
+    finally:
+        shutil.rmtree(webui_bundle.bundle_dir(), ignore_errors=True)
+
+
+def test_spa_routes_serve_index_without_caching(client, bundle):
+    for path in ("/", "/c/0b7f", "/auth", "/admin/settings/general"):
+        response = client.get(path)
+        assert response.status_code == 200, path
+        assert response.data == INDEX
+        assert response.headers["Cache-Control"] == "no-cache"
+
+
+def test_hashed_assets_are_cached_for_long(client, bundle):
+    response = client.get("/_app/immutable/entry/app.abc123.js")
+    assert response.status_code == 200
+    assert "immutable" in response.headers["Cache-Control"]
+    assert "max-age=31536000" in response.headers["Cache-Control"]
+    assert "immutable" not in client.get("/_app/version.json").headers["Cache-Control"]
+
+
+def test_static_files_and_favicon(client, bundle):
+    assert client.get("/static/favicon.png").data == b"\x89PNG fake"
+    assert client.get("/favicon.png").data == b"\x89PNG fake"
+    assert client.get("/favicon.ico").status_code == 404
+
+
+def test_missing_assets_are_404_not_index(client, bundle):
+    for path in ("/_app/immutable/chunks/gone.js", "/static/nothing.png", "/somewhere/app.js"):
+        response = client.get(path)
+        assert response.status_code == 404, path
+        assert response.get_json() == {"detail": "Not Found"}
+
+
+@pytest.mark.parametrize("path", ["/api/v1/nope", "/api", "/ollama/api/nope", "/openai/nope", "/ws/nope", "/api/"])
+def test_api_paths_stay_json_404(client, bundle, path):
+    response = client.get(path)
+    assert response.status_code == 404
+    assert response.get_json() == {"detail": "Not Found"}
+
+
+def test_post_to_an_unknown_api_path_is_404_not_405(client, bundle):
+    assert client.post("/api/v1/nothing", json={}).status_code == 404
+
+
+def test_no_path_traversal(client, bundle):
+    (bundle.parent / "secret.txt").write_text("secret")
+    for path in ("/../secret.txt", "/%2e%2e/secret.txt", "/static/..%2f..%2fsecret.txt"):
+        response = client.get(path)
+        assert b"secret" not in response.data, path
+
+
+def test_opensearch_and_manifest(client):
+    response = client.get("/opensearch.xml", base_url="http://chat.example.com")
+    assert response.mimetype == "application/xml"
+    assert b"<ShortName>Open WebUI</ShortName>" in response.data
+    assert b'template="http://chat.example.com/?q={searchTerms}"' in response.data
+    manifest = client.get("/manifest.json").get_json()
+    assert manifest["start_url"] == "/"
+    assert manifest["icons"][0]["src"] == "/static/logo.png"
