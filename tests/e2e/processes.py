@@ -1,0 +1,77 @@
+"""Real Switchyard processes for end-to-end tests: gunicorn web servers and Dramatiq workers.
+
+They inherit the test environment (this run's database, Redis prefix and data directory), listen on
+free loopback ports, and are stopped (process group) when the test ends.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+import requests
+
+ROOT = Path(__file__).resolve().parents[2]
+BIN = Path(sys.executable).parent
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=5)
+
+
+@contextmanager
+def web_server(env: dict | None = None):
+    """``gunicorn web.wsgi:app`` with the gevent worker (as the Procfile runs it); yields its base URL."""
+    port = free_port()
+    process = subprocess.Popen(
+        [str(BIN / "gunicorn"), "--worker-class", "gevent", "--workers", "1", "--bind", f"127.0.0.1:{port}",
+         "--graceful-timeout", "2", "web.wsgi:app"],
+        cwd=ROOT, env={**os.environ, **(env or {})}, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                if requests.get(f"{url}/health", timeout=1).ok:
+                    break
+            except requests.RequestException:
+                pass
+            if process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"web server on port {port} did not start")
+            time.sleep(0.1)
+        yield url
+    finally:
+        _stop(process)
+
+
+@contextmanager
+def worker(env: dict | None = None):
+    """``dramatiq workers.main`` (one process, a few threads)."""
+    process = subprocess.Popen(
+        [str(BIN / "dramatiq"), "workers.main", "--processes", "1", "--threads", "4"],
+        cwd=ROOT, env={**os.environ, **(env or {})}, start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        yield process
+    finally:
+        _stop(process)

@@ -1,0 +1,153 @@
+"""socket.io at /ws/socket.io on real gunicorn processes: auth, rooms, and delivery through Redis."""
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+import requests
+import socketio
+
+from shared import socket_events
+from tests.e2e.processes import web_server
+
+
+@pytest.fixture(scope="module")
+def two_webs():
+    """Two web processes behind one Redis, as a scaled deployment runs them."""
+    with web_server() as first, web_server() as second:
+        yield first, second
+
+
+def signup(base: str, email: str, name: str) -> dict:
+    response = requests.post(f"{base}/api/v1/auths/signup", json={"name": name, "email": email, "password": "pw-123456"})
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+class Browser:
+    """A socket.io client as the web app uses it (websocket transport, token in ``auth``)."""
+
+    def __init__(self, base: str, token: str | None) -> None:
+        self.events: list[dict] = []
+        self.arrived = threading.Condition()
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("events", self._on_event)
+        self.client.connect(base, socketio_path="/ws/socket.io", transports=["websocket"],
+                            auth={"token": token} if token else None, wait_timeout=10)
+
+    def _on_event(self, data) -> None:
+        with self.arrived:
+            self.events.append(data)
+            self.arrived.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[dict]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.events) >= count, timeout=timeout)
+            return list(self.events)
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+
+@pytest.fixture
+def users(two_webs):
+    """The admin and a verified user (each with ``token`` and ``id``)."""
+    first, _ = two_webs
+    admin = signup(first, "admin@example.com", "Admin")
+    added = requests.post(f"{first}/api/v1/auths/add", headers={"Authorization": f"Bearer {admin['token']}"},
+                          json={"name": "Other", "email": "other@example.com", "password": "pw-123456", "role": "user"})
+    assert added.status_code == 200, added.text
+    other = requests.post(f"{first}/api/v1/auths/signin", json={"email": "other@example.com", "password": "pw-123456"})
+    return admin, other.json()
+
+
+def test_worker_events_reach_the_users_sockets_on_every_web_process(two_webs, users):
+    (first, second), (admin, _) = two_webs, users
+    on_first, on_second = Browser(first, admin["token"]), Browser(second, admin["token"])
+    try:
+        time.sleep(0.2)  # the room joins travel through Redis
+        for n in range(3):
+            socket_events.emit_chat_event(admin["id"], "chat-1", "msg-1", "chat:completion", {"content": "Hi" * (n + 1)})
+        for browser in (on_first, on_second):
+            events = browser.wait_for(3)
+            assert [e["data"]["data"]["content"] for e in events] == ["Hi", "HiHi", "HiHiHi"]
+            assert events[0] == {"chat_id": "chat-1", "message_id": "msg-1",
+                                 "data": {"type": "chat:completion", "data": {"content": "Hi"}}}
+    finally:
+        on_first.close()
+        on_second.close()
+
+
+def test_events_go_only_to_the_owner(two_webs, users):
+    (first, second), (admin, other) = two_webs, users
+    mine, theirs, anonymous = Browser(second, admin["token"]), Browser(first, other["token"]), Browser(first, None)
+    try:
+        time.sleep(0.2)
+        socket_events.emit_chat_event(admin["id"], "c", "m", "chat:title", "Secret plans")
+        assert mine.wait_for(1)[0]["data"] == {"type": "chat:title", "data": "Secret plans"}
+        time.sleep(0.5)
+        assert theirs.events == [] and anonymous.events == []
+    finally:
+        for browser in (mine, theirs, anonymous):
+            browser.close()
+
+
+def test_user_join_authenticates_a_socket_that_connected_without_a_token(two_webs, users):
+    (_, second), (admin, _) = two_webs, users
+    browser = Browser(second, None)
+    try:
+        assert browser.client.call("user-join", {"auth": {"token": "not-a-jwt"}}, timeout=5) is None
+        ack = browser.client.call("user-join", {"auth": {"token": admin["token"]}}, timeout=5)
+        assert ack == {"id": admin["id"], "name": "Admin"}
+        browser.client.emit("heartbeat", {})
+        browser.client.emit("usage", {"action": "chat", "model": "m", "chat_id": "c"})
+        time.sleep(0.2)
+        socket_events.emit_chat_event(admin["id"], "c", "m", "status", {"description": "Thinking", "done": False})
+        assert browser.wait_for(1)[0]["data"]["type"] == "status"
+    finally:
+        browser.close()
+
+
+def test_a_revoked_token_does_not_join(two_webs, users):
+    (first, _), (admin, _) = two_webs, users
+    token = requests.post(f"{first}/api/v1/auths/signin",
+                          json={"email": "admin@example.com", "password": "pw-123456"}).json()["token"]
+    requests.get(f"{first}/api/v1/auths/signout", headers={"Authorization": f"Bearer {token}"})
+    browser = Browser(first, token)
+    try:
+        time.sleep(0.2)
+        socket_events.emit_chat_event(admin["id"], "c", "m", "chat:title", "x")
+        time.sleep(0.5)
+        assert browser.events == []
+    finally:
+        browser.close()
+
+
+def test_chat_rooms_only_for_readable_chats(two_webs, users):
+    from shared.db import session_scope
+    from shared.services import chats
+
+    (first, _), (admin, other) = two_webs, users
+    with session_scope() as session:
+        admins_chat = chats.create_chat(session, admin["id"], {"title": "Admin's"}).id
+        own_chat = chats.create_chat(session, other["id"], {"title": "Mine"}).id
+    browser = Browser(first, other["token"])
+    try:
+        def join(chat_id: str, kind: str = "join"):
+            return browser.client.call("events:chat", {"chat_id": chat_id, "data": {"type": kind}}, timeout=5)
+
+        assert join("no-such-chat") is False
+        assert join(admins_chat) is False
+        assert join(own_chat) is True
+        assert join(own_chat, "leave") is True
+    finally:
+        browser.close()
+
+
+def test_sockets_without_a_user_cannot_join_chats(two_webs):
+    browser = Browser(two_webs[0], None)
+    try:
+        assert browser.client.call("events:chat", {"chat_id": "x", "data": {"type": "join"}}, timeout=5) is False
+    finally:
+        browser.close()
