@@ -9,10 +9,11 @@ from flask_jwt_extended import JWTManager
 from flask_smorest import Api
 
 from shared.config import VERSION, Settings, get_settings
-from web import auths, banners, db, empty_areas, profile_images, system, users, webui
+from web import jobs, tasks
+from web import auths, banners, chats, folders, db, empty_areas, profile_images, system, users, webui
 from web.errors import handle_http_exception, register_error_handlers
 
-BLUEPRINTS = (system.blp, auths.blp, users.blp, banners.blp, profile_images.blp, *empty_areas.BLUEPRINTS, webui.blp)
+BLUEPRINTS = (system.blp, auths.blp, users.blp, chats.blp, folders.blp, banners.blp, profile_images.blp, *empty_areas.BLUEPRINTS, webui.blp, jobs.blp, tasks.blp)
 
 
 class SwitchyardApi(Api):

@@ -1,12 +1,25 @@
-"""The worker's broker, with Dramatiq's standard middleware; importing it makes it the global broker."""
+"""The worker's broker and the middleware every message runs through; importing it sets the global broker.
+
+Order matters: ``before_`` hooks run top to bottom, ``after_`` hooks bottom to top. ``JobLifecycle``
+claims the job first and records the outcome last, after ``TransientRetries`` has decided whether a
+failure is final and ``JobSupervisor`` has stopped watching the thread.
+"""
 from __future__ import annotations
 
 import dramatiq
-from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, Retries, ShutdownNotifications, TimeLimit
+from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, ShutdownNotifications
 
 from shared.jobs.broker import make_broker
+from workers.lifecycle import JobLifecycle
+from workers.retries import TransientRetries
+from workers.supervisor import JobSupervisor
 
 broker = make_broker(
-    middleware=[AgeLimit(), TimeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(), Retries()]
+    middleware=[
+        AgeLimit(), ShutdownNotifications(), Callbacks(), Pipelines(),
+        JobLifecycle(),
+        TransientRetries(max_retries=5, min_backoff=1000, max_backoff=300_000),
+        JobSupervisor(),
+    ]
 )
 dramatiq.set_broker(broker)

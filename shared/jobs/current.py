@@ -1,0 +1,109 @@
+"""The job a worker thread is running, for the actor's own use: events, progress and cancellation.
+
+The job-lifecycle middleware binds the job before the actor runs and unbinds it afterwards; outside a
+job these helpers raise ``RuntimeError`` (``current_job_id`` returns None).
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from dramatiq.threading import Interrupt
+
+from shared.jobs import events
+
+
+class JobCancelled(Interrupt):
+    """Raised inside an actor whose job was cancelled (a BaseException, like Dramatiq's interrupts,
+    so ``except Exception`` in an actor does not swallow it)."""
+
+
+@dataclass
+class RunningJob:
+    """A message being processed by a worker thread; ``job_id`` is None for messages without a job row."""
+
+    job_id: str | None
+    thread_id: int = field(default_factory=threading.get_ident)
+    deadline: float = float("inf")
+    stop_reason: str | None = None
+    """None while running; ``cancelled`` or ``time_limit`` once it is being stopped."""
+    done: bool = False
+    callbacks: list[Callable[[], None]] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def stop(self, reason: str) -> bool:
+        """Mark the job stopping and run its cleanup callbacks once; False if it already ended or was stopped."""
+        with self.lock:
+            if self.done or self.stop_reason is not None:
+                return False
+            self.stop_reason = reason
+            callbacks, self.callbacks = self.callbacks, []
+        for callback in callbacks:
+            try:
+                callback()
+            except Exception:  # noqa: BLE001 - a failing cleanup must not hide the stop
+                pass
+        return True
+
+    def finish(self) -> None:
+        with self.lock:
+            self.done = True
+
+
+_local = threading.local()
+
+
+def bind(job: RunningJob | None) -> None:
+    _local.job = job
+
+
+def running() -> RunningJob | None:
+    return getattr(_local, "job", None)
+
+
+def _require() -> RunningJob:
+    job = running()
+    if job is None or job.job_id is None:
+        raise RuntimeError("not inside a job")
+    return job
+
+
+def current_job_id() -> str | None:
+    job = running()
+    return job.job_id if job else None
+
+
+def publish(type: str, data: dict | None = None) -> str:
+    """Append an event (``delta``, ``progress`` ...) to the current job's log."""
+    return events.publish(_require().job_id, type, data)
+
+
+def progress(fraction: float, message: str = "") -> None:
+    """Record progress (0..1) on the job row and publish a ``progress`` event. Keep calls coarse."""
+    from shared.jobs.service import record_progress
+
+    job = _require()
+    fraction = min(1.0, max(0.0, float(fraction)))
+    record_progress(job.job_id, fraction, message)
+    events.publish(job.job_id, "progress", {"progress": fraction, "message": message})
+
+
+def on_cancel(callback: Callable[[], None]) -> None:
+    """Call ``callback`` when the job is cancelled or hits its time limit (at once if it already was)."""
+    job = _require()
+    with job.lock:
+        if job.stop_reason is None:
+            job.callbacks.append(callback)
+            return
+    callback()
+
+
+def cancelled() -> bool:
+    job = running()
+    return bool(job and job.stop_reason == "cancelled")
+
+
+def raise_if_cancelled() -> None:
+    if cancelled():
+        raise JobCancelled("The job was cancelled.")

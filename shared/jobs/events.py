@@ -1,0 +1,96 @@
+"""Each job's ordered event log: a capped Redis Stream that expires some time after the job ends.
+
+Event types: ``status`` {status}, ``progress`` {progress, message}, ``delta`` {any chunk of output},
+``result`` {result}, ``error`` {type, message, status?}. The last event of a job is the ``status``
+event with a finished status (succeeded, failed, cancelled).
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from shared.jobs.config import get_job_settings
+from shared.models.job import FINISHED
+from shared.redis_client import get_redis, key
+
+ACTIVE_TTL = 7 * 24 * 3600
+"""Seconds a log of a job that never finishes is kept."""
+
+
+@dataclass(frozen=True)
+class JobEvent:
+    id: str
+    type: str
+    data: dict
+
+    @property
+    def terminal(self) -> bool:
+        return self.type == "status" and self.data.get("status") in FINISHED
+
+    def as_dict(self) -> dict:
+        return {"id": self.id, "type": self.type, "data": self.data}
+
+
+def stream_key(job_id: str) -> str:
+    return key("job", job_id, "events")
+
+
+def decode(event_id: str, fields: dict[str, str]) -> JobEvent:
+    return JobEvent(event_id, fields["type"], json.loads(fields.get("data") or "{}"))
+
+
+def publish_many(job_id: str, events: Iterable[tuple[str, dict | None]]) -> list[str]:
+    """Append events in one round trip; returns their ids."""
+    settings = get_job_settings()
+    stream = stream_key(job_id)
+    pipe = get_redis().pipeline(transaction=False)
+    ttl = ACTIVE_TTL
+    for event_type, data in events:
+        data = data or {}
+        pipe.xadd(stream, {"type": event_type, "data": json.dumps(data, default=str)},
+                  maxlen=settings.events_maxlen, approximate=True)
+        if event_type == "status" and data.get("status") in FINISHED:
+            ttl = settings.events_ttl
+    pipe.expire(stream, ttl)
+    return pipe.execute()[:-1]
+
+
+def publish(job_id: str, type: str, data: dict[str, Any] | None = None) -> str:
+    """Append one event to the job's log; returns its id (usable as ``Last-Event-ID``)."""
+    return publish_many(job_id, [(type, data)])[0]
+
+
+def read_after(job_id: str, last_event_id: str | None, count: int = 1000) -> list[JobEvent]:
+    """The events after ``last_event_id`` (all when None) that are in the log now, without waiting."""
+    start = f"({last_event_id}" if last_event_id else "-"
+    return [decode(i, f) for i, f in get_redis().xrange(stream_key(job_id), start, "+", count=count)]
+
+
+def log_exists(job_id: str) -> bool:
+    return bool(get_redis().exists(stream_key(job_id)))
+
+
+def iter_events(job_id: str, last_event_id: str | None = None,
+                keepalive: float = 15.0) -> Iterator[JobEvent | None]:
+    """Every event after ``last_event_id`` in order, waiting for new ones; None on each idle
+    ``keepalive`` interval. Ends after the terminal event.
+
+    Blocks the calling thread in XREAD: right for workers, tests and tools. The web relays
+    streams through one dispatcher per process instead (``web/event_relay.py``).
+    """
+    stream = stream_key(job_id)
+    last = last_event_id or "0-0"
+    client = get_redis()
+    while True:
+        answer = client.xread({stream: last}, count=1000, block=max(1, int(keepalive * 1000)))
+        if not answer:
+            yield None
+            continue
+        for event_id, fields in answer[0][1]:
+            last = event_id
+            event = decode(event_id, fields)
+            yield event
+            if event.terminal:
+                return

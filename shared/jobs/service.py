@@ -1,0 +1,179 @@
+"""Jobs as a service: enqueue, read, list, cancel and retry (plain functions over a Session).
+
+A job row is written and committed before its Dramatiq message is sent. If the process dies between
+the two, the row stays ``queued`` and the periodic sweep (``resend_stale``) sends it again; a
+delivery only runs a job it can claim (``queued`` → ``running``), so a duplicate message is skipped.
+"""
+from __future__ import annotations
+
+import redis
+from dramatiq import Message
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.orm import Session
+
+from shared import messages
+from shared.db import get_engine
+from shared.errors import BadRequest, Conflict, NotFound
+from shared.jobs import broker, events
+from shared.jobs.config import get_job_settings
+from shared.jobs.queues import QUEUES
+from shared.models.base import now
+from shared.models.job import ACTIVE, FINISHED, STATUSES, Job
+from shared.models.user import User
+from shared.redis_client import get_redis, key
+
+CANCEL_TTL = 24 * 3600
+
+
+def cancel_key(job_id: str) -> str:
+    return key("job", job_id, "cancel")
+
+
+def message_for(job: Job) -> Message:
+    return Message(
+        queue_name=job.queue, actor_name=job.actor, args=(),
+        kwargs={**(job.payload or {}), "job_id": job.id}, options=dict(job.options or {}),
+        message_id=job.id,
+    )
+
+
+def _send(session: Session, job: Job) -> None:
+    """Announce and send a committed ``queued`` job; if Redis refuses, the job fails instead of lingering."""
+    try:
+        events.publish(job.id, "status", {"status": "queued"})
+        broker.send(message_for(job))
+    except redis.RedisError:
+        session.execute(
+            update(Job).where(Job.id == job.id, Job.status == "queued").values(
+                status="failed", finished_at=now(), updated_at=now(),
+                error={"type": "unavailable", "message": "The queue (Redis) could not be reached.", "status": 503},
+            )
+        )
+        session.commit()
+        raise
+
+
+def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: str | None, payload: dict,
+            related_type: str | None = None, related_id: str | None = None, options: dict | None = None,
+            parent_id: str | None = None) -> Job:
+    """Write the job row, commit, and send the message to ``actor`` (by name) on ``queue``.
+
+    The actor is called as ``actor(job_id=<id>, **payload)``; ``options`` are Dramatiq message
+    options (``time_limit`` ms, ``max_retries`` ...).
+    """
+    if queue not in QUEUES:
+        raise ValueError(f"unknown queue {queue!r}; one of {', '.join(QUEUES)}")
+    if "job_id" in payload:
+        raise ValueError("payload must not contain job_id")
+    job = Job(actor=actor, queue=queue, kind=kind, owner_id=owner_id, payload=payload, options=options or {},
+              related_type=related_type, related_id=related_id, parent_id=parent_id, status="queued",
+              progress=0.0, progress_message="", attempts=0)
+    session.add(job)
+    session.commit()
+    _send(session, job)
+    return job
+
+
+def _visible(job: Job | None, user: User) -> bool:
+    return job is not None and (user.role == "admin" or job.owner_id == user.id)
+
+
+def get_job(session: Session, job_id: str, user: User) -> Job:
+    """The job if ``user`` owns it or is an admin; anyone else's is NotFound."""
+    job = session.get(Job, job_id)
+    if not _visible(job, user):
+        raise NotFound(messages.NOT_FOUND)
+    return job
+
+
+def list_jobs(session: Session, user: User, *, status: str | None = None, kind: str | None = None,
+              related_type: str | None = None, related_id: str | None = None,
+              page: int = 1, limit: int = 50) -> tuple[list[Job], int]:
+    """A page of the user's jobs (every job for admins), newest first, and the total."""
+    if status is not None and status not in STATUSES:
+        raise BadRequest(f"Unknown status {status!r}; one of {', '.join(STATUSES)}.")
+    query = select(Job)
+    if user.role != "admin":
+        query = query.where(Job.owner_id == user.id)
+    for column, value in ((Job.status, status), (Job.kind, kind),
+                          (Job.related_type, related_type), (Job.related_id, related_id)):
+        if value is not None:
+            query = query.where(column == value)
+    total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+    rows = session.scalars(
+        query.order_by(Job.created_at.desc(), Job.id).offset((max(page, 1) - 1) * limit).limit(limit)
+    ).all()
+    return list(rows), total
+
+
+def active_job_ids(session: Session, *, owner_id: str | None = None, related_type: str | None = None,
+                   related_id: str | None = None) -> list[str]:
+    query = select(Job.id).where(Job.status.in_(ACTIVE))
+    if owner_id is not None:
+        query = query.where(Job.owner_id == owner_id)
+    if related_type is not None:
+        query = query.where(Job.related_type == related_type, Job.related_id == related_id)
+    return list(session.scalars(query.order_by(Job.created_at)).all())
+
+
+def request_cancel(session: Session, job: Job) -> Job:
+    """Cancel a job: a queued one never starts; a running one is stopped by its worker within a second."""
+    if job.finished:
+        return job
+    finished = session.execute(
+        update(Job).where(Job.id == job.id, Job.status == "queued")
+        .values(status="cancelled", finished_at=now(), updated_at=now())
+    ).rowcount
+    session.commit()
+    if finished:
+        events.publish(job.id, "status", {"status": "cancelled"})
+    else:
+        get_redis().set(cancel_key(job.id), 1, ex=CANCEL_TTL)
+    session.refresh(job)
+    return job
+
+
+def cancel(session: Session, job_id: str, user: User) -> Job:
+    return request_cancel(session, get_job(session, job_id, user))
+
+
+def retry(session: Session, job_id: str, user: User) -> Job:
+    """Run a failed or cancelled job again (the owner's or an admin's dead letter)."""
+    job = get_job(session, job_id, user)
+    if job.status not in ("failed", "cancelled"):
+        raise Conflict(f"Only failed or cancelled jobs can be retried; this one is {job.status}.")
+    get_redis().delete(cancel_key(job.id), events.stream_key(job.id))
+    job.status, job.progress, job.progress_message = "queued", 0.0, ""
+    job.error, job.result, job.result_path, job.finished_at, job.message_id = None, None, None, None, None
+    session.commit()
+    _send(session, job)
+    return job
+
+
+def resend_stale(session: Session) -> int:
+    """Send again the messages of jobs left ``queued`` for too long (e.g. the sender died before sending)."""
+    cutoff = now() - get_job_settings().stale_queued_after
+    stale = session.scalars(
+        select(Job).where(Job.status == "queued", Job.updated_at < cutoff).limit(1000)
+    ).all()
+    for job in stale:
+        job.updated_at = now()
+        broker.send(message_for(job))
+    session.commit()
+    return len(stale)
+
+
+def prune_finished(session: Session) -> int:
+    """Delete finished jobs older than the retention period."""
+    cutoff = now() - get_job_settings().retention_days * 86400
+    deleted = session.execute(
+        delete(Job).where(Job.status.in_(FINISHED), Job.finished_at < cutoff)
+    ).rowcount
+    session.commit()
+    return deleted
+
+
+def record_progress(job_id: str, fraction: float, message: str) -> None:
+    with get_engine().begin() as conn:
+        conn.execute(update(Job).where(Job.id == job_id, Job.status == "running")
+                     .values(progress=fraction, progress_message=message, updated_at=now()))

@@ -1,0 +1,85 @@
+"""Jobs run by a real worker: status, results, events, retries, errors and time limits."""
+from __future__ import annotations
+
+import time
+
+from shared.db import session_scope
+from shared.jobs import events, service
+from shared.models import Job
+from shared.redis_client import get_redis, key
+
+
+def run(actor: str, **payload) -> str:
+    with session_scope() as session:
+        return service.enqueue(session, actor=actor, queue="default", kind=actor, owner_id=None,
+                               payload=payload).id
+
+
+def finish(job_id: str, timeout: float = 15) -> list[events.JobEvent]:
+    """Every event of the job up to its final status (bounded)."""
+    seen = []
+    deadline = time.monotonic() + timeout
+    for event in events.iter_events(job_id, keepalive=0.2):
+        assert time.monotonic() < deadline, f"job {job_id} did not finish: {seen}"
+        if event is not None:
+            seen.append(event)
+    return seen
+
+
+def row(job_id: str) -> Job:
+    with session_scope() as session:
+        return session.get(Job, job_id)
+
+
+def test_result_and_events_in_order(worker):
+    job_id = run("tests.echo", value="hi", deltas=3)
+    seen = finish(job_id)
+    assert [e.type for e in seen] == ["status", "status", "delta", "delta", "delta", "result", "status"]
+    assert [e.data.get("status") for e in seen if e.type == "status"] == ["queued", "running", "succeeded"]
+    assert [e.data["index"] for e in seen if e.type == "delta"] == [0, 1, 2]
+    assert seen[-2].data["result"] == {"echo": "hi"}
+    job = row(job_id)
+    assert (job.status, job.result, job.attempts, job.progress) == ("succeeded", {"echo": "hi"}, 1, 1.0)
+    assert job.started_at and job.finished_at
+    assert 0 < get_redis().ttl(events.stream_key(job_id)) <= 24 * 3600
+
+
+def test_transient_failures_are_retried_with_backoff(worker):
+    job_id = run("tests.flaky", failures=2)
+    started = time.monotonic()
+    seen = finish(job_id)
+    assert seen[-1].data == {"status": "succeeded"}
+    assert time.monotonic() - started >= 0.2  # two backoffs of at least 100 ms
+    job = row(job_id)
+    assert (job.status, job.attempts, job.result) == ("succeeded", 3, {"runs": 3})
+    assert [e.data["message"] for e in seen if e.type == "progress"] == ["Retrying: upstream answered 503"] * 2
+
+
+def test_retries_are_bounded_then_dead_lettered(worker):
+    job_id = run("tests.flaky", failures=10)
+    seen = finish(job_id, timeout=20)
+    assert seen[-2].type == "error" and seen[-1].data == {"status": "failed"}
+    job = row(job_id)
+    assert (job.status, job.attempts) == ("failed", 4)
+    assert job.error == {"type": "upstream", "message": "upstream answered 503", "status": 502}
+
+
+def test_permanent_failures_fail_at_once(worker):
+    job_id = run("tests.flaky", failures=1, permanent=True)
+    seen = finish(job_id)
+    assert seen[-2].data == {"type": "BadRequest", "message": "bad input", "status": 400}
+    assert row(job_id).attempts == 1
+    assert get_redis().get(key("tests", job_id, "runs")) == "1"
+
+
+def test_unexpected_errors_hide_the_trace_from_events(worker):
+    job_id = run("tests.crash")
+    seen = finish(job_id)
+    assert seen[-2].data == {"type": "internal", "message": "The job failed unexpectedly.", "status": 500}
+    assert "secret internal detail" in row(job_id).error["detail"]
+
+
+def test_connection_refused_is_a_clear_upstream_error(worker):
+    job_id = run("tests.http", url="http://127.0.0.1:9/")
+    seen = finish(job_id)
+    assert seen[-2].data["type"] == "upstream" and seen[-2].data["status"] == 502

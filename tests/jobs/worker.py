@@ -1,0 +1,65 @@
+"""A real ``dramatiq workers.main tests.jobs.actors`` process for integration tests."""
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from contextlib import contextmanager
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+DRAMATIQ = str(Path(sys.executable).parent / "dramatiq")
+
+
+class WorkerProcess:
+    def __init__(self, processes: int = 1, threads: int = 4, env: dict | None = None,
+                 modules: tuple[str, ...] = ("tests.jobs.actors",)) -> None:
+        self.log = tempfile.NamedTemporaryFile(prefix="worker-", suffix=".log", delete=False)
+        self.process = subprocess.Popen(
+            [DRAMATIQ, "workers.main", *modules, "--processes", str(processes), "--threads", str(threads)],
+            cwd=ROOT, env={**os.environ, **(env or {})}, start_new_session=True,
+            stdout=self.log, stderr=subprocess.STDOUT,
+        )
+        self.processes = processes
+
+    def output(self) -> str:
+        return Path(self.log.name).read_text(errors="replace")
+
+    def wait_ready(self, timeout: float = 30) -> None:
+        deadline = time.monotonic() + timeout
+        while self.output().count("is ready for action") < self.processes:
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise RuntimeError(f"worker did not start:\n{self.output()[-3000:]}")
+            time.sleep(0.05)
+
+    def child_pids(self) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
+        return [int(pid) for pid in out.split()]
+
+    def kill(self) -> None:
+        """SIGKILL the whole worker (parent and its processes): no cleanup, no requeue."""
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        Path(self.log.name).unlink(missing_ok=True)
+
+
+@contextmanager
+def running_worker(**kwargs):
+    worker = WorkerProcess(**kwargs)
+    try:
+        worker.wait_ready()
+        yield worker
+    finally:
+        worker.stop()

@@ -1,0 +1,116 @@
+"""Answering with a job: relay its events as server-sent events, or wait (bounded) for its result."""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from flask import Response, jsonify, request, stream_with_context
+
+from shared.jobs import events, results
+from shared.jobs.events import JobEvent
+from shared.models.job import Job
+from web.event_relay import get_relay
+
+KEEPALIVE_SECONDS = 15.0
+
+
+def job_summary(job: Job) -> dict:
+    """The 202 body for a job that is still under way."""
+    return {"job_id": job.id, "status": job.status, "kind": job.kind,
+            "url": f"/api/v1/jobs/{job.id}", "events_url": f"/api/v1/jobs/{job.id}/events"}
+
+
+def sse_frame(event: JobEvent) -> str:
+    return f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(event.data, default=str)}\n\n"
+
+
+def _replay_finished(job: Job) -> list[JobEvent]:
+    """Events for a finished job whose log has already expired, rebuilt from its row."""
+    outcome: list[JobEvent] = []
+    if job.status == "succeeded":
+        outcome.append(JobEvent("0-1", "result", {"result": results.load(job), "stored": job.result_path is not None}))
+    elif job.status == "failed" and job.error:
+        outcome.append(JobEvent("0-1", "error", {k: v for k, v in job.error.items() if k != "detail"}))
+    outcome.append(JobEvent("0-2", "status", {"status": job.status}))
+    return outcome
+
+
+def follow(job: Job, last_event_id: str | None = None, keepalive: float = KEEPALIVE_SECONDS
+           ) -> Iterator[JobEvent | None]:
+    """The job's events after ``last_event_id`` through the process's relay; None on idle ticks."""
+    if job.finished and not events.log_exists(job.id):
+        yield from (e for e in _replay_finished(job) if last_event_id is None or e.id > last_event_id)
+        return
+    backlog, subscription = get_relay().subscribe(job.id, last_event_id)
+    try:
+        for event in backlog:
+            yield event
+            if event.terminal:
+                return
+        while True:
+            event = subscription.get(keepalive)
+            yield event
+            if event is not None and event.terminal:
+                return
+    finally:
+        subscription.close()
+
+
+def sse_response(job: Job, last_event_id: str | None = None) -> Response:
+    """``text/event-stream`` of the job's events with ``id:`` lines, keep-alive comments while idle,
+    ending after the final status event."""
+
+    def body() -> Iterator[str]:
+        yield ": connected\n\n"
+        for event in follow(job, last_event_id):
+            yield ": keep-alive\n\n" if event is None else sse_frame(event)
+
+    return Response(stream_with_context(body()), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def wants_async() -> bool:
+    return "respond-async" in request.headers.get("Prefer", "").lower()
+
+
+def accepted(job: Job) -> Response:
+    response = jsonify(job_summary(job))
+    response.status_code = 202
+    response.headers["Location"] = f"/api/v1/jobs/{job.id}"
+    response.headers["Preference-Applied"] = "respond-async"
+    return response
+
+
+def result_or_accepted(job: Job, timeout: float, render: Callable[[Any], Response] = jsonify) -> Response:
+    """The job's result as an ordinary response once it ends (within ``timeout`` seconds); its error as
+    ``{"detail"}`` with the job's status code; or 202 with the job id when the client sent
+    ``Prefer: respond-async`` or the job is still running at the deadline."""
+    if wants_async():
+        return accepted(job)
+    deadline = time.monotonic() + timeout
+    outcome: dict[str, Any] = {}
+    for event in follow(job, keepalive=max(0.01, min(1.0, timeout))):
+        if event is not None:
+            outcome[event.type] = event.data
+            if event.terminal:
+                break
+        if time.monotonic() >= deadline:
+            return accepted(job)
+    status = outcome.get("status", {}).get("status")
+    if status == "succeeded":
+        result = outcome.get("result", {})
+        if result.get("stored"):
+            result = {"result": results.load(job)}
+        return render(result.get("result"))
+    if status == "cancelled":
+        return _detail(409, "The job was cancelled.")
+    error = outcome.get("error") or {}
+    return _detail(int(error.get("status") or 500), error.get("message") or "The job failed.")
+
+
+def _detail(status: int, detail: str) -> Response:
+    response = jsonify(detail=detail)
+    response.status_code = status
+    return response

@@ -1,0 +1,109 @@
+"""Job status, result, error and events around every message that carries a ``job_id``.
+
+Before the actor runs, the delivery claims its job (``queued`` → ``running``, or the same delivery
+again after a worker died mid-job); a message whose job is already taken, finished or cancelled is
+skipped, so duplicates never run twice. Afterwards the outcome goes to the row first and then to
+the event log: ``result`` + ``status: succeeded``; ``error`` + ``status: failed``;
+``status: cancelled``; or, when ``Retries`` scheduled another attempt, back to ``queued``.
+
+Must come before ``Retries`` in the middleware list (its ``after_`` hooks then run after theirs,
+when ``message.failed`` tells whether the failure is final).
+"""
+from __future__ import annotations
+
+import logging
+import traceback
+
+from dramatiq.middleware import Middleware, SkipMessage
+from dramatiq.middleware.time_limit import TimeLimitExceeded
+from sqlalchemy import or_, update
+
+from shared.db import get_engine
+from shared.errors import ServiceError, UpstreamError
+from shared.jobs import current, events, results
+from shared.models.base import now
+from shared.models.job import Job
+from workers.retries import TRANSIENT
+
+log = logging.getLogger(__name__)
+
+
+def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict:
+    """The job's ``error``: ``{type, message, status}`` safe for its owner, plus ``detail`` (admins only)."""
+    if isinstance(exception, TimeLimitExceeded):
+        limit = f" ({time_limit_ms / 1000:g} s)" if time_limit_ms else ""
+        return {"type": "time_limit", "message": f"The job exceeded its time limit{limit}.", "status": 504}
+    if isinstance(exception, UpstreamError):
+        return {"type": "upstream", "message": exception.detail, "status": exception.status}
+    if isinstance(exception, ServiceError):
+        return {"type": type(exception).__name__, "message": exception.detail, "status": exception.status}
+    if isinstance(exception, TRANSIENT):
+        return {"type": "upstream", "message": f"The upstream service failed: {type(exception).__name__}.",
+                "status": 502}
+    return {"type": "internal", "message": "The job failed unexpectedly.", "status": 500,
+            "detail": "".join(traceback.format_exception(exception, limit=20))[-4000:]}
+
+
+def _update(job_id: str, *conditions, **values) -> int:
+    with get_engine().begin() as conn:
+        return conn.execute(
+            update(Job).where(Job.id == job_id, *conditions).values(updated_at=now(), **values)
+        ).rowcount
+
+
+class JobLifecycle(Middleware):
+    def before_process_message(self, broker, message):
+        job_id = message.kwargs.get("job_id")
+        if job_id is None:
+            return
+        delivery = message.options.get("redis_message_id")
+        claimed = _update(
+            job_id,
+            or_(Job.status == "queued", (Job.status == "running") & (Job.message_id == delivery)),
+            status="running", message_id=delivery, attempts=Job.attempts + 1, started_at=now(),
+        )
+        if not claimed:
+            log.info("skipping message %s: job %s is not waiting to run", message.message_id, job_id)
+            raise SkipMessage()
+        current.bind(current.RunningJob(job_id=job_id))
+        events.publish(job_id, "status", {"status": "running"})
+
+    def after_process_message(self, broker, message, *, result=None, exception=None):
+        job = current.running()
+        current.bind(None)
+        if job is None or job.job_id is None:
+            return
+        if exception is None:
+            self._succeeded(job.job_id, result)
+        elif job.stop_reason == "cancelled" or isinstance(exception, current.JobCancelled):
+            _update(job.job_id, status="cancelled", finished_at=now())
+            events.publish(job.job_id, "status", {"status": "cancelled"})
+        elif message.failed:
+            limit = message.options.get("time_limit") or broker.get_actor(message.actor_name).options.get("time_limit")
+            error = describe(exception, limit)
+            _update(job.job_id, status="failed", error=error, finished_at=now())
+            public = {name: value for name, value in error.items() if name != "detail"}
+            events.publish_many(job.job_id, [("error", public), ("status", {"status": "failed"})])
+        else:
+            error = describe(exception)
+            _update(job.job_id, status="queued", error=error, progress_message=f"Retrying: {error['message']}")
+            events.publish(job.job_id, "progress", {"progress": 0.0, "message": f"Retrying: {error['message']}"})
+
+    def after_skip_message(self, broker, message):
+        current.bind(None)
+
+    @staticmethod
+    def _succeeded(job_id: str, result) -> None:
+        try:
+            value, path = results.store(job_id, result)
+        except (TypeError, ValueError) as error:
+            _update(job_id, status="failed", finished_at=now(),
+                    error={"type": "internal", "message": "The job's result could not be stored.",
+                           "status": 500, "detail": str(error)})
+            events.publish_many(job_id, [("error", {"type": "internal", "status": 500,
+                                                    "message": "The job's result could not be stored."}),
+                                         ("status", {"status": "failed"})])
+            return
+        _update(job_id, status="succeeded", result=value, result_path=path, progress=1.0, finished_at=now())
+        events.publish_many(job_id, [("result", {"result": value, "stored": path is not None}),
+                                     ("status", {"status": "succeeded"})])
