@@ -1,0 +1,205 @@
+"""``/api/v1/jobs`` and Open WebUI's ``/api/tasks`` against a real worker."""
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+
+from shared.db import session_scope
+from shared.jobs import service
+from shared.models import Job, User
+from tests.helpers import bearer
+from tests.jobs.worker import running_worker
+
+
+@pytest.fixture(scope="module")
+def worker(database):
+    with running_worker(threads=4) as process:
+        yield process
+
+
+def enqueue(owner_id: str, actor: str = "tests.echo", related: str | None = None, **payload) -> str:
+    with session_scope() as session:
+        return service.enqueue(session, actor=actor, queue="default", kind=actor, owner_id=owner_id,
+                               payload=payload, related_type="chat" if related else None,
+                               related_id=related).id
+
+
+def sse_events(response, limit: int = 200) -> list[dict]:
+    """Parse a text/event-stream body into ``{id, event, data}`` frames (bounded)."""
+    frames, buffer = [], ""
+    for chunk in response.response:
+        buffer += chunk.decode() if isinstance(chunk, bytes) else chunk
+        while "\n\n" in buffer:
+            block, buffer = buffer.split("\n\n", 1)
+            fields = dict(line.split(": ", 1) for line in block.splitlines() if not line.startswith(":"))
+            if fields:
+                frames.append({"id": fields["id"], "event": fields["event"], "data": json.loads(fields["data"])})
+        assert len(frames) < limit
+    return frames
+
+
+def wait_status(job_id: str, statuses: tuple[str, ...], timeout: float = 10) -> Job:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with session_scope() as session:
+            job = session.get(Job, job_id)
+            if job.status in statuses:
+                return job
+        time.sleep(0.02)
+    raise AssertionError(f"job {job_id} stayed {job.status}")
+
+
+def test_get_list_and_someone_elses_job_is_404(app, client, admin, make_user, worker):
+    alice = make_user("alice@example.com")
+    bob = make_user("bob@example.com")
+    job_id = enqueue(alice["id"], value=1)
+    wait_status(job_id, ("succeeded",))
+    enqueue(bob["id"], value=2)
+
+    got = client.get(f"/api/v1/jobs/{job_id}", headers=bearer(alice["token"]))
+    assert got.status_code == 200
+    body = got.get_json()
+    assert body["status"] == "succeeded" and body["result"] == {"echo": 1} and body["owner_id"] == alice["id"]
+
+    assert client.get(f"/api/v1/jobs/{job_id}", headers=bearer(bob["token"])).status_code == 404
+    assert client.post(f"/api/v1/jobs/{job_id}/cancel", headers=bearer(bob["token"])).status_code == 404
+    assert client.get(f"/api/v1/jobs/{job_id}/events", headers=bearer(bob["token"])).status_code == 404
+    assert client.get("/api/v1/jobs/nope", headers=bearer(alice["token"])).status_code == 404
+
+    mine = client.get("/api/v1/jobs/", headers=bearer(alice["token"])).get_json()
+    assert [j["id"] for j in mine["items"]] == [job_id] and mine["total"] == 1
+    everything = client.get("/api/v1/jobs/?limit=1", headers=bearer(admin["token"])).get_json()
+    assert everything["total"] == 2 and len(everything["items"]) == 1
+    done = client.get("/api/v1/jobs/?status=succeeded&kind=tests.echo", headers=bearer(admin["token"]))
+    assert done.get_json()["total"] >= 1
+    bad = client.get("/api/v1/jobs/?status=weird", headers=bearer(admin["token"]))
+    assert bad.status_code == 422 and "status" in bad.get_json()["detail"]
+    assert app.test_client(use_cookies=False).get("/api/v1/jobs/").status_code == 401
+
+
+def test_events_stream_and_resume_without_loss_or_duplicates(client, admin, worker):
+    job_id = enqueue(admin["id"], value="x", deltas=5)
+    response = client.get(f"/api/v1/jobs/{job_id}/events", headers=bearer(admin["token"]))
+    assert response.status_code == 200 and response.mimetype == "text/event-stream"
+    frames = sse_events(response)
+    assert [f["event"] for f in frames] == ["status", "status"] + ["delta"] * 5 + ["result", "status"]
+    assert frames[-1]["data"] == {"status": "succeeded"}
+
+    # A client that reconnects after the third frame gets exactly the rest, in order.
+    resumed = client.get(f"/api/v1/jobs/{job_id}/events",
+                         headers={**bearer(admin["token"]), "Last-Event-ID": frames[2]["id"]})
+    assert [f["id"] for f in sse_events(resumed)] == [f["id"] for f in frames[3:]]
+    by_query = client.get(f"/api/v1/jobs/{job_id}/events?last_event_id={frames[-2]['id']}",
+                          headers=bearer(admin["token"]))
+    assert [f["event"] for f in sse_events(by_query)] == ["status"]
+
+
+def test_live_stream_follows_a_running_job(client, admin, worker):
+    job_id = enqueue(admin["id"], actor="system.sleep", seconds=0.6, steps=3)
+    frames = sse_events(client.get(f"/api/v1/jobs/{job_id}/events", headers=bearer(admin["token"])))
+    assert [f["data"]["progress"] for f in frames if f["event"] == "progress"] == pytest.approx([1 / 3, 2 / 3, 1.0])
+    assert frames[-1]["data"] == {"status": "succeeded"}
+
+
+def test_expired_log_is_rebuilt_from_the_row(client, admin, worker):
+    from shared.jobs import events
+    from shared.redis_client import get_redis
+
+    job_id = enqueue(admin["id"], value=7)
+    wait_status(job_id, ("succeeded",))
+    get_redis().delete(events.stream_key(job_id))
+    frames = sse_events(client.get(f"/api/v1/jobs/{job_id}/events", headers=bearer(admin["token"])))
+    assert [(f["event"], f["data"]) for f in frames] == [
+        ("result", {"result": {"echo": 7}, "stored": False}), ("status", {"status": "succeeded"})]
+
+
+def test_cancel_running_then_retry_dead_letter(client, make_user, worker):
+    alice = make_user("alice@example.com")
+    job_id = enqueue(alice["id"], actor="system.sleep", seconds=30, steps=300)
+    wait_status(job_id, ("running",))
+    started = time.monotonic()
+    cancelled = client.post(f"/api/v1/jobs/{job_id}/cancel", headers=bearer(alice["token"]))
+    assert cancelled.status_code == 200
+    job = wait_status(job_id, ("cancelled",), timeout=5)
+    assert time.monotonic() - started < 1.0
+    assert job.error is None
+
+    again = client.post(f"/api/v1/jobs/{job_id}/retry", headers=bearer(alice["token"]))
+    assert again.status_code == 200 and again.get_json()["status"] == "queued"
+    wait_status(job_id, ("running",))
+    client.post(f"/api/v1/jobs/{job_id}/cancel", headers=bearer(alice["token"]))
+    wait_status(job_id, ("cancelled",))
+
+    done = enqueue(alice["id"], value=1)
+    wait_status(done, ("succeeded",))
+    conflict = client.post(f"/api/v1/jobs/{done}/retry", headers=bearer(alice["token"]))
+    assert conflict.status_code == 409 and "succeeded" in conflict.get_json()["detail"]
+
+
+def test_failed_job_error_is_redacted_for_owner_not_admin(client, admin, make_user, worker):
+    alice = make_user("alice@example.com")
+    job_id = enqueue(alice["id"], actor="tests.crash")
+    wait_status(job_id, ("failed",))
+    owner_view = client.get(f"/api/v1/jobs/{job_id}", headers=bearer(alice["token"])).get_json()
+    assert owner_view["error"] == {"type": "internal", "message": "The job failed unexpectedly.", "status": 500}
+    admin_view = client.get(f"/api/v1/jobs/{job_id}", headers=bearer(admin["token"])).get_json()
+    assert "secret internal detail" in admin_view["error"]["detail"]
+    retried = client.post(f"/api/v1/jobs/{job_id}/retry", headers=bearer(admin["token"]))
+    assert retried.status_code == 200
+    assert wait_status(job_id, ("failed",)).attempts == 2
+
+
+def test_open_webui_task_routes(client, admin, make_user, worker):
+    alice = make_user("alice@example.com")
+    bob = make_user("bob@example.com")
+    first = enqueue(alice["id"], actor="system.sleep", related="chat-1", seconds=30, steps=300)
+    second = enqueue(alice["id"], actor="system.sleep", related="chat-1", seconds=30, steps=300)
+    wait_status(first, ("running",))
+
+    listed = client.get("/api/tasks", headers=bearer(admin["token"]))
+    assert listed.status_code == 200 and set(listed.get_json()["tasks"]) == {first, second}
+    assert client.get("/api/tasks", headers=bearer(alice["token"])).status_code == 401
+
+    assert client.get("/api/tasks/chat/chat-1", headers=bearer(alice["token"])).get_json() == {
+        "task_ids": [first, second]}
+    assert client.get("/api/tasks/chat/chat-1", headers=bearer(bob["token"])).get_json() == {"task_ids": []}
+    assert client.post("/api/tasks/chat/chat-1/stop", headers=bearer(bob["token"])).get_json() == {
+        "status": True, "message": "No tasks found for item chat-1."}
+
+    stopped = client.post(f"/api/tasks/stop/{first}", headers=bearer(admin["token"]))
+    assert stopped.get_json() == {"status": True, "message": f"Task {first} stopped."}
+    assert wait_status(first, ("cancelled",)).status == "cancelled"
+    assert client.post("/api/tasks/stop/unknown", headers=bearer(admin["token"])).get_json() == {
+        "status": False, "message": "Task with ID unknown not found."}
+
+    assert client.post("/api/tasks/chat/chat-1/stop", headers=bearer(alice["token"])).get_json() == {
+        "status": True, "message": "All tasks for item chat-1 stopped."}
+    wait_status(second, ("cancelled",))
+    assert client.get("/api/tasks/chat/chat-1", headers=bearer(alice["token"])).get_json() == {"task_ids": []}
+
+
+def test_result_or_accepted(app, admin, worker):
+    from web.job_responses import result_or_accepted
+
+    with session_scope() as session:
+        user = session.get(User, admin["id"])
+    fast = enqueue(admin["id"], value="ok")
+    slow = enqueue(admin["id"], actor="system.sleep", seconds=2, steps=2)
+    failing = enqueue(admin["id"], actor="tests.flaky", failures=1, permanent=True)
+    with session_scope() as session:
+        jobs = {job_id: service.get_job(session, job_id, user) for job_id in (fast, slow, failing)}
+
+    with app.test_request_context():
+        response = result_or_accepted(jobs[fast], timeout=10)
+        assert (response.status_code, response.get_json()) == (200, {"echo": "ok"})
+        started = time.monotonic()
+        response = result_or_accepted(jobs[slow], timeout=0.3)
+        assert response.status_code == 202 and response.get_json()["job_id"] == slow
+        assert time.monotonic() - started < 1.5
+        response = result_or_accepted(jobs[failing], timeout=10)
+        assert (response.status_code, response.get_json()) == (400, {"detail": "bad input"})
+    with app.test_request_context(headers={"Prefer": "respond-async"}):
+        response = result_or_accepted(jobs[fast], timeout=10)
+        assert response.status_code == 202 and response.headers["Location"] == f"/api/v1/jobs/{fast}"
