@@ -1,0 +1,56 @@
+"""File jobs (``files`` queue): extract an upload's text, then hand it to the embedding job."""
+from __future__ import annotations
+
+import dramatiq
+
+import workers.broker  # noqa: F401  (actors bind to the worker's broker)
+from shared.db import session_scope
+from shared.jobs import current
+from shared.jobs.service import enqueue
+from shared.models import File
+from shared.rag.extract import NotIndexable
+from shared.rag.indexing import extract_file
+from shared.services import files as file_service
+
+
+@dramatiq.actor(actor_name="files.process", queue_name="files", max_retries=3, time_limit=15 * 60 * 1000)
+def process_file(job_id: str, file_id: str, collection_name: str | None = None, use_content: bool = False) -> dict:
+    """Extract the text (or take the text set through the API), store it on the file, then enqueue embedding."""
+    with session_scope() as session:
+        file = session.get(File, file_id)
+        if file is None:
+            return {"file_id": file_id, "status": "deleted"}
+        current.progress(0.05, "extracting text")
+        if use_content:
+            text = (file.data or {}).get("content", "")
+        else:
+            try:
+                text = extract_file(file)
+            except NotIndexable as exc:
+                file_service.update_data(session, file, status="failed", indexable=False, error=str(exc))
+                return {"file_id": file_id, "status": "failed", "indexable": False, "error": str(exc)}
+            except ValueError as exc:
+                file_service.update_data(session, file, status="failed", error=str(exc))
+                raise
+        file_service.update_data(session, file, content=text, status="pending", error=None)
+        current.progress(0.5, f"extracted {len(text)} characters")
+        session.commit()
+        follow_up = enqueue(
+            session, actor="embeddings.index_file", queue="embeddings", kind="file.embed",
+            owner_id=file.user_id, payload={"file_id": file_id, "collection_name": collection_name},
+            related_type="file", related_id=file_id, parent_id=job_id,
+            options={"on_failure": "files.mark_failed"},
+        )
+        file_service.update_data(session, file, job_id=follow_up.id)
+    return {"file_id": file_id, "characters": len(text), "embedding_job_id": follow_up.id}
+
+
+@dramatiq.actor(actor_name="files.mark_failed", queue_name="files", max_retries=0)
+def mark_failed(message_data: dict, exception_data: dict) -> None:
+    """``on_failure`` callback of the file jobs: the file's status shows why processing gave up."""
+    file_id = (message_data.get("kwargs") or {}).get("file_id")
+    with session_scope() as session:
+        file = session.get(File, file_id) if file_id else None
+        if file is not None and file_service.status(file) != "completed":
+            file_service.update_data(session, file, status="failed",
+                                     error=exception_data.get("message") or exception_data.get("type"))

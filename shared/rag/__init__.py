@@ -1,0 +1,1 @@
+"""Retrieval-augmented generation: text extraction, chunking, embeddings and the vector store."""

@@ -1,0 +1,162 @@
+"""Retrieval settings: Open WebUI's ``rag.*`` config keys, their environment defaults and API field names."""
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shared.services import app_config
+
+DEFAULT_RAG_TEMPLATE = """### Task:
+Respond to the user query using the provided context, incorporating inline citations in the format [id] **only when the <source> tag includes an explicit id attribute** (e.g., <source id="1">).
+
+### Guidelines:
+- If you don't know the answer, clearly state that.
+- If uncertain, ask the user for clarification.
+- Respond in the same language as the user's query.
+- If the context is unreadable or of poor quality, inform the user and provide the best possible answer.
+- If the answer isn't present in the context but you possess the knowledge, explain this to the user and provide the answer using your own understanding.
+- **Only include inline citations using [id] (e.g., [1], [2]) when the <source> tag includes an id attribute.**
+- Do not cite if the <source> tag does not contain an id attribute.
+- Do not use XML tags in your response.
+- Ensure citations are concise and directly related to the information provided.
+
+### Example of Citation:
+If the user asks about a specific topic and the information is found in a source with a provided id attribute, the response should include the citation like in the following example:
+* "According to the study, the proposed method increases efficiency by 20% [1]."
+
+### Output:
+Provide a clear and direct response to the user's query, including inline citations in the format [id] only when the <source> tag with id attribute is present in the context.
+
+<context>
+{{CONTEXT}}
+</context>
+"""
+"""Open WebUI's default RAG prompt (its wording is the contract models and users expect)."""
+
+
+def _env(name: str, default: Any, cast=str) -> Any:
+    raw = os.environ.get(name)
+    return cast(raw) if raw not in (None, "") else default
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    return _env(name, default, lambda raw: raw.strip().lower() in {"1", "true", "yes", "on"})
+
+
+def _env_list(name: str) -> list[str]:
+    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
+
+
+# API field -> (config key, default from the environment)
+FIELDS: dict[str, tuple[str, Any]] = {
+    "RAG_TEMPLATE": ("rag.template", lambda: _env("RAG_TEMPLATE", DEFAULT_RAG_TEMPLATE)),
+    "TOP_K": ("rag.top_k", lambda: _env("RAG_TOP_K", 3, int)),
+    "BYPASS_EMBEDDING_AND_RETRIEVAL": ("rag.bypass_embedding_and_retrieval",
+                                       lambda: _env_bool("BYPASS_EMBEDDING_AND_RETRIEVAL", False)),
+    "RAG_FULL_CONTEXT": ("rag.full_context", lambda: _env_bool("RAG_FULL_CONTEXT", False)),
+    "ENABLE_RAG_HYBRID_SEARCH": ("rag.enable_hybrid_search", lambda: _env_bool("ENABLE_RAG_HYBRID_SEARCH", False)),
+    "ENABLE_RAG_HYBRID_SEARCH_ENRICHED_TEXTS": ("rag.enable_hybrid_search_enriched_texts", lambda: False),
+    "TOP_K_RERANKER": ("rag.top_k_reranker", lambda: _env("RAG_TOP_K_RERANKER", 3, int)),
+    "RELEVANCE_THRESHOLD": ("rag.relevance_threshold", lambda: _env("RAG_RELEVANCE_THRESHOLD", 0.0, float)),
+    "HYBRID_BM25_WEIGHT": ("rag.hybrid_bm25_weight", lambda: _env("RAG_HYBRID_BM25_WEIGHT", 0.5, float)),
+    "CONTENT_EXTRACTION_ENGINE": ("rag.content_extraction_engine", lambda: ""),
+    "PDF_EXTRACT_IMAGES": ("rag.pdf_extract_images", lambda: False),
+    "RAG_RERANKING_MODEL": ("rag.reranking_model", lambda: ""),
+    "RAG_RERANKING_ENGINE": ("rag.reranking_engine", lambda: ""),
+    "TEXT_SPLITTER": ("rag.text_splitter", lambda: ""),
+    "CHUNK_SIZE": ("rag.chunk_size", lambda: _env("CHUNK_SIZE", 1000, int)),
+    "CHUNK_MIN_SIZE_TARGET": ("rag.chunk_min_size_target", lambda: _env("CHUNK_MIN_SIZE_TARGET", 0, int)),
+    "CHUNK_OVERLAP": ("rag.chunk_overlap", lambda: _env("CHUNK_OVERLAP", 100, int)),
+    "FILE_MAX_SIZE": ("rag.file.max_size", lambda: _env("RAG_FILE_MAX_SIZE", 100, int)),
+    "FILE_MAX_COUNT": ("rag.file.max_count", lambda: _env("RAG_FILE_MAX_COUNT", None, int)),
+    "FILE_IMAGE_COMPRESSION_WIDTH": ("file.image_compression_width", lambda: None),
+    "FILE_IMAGE_COMPRESSION_HEIGHT": ("file.image_compression_height", lambda: None),
+    "ALLOWED_FILE_EXTENSIONS": ("rag.file.allowed_extensions", lambda: _env_list("RAG_ALLOWED_FILE_EXTENSIONS")),
+    "ENABLE_GOOGLE_DRIVE_INTEGRATION": ("google_drive.enable", lambda: False),
+    "ENABLE_ONEDRIVE_INTEGRATION": ("onedrive.enable", lambda: False),
+}
+
+EMBEDDING_FIELDS: dict[str, tuple[str, Any]] = {
+    "RAG_EMBEDDING_ENGINE": ("rag.embedding_engine", lambda: _env("RAG_EMBEDDING_ENGINE", "")),
+    "RAG_EMBEDDING_MODEL": ("rag.embedding_model",
+                            lambda: _env("RAG_EMBEDDING_MODEL", "sentence-transformers/all-MiniLM-L6-v2")),
+    "RAG_EMBEDDING_BATCH_SIZE": ("rag.embedding_batch_size", lambda: _env("RAG_EMBEDDING_BATCH_SIZE", 32, int)),
+    "ENABLE_ASYNC_EMBEDDING": ("rag.enable_async_embedding", lambda: True),
+    "RAG_EMBEDDING_CONCURRENT_REQUESTS": ("rag.embedding_concurrent_requests", lambda: 0),
+}
+
+UPSTREAM_FIELDS: dict[str, tuple[str, Any]] = {
+    "openai.url": ("rag.openai.api_base_url", lambda: _env("RAG_OPENAI_API_BASE_URL", "")),
+    "openai.key": ("rag.openai.api_key", lambda: _env("RAG_OPENAI_API_KEY", "")),
+    "ollama.url": ("rag.ollama.base_url", lambda: _env("RAG_OLLAMA_BASE_URL", "")),
+    "ollama.key": ("rag.ollama.api_key", lambda: _env("RAG_OLLAMA_API_KEY", "")),
+}
+"""Embedding upstream overrides; empty means: use the gateway's first connection of that kind."""
+
+ENGINES = ("", "ollama", "openai")
+"""``""`` is the local sentence-transformers engine (an optional extra)."""
+
+for _key, _factory in (*FIELDS.values(), *EMBEDDING_FIELDS.values(), *UPSTREAM_FIELDS.values()):
+    app_config.register_default(_key, lambda _s, f=_factory: f())
+
+
+def get(session: Session, field: str) -> Any:
+    """One setting by its API field name (``CHUNK_SIZE``) or config key (``rag.chunk_size``)."""
+    for table in (FIELDS, EMBEDDING_FIELDS, UPSTREAM_FIELDS):
+        if field in table:
+            return app_config.get(session, table[field][0])
+    return app_config.get(session, field)
+
+
+def _read(session: Session, table: dict[str, tuple[str, Any]]) -> dict[str, Any]:
+    stored = app_config.get_many(session, [key for key, _ in table.values()])
+    return {field: stored[key] for field, (key, _) in table.items()}
+
+
+def rag_config(session: Session) -> dict[str, Any]:
+    """``GET /api/v1/retrieval/config``."""
+    return {"status": True, **_read(session, FIELDS),
+            "web": {"ENABLE_WEB_SEARCH": app_config.get(session, "web.search.enable")}}
+
+
+def update_rag_config(session: Session, values: dict[str, Any]) -> dict[str, Any]:
+    """Store the submitted fields (None = unchanged; ``""`` clears a size limit)."""
+    updates = {FIELDS[f][0]: (None if v == "" else v) for f, v in values.items() if f in FIELDS and v is not None}
+    web = values.get("web") or {}
+    if web.get("ENABLE_WEB_SEARCH") is not None:
+        updates["web.search.enable"] = bool(web["ENABLE_WEB_SEARCH"])
+    app_config.set_many(session, updates)
+    return rag_config(session)
+
+
+def embedding_config(session: Session) -> dict[str, Any]:
+    """``GET /api/v1/retrieval/embedding``."""
+    upstream = _read(session, UPSTREAM_FIELDS)
+    return {
+        "status": True, **_read(session, EMBEDDING_FIELDS),
+        "openai_config": {"url": upstream["openai.url"], "key": upstream["openai.key"]},
+        "ollama_config": {"url": upstream["ollama.url"], "key": upstream["ollama.key"]},
+    }
+
+
+def embedding_signature(session: Session) -> str:
+    """Which engine and model produced the stored vectors (a change means a reindex)."""
+    config = _read(session, EMBEDDING_FIELDS)
+    return f"{config['RAG_EMBEDDING_ENGINE']}:{config['RAG_EMBEDDING_MODEL']}"
+
+
+def update_embedding_config(session: Session, values: dict[str, Any]) -> tuple[dict[str, Any], bool]:
+    """Store engine, model and upstream overrides; the flag says whether the engine or model changed."""
+    before = embedding_signature(session)
+    updates = {EMBEDDING_FIELDS[f][0]: v for f, v in values.items() if f in EMBEDDING_FIELDS and v is not None}
+    if "rag.embedding_model" in updates:
+        updates["rag.embedding_model"] = str(updates["rag.embedding_model"]).strip()
+    for engine in ("openai", "ollama"):
+        given = values.get(f"{engine}_config")
+        if given is not None and values.get("RAG_EMBEDDING_ENGINE") == engine:
+            updates[UPSTREAM_FIELDS[f"{engine}.url"][0]] = given.get("url") or ""
+            updates[UPSTREAM_FIELDS[f"{engine}.key"][0]] = given.get("key") or ""
+    app_config.set_many(session, updates)
+    return embedding_config(session), embedding_signature(session) != before

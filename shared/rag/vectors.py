@@ -1,0 +1,192 @@
+"""The vector store: chunks and their embeddings in SQL, exact cosine similarity computed with NumPy.
+
+Works across any number of web and worker processes on one database. Each process keeps a
+collection's embedding matrix in memory and reloads it when the collection's version (a Redis
+counter bumped after every committed write) changes, so a query costs one matrix product.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from typing import Protocol
+
+import numpy as np
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.orm import Session
+
+from shared.models import Chunk
+from shared.redis_client import get_redis, key
+
+DIRTY = "vector_collections_written"
+
+
+@dataclass(frozen=True)
+class ChunkIn:
+    text: str
+    meta: dict = field(default_factory=dict)
+    file_id: str | None = None
+    position: int = 0
+
+
+@dataclass(frozen=True)
+class Hit:
+    id: str
+    collection: str
+    file_id: str | None
+    text: str
+    meta: dict
+    score: float
+    """Cosine similarity mapped to 0..1 (higher is closer), Open WebUI's "distance" convention."""
+
+
+class VectorStore(Protocol):
+    def add(self, session: Session, collection: str, chunks: Sequence[ChunkIn], vectors: np.ndarray) -> None: ...
+
+    def delete(self, session: Session, collection: str | None = None, file_id: str | None = None) -> int: ...
+
+    def search(self, session: Session, collections: Iterable[str], query: np.ndarray, k: int) -> list[Hit]: ...
+
+    def copy(self, session: Session, source: str, target: str, file_id: str | None = None) -> int: ...
+
+    def count(self, session: Session, collection: str) -> int: ...
+
+
+def normalise(vectors: np.ndarray) -> np.ndarray:
+    vectors = np.asarray(vectors, dtype=np.float32)
+    norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
+    return vectors / np.where(norms == 0, 1, norms)
+
+
+def _version_key(collection: str) -> str:
+    return key("rag", "collection", collection, "version")
+
+
+@event.listens_for(Session, "after_commit")
+def _bump_versions(session: Session) -> None:
+    """Announce the collections this transaction wrote, only once the rows are visible to others."""
+    written = session.info.pop(DIRTY, None)
+    if written:
+        pipe = get_redis().pipeline()
+        for collection in written:
+            pipe.incr(_version_key(collection))
+        pipe.execute()
+
+
+@event.listens_for(Session, "after_rollback")
+def _forget_versions(session: Session) -> None:
+    session.info.pop(DIRTY, None)
+
+
+@dataclass
+class _Matrix:
+    version: str | None
+    ids: list[str]
+    vectors: np.ndarray
+
+
+class SqlVectorStore:
+    """The default store: rows in ``vector_chunk``, matrices cached per process and collection."""
+
+    def __init__(self) -> None:
+        self._cache: dict[str, _Matrix] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _touch(session: Session, collection: str) -> None:
+        session.info.setdefault(DIRTY, set()).add(collection)
+
+    def add(self, session: Session, collection: str, chunks: Sequence[ChunkIn], vectors: np.ndarray) -> None:
+        vectors = normalise(vectors)
+        if len(chunks) != len(vectors):
+            raise ValueError("one vector per chunk")
+        session.add_all(
+            Chunk(collection=collection, file_id=c.file_id, position=c.position, text=c.text, meta=c.meta,
+                  embedding=v.astype("<f4").tobytes(), dimensions=int(v.shape[0]))
+            for c, v in zip(chunks, vectors)
+        )
+        session.flush()
+        self._touch(session, collection)
+
+    def delete(self, session: Session, collection: str | None = None, file_id: str | None = None) -> int:
+        if collection is None and file_id is None:
+            raise ValueError("name a collection, a file or both")
+        conditions = []
+        if collection is not None:
+            conditions.append(Chunk.collection == collection)
+        if file_id is not None:
+            conditions.append(Chunk.file_id == file_id)
+        touched = set(session.scalars(select(Chunk.collection).distinct().where(*conditions)))
+        removed = session.execute(
+            delete(Chunk).where(*conditions).execution_options(synchronize_session=False)
+        ).rowcount or 0
+        for name in touched:
+            self._touch(session, name)
+        return removed
+
+    def copy(self, session: Session, source: str, target: str, file_id: str | None = None) -> int:
+        """Copy already-embedded chunks into another collection (a file joining a knowledge base)."""
+        query = select(Chunk).where(Chunk.collection == source)
+        if file_id is not None:
+            query = query.where(Chunk.file_id == file_id)
+        rows = list(session.scalars(query))
+        session.add_all(
+            Chunk(collection=target, file_id=r.file_id, position=r.position, text=r.text, meta=r.meta,
+                  embedding=r.embedding, dimensions=r.dimensions) for r in rows
+        )
+        session.flush()
+        if rows:
+            self._touch(session, target)
+        return len(rows)
+
+    def count(self, session: Session, collection: str) -> int:
+        return session.scalar(select(func.count()).select_from(Chunk).where(Chunk.collection == collection)) or 0
+
+    def _matrix(self, session: Session, collection: str) -> _Matrix:
+        version = get_redis().get(_version_key(collection))
+        with self._lock:
+            cached = self._cache.get(collection)
+        if cached is not None and version is not None and cached.version == version:
+            return cached
+        rows = session.execute(
+            select(Chunk.id, Chunk.embedding, Chunk.dimensions).where(Chunk.collection == collection)
+        ).all()
+        if rows:
+            dims = rows[-1].dimensions
+            rows = [r for r in rows if r.dimensions == dims]
+            vectors = np.frombuffer(b"".join(r.embedding for r in rows), dtype="<f4").reshape(len(rows), dims)
+        else:
+            vectors = np.zeros((0, 0), dtype=np.float32)
+        matrix = _Matrix(version, [r.id for r in rows], vectors)
+        with self._lock:
+            self._cache[collection] = matrix
+        return matrix
+
+    def search(self, session: Session, collections: Iterable[str], query: np.ndarray, k: int) -> list[Hit]:
+        query = normalise(query).reshape(-1)
+        scored: list[tuple[float, str]] = []
+        for collection in dict.fromkeys(collections):
+            matrix = self._matrix(session, collection)
+            if not matrix.ids or matrix.vectors.shape[1] != query.shape[0]:
+                continue
+            sims = matrix.vectors @ query
+            top = np.argpartition(-sims, min(k, len(sims)) - 1)[:k] if len(sims) > k else np.arange(len(sims))
+            scored.extend((float(sims[i]), matrix.ids[i]) for i in top)
+        scored.sort(key=lambda item: item[0], reverse=True)
+        best = scored[:k]
+        rows = {row.id: row for row in session.scalars(select(Chunk).where(Chunk.id.in_([i for _, i in best])))}
+        return [
+            Hit(id=i, collection=rows[i].collection, file_id=rows[i].file_id, text=rows[i].text,
+                meta=rows[i].meta or {}, score=(1.0 + s) / 2.0)
+            for s, i in best if i in rows
+        ]
+
+
+_store: VectorStore | None = None
+
+
+def get_vector_store() -> VectorStore:
+    global _store
+    if _store is None:
+        _store = SqlVectorStore()
+    return _store

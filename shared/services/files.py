@@ -1,0 +1,173 @@
+"""Uploaded files: storing, listing, access (owner, admin, or a readable knowledge base) and processing state."""
+from __future__ import annotations
+
+import mimetypes
+from typing import BinaryIO
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from shared import messages
+from shared.errors import BadRequest, NotFound, ServiceError
+from shared.jobs.service import enqueue
+from shared.models import File, KnowledgeFile, User
+from shared.models.job import Job
+from shared.models.base import new_id, now
+from shared.rag import config as rag_config
+from shared.rag.vectors import get_vector_store
+from shared.services import knowledge as knowledge_service
+from shared.storage import TooLarge, get_storage, safe_filename
+
+PAGE_SIZE = 50
+TERMINAL = ("completed", "failed")
+INLINE_TYPES = ("text/plain", "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp")
+"""Served inline; everything else (HTML, SVG, scripts ...) is an attachment."""
+
+
+class FileTooLarge(ServiceError):
+    status = 413
+
+
+def file_collection(file_id: str) -> str:
+    return f"file-{file_id}"
+
+
+def max_upload_bytes(session: Session) -> int | None:
+    """``FILE_MAX_SIZE`` (MB) as bytes; None when unlimited."""
+    size = rag_config.get(session, "FILE_MAX_SIZE")
+    return int(float(size) * 1024 * 1024) if size not in (None, "") else None
+
+
+def too_large_message(session: Session) -> str:
+    return f"Oops! The file you're trying to upload is too large. Please upload a file that is less than " \
+           f"{rag_config.get(session, 'FILE_MAX_SIZE')} MB."
+
+
+def store_upload(session: Session, user: User, stream: BinaryIO, filename: str, content_type: str | None,
+                 metadata: dict | None, process: bool) -> File:
+    """Stream the upload into storage (size-limited) and record it; processing is the caller's next step."""
+    name = safe_filename(filename)
+    ext = name.rsplit(".", 1)[-1].lower() if "." in name else ""
+    allowed = [e.lower().lstrip(".") for e in rag_config.get(session, "ALLOWED_FILE_EXTENSIONS") or [] if e]
+    if process and allowed and ext not in allowed:
+        raise BadRequest(f"File type {ext} is not allowed")
+    file_id = new_id()
+    try:
+        stored = get_storage().save(stream, f"{file_id}_{name}", max_upload_bytes(session))
+    except TooLarge:
+        raise FileTooLarge(too_large_message(session)) from None
+    if content_type in (None, "", "application/octet-stream"):
+        content_type = mimetypes.guess_type(name)[0] or content_type
+    file = File(
+        id=file_id, user_id=user.id, hash=stored.sha256, filename=name, path=stored.key,
+        data={"status": "pending"} if process else {},
+        meta={"name": name, "content_type": content_type, "size": stored.size, "file_hash": stored.sha256,
+              "data": metadata or {}},
+    )
+    session.add(file)
+    session.flush()
+    return file
+
+
+def can_access(session: Session, file: File, user: User) -> bool:
+    return file.user_id == user.id or user.role == "admin" or \
+        knowledge_service.user_can_read_file_via_knowledge(session, file.id, user)
+
+
+def get_file(session: Session, file_id: str, user: User) -> File:
+    """The file if the user may see it; someone else's file is 404."""
+    file = session.get(File, file_id)
+    if file is None or not can_access(session, file, user):
+        raise NotFound(messages.NOT_FOUND)
+    return file
+
+
+def get_own_file(session: Session, file_id: str, user: User) -> File:
+    """The file if the user owns it (or is an admin): what changing or deleting it requires."""
+    file = session.get(File, file_id)
+    if file is None or (file.user_id != user.id and user.role != "admin"):
+        raise NotFound(messages.NOT_FOUND)
+    return file
+
+
+def list_files(session: Session, user: User, page: int = 1) -> tuple[list[File], int]:
+    """The user's own files, newest first (an admin sees everyone's)."""
+    stmt = select(File)
+    count = select(func.count()).select_from(File)
+    if user.role != "admin":
+        stmt, count = stmt.where(File.user_id == user.id), count.where(File.user_id == user.id)
+    items = list(session.scalars(
+        stmt.order_by(File.created_at.desc(), File.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    return items, session.scalar(count) or 0
+
+
+def update_data(session: Session, file: File, **changes) -> None:
+    file.data = {**(file.data or {}), **changes}
+    file.updated_at = now()
+    session.flush()
+
+
+def status(file: File) -> str:
+    return (file.data or {}).get("status", "pending")
+
+
+def set_content(session: Session, user: User, file_id: str, content: str) -> File:
+    """Replace a file's extracted text (it is then re-indexed)."""
+    file = get_own_file(session, file_id, user)
+    if not content.strip():
+        raise BadRequest("The content provided is empty. Please ensure that there is text or data present before proceeding.")
+    limit = max_upload_bytes(session)
+    if limit is not None and len(content.encode()) > limit:
+        raise FileTooLarge(too_large_message(session))
+    update_data(session, file, content=content, status="pending", error=None)
+    return file
+
+
+def delete_file(session: Session, user: User, file_id: str) -> None:
+    """The row, its knowledge-base links, its chunks everywhere, and the stored bytes."""
+    file = get_own_file(session, file_id, user)
+    get_vector_store().delete(session, file_id=file.id)
+    session.execute(KnowledgeFile.__table__.delete().where(KnowledgeFile.file_id == file.id))
+    session.delete(file)
+    session.flush()
+    if file.path:
+        get_storage().delete(file.path)
+
+
+def delete_all_files(session: Session) -> None:
+    for file in session.scalars(select(File)):
+        get_vector_store().delete(session, file_id=file.id)
+        session.delete(file)
+    session.flush()
+    get_storage().delete_all()
+
+
+def response_headers(file: File, attachment: bool) -> tuple[str, dict[str, str]]:
+    """Content type and headers for serving the original: never HTML, inline only for safe types."""
+    from urllib.parse import quote
+
+    meta = file.meta or {}
+    name = meta.get("name") or file.filename
+    content_type = (meta.get("content_type") or mimetypes.guess_type(name)[0] or "application/octet-stream")
+    content_type = content_type.split(";")[0].strip().lower()
+    inline = not attachment and content_type in INLINE_TYPES
+    if content_type not in INLINE_TYPES and (content_type.startswith("text/") or "html" in content_type
+                                             or "xml" in content_type or "javascript" in content_type):
+        content_type = "application/octet-stream"
+    disposition = f"{'inline' if inline else 'attachment'}; filename*=UTF-8''{quote(name)}"
+    return content_type, {"Content-Disposition": disposition, "X-Content-Type-Options": "nosniff",
+                          "Content-Security-Policy": "default-src 'none'; sandbox"}
+
+
+def start_processing(session: Session, file: File, owner_id: str, collection_name: str | None = None,
+                     use_content: bool = False) -> Job:
+    """Mark the file pending and enqueue its processing job (extract, then embed); returns the job."""
+    update_data(session, file, status="pending", error=None)
+    job = enqueue(
+        session, actor="files.process", queue="files", kind="file.process", owner_id=owner_id,
+        payload={"file_id": file.id, "collection_name": collection_name, "use_content": use_content},
+        related_type="file", related_id=file.id, options={"on_failure": "files.mark_failed"},
+    )
+    update_data(session, file, job_id=job.id)
+    session.commit()
+    return job

@@ -1,0 +1,171 @@
+"""Retrieval: who may search which collection, the search itself, and RAG context for chat completions."""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+
+from sqlalchemy.orm import Session
+
+from shared import messages
+from shared.errors import Forbidden
+from shared.models import File, Knowledge, User
+from shared.rag import config as rag_config
+from shared.rag.embedding import get_embedder
+from shared.rag.vectors import Hit, get_vector_store
+from shared.services import files as file_service
+from shared.services import knowledge as knowledge_service
+
+SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
+WORD = re.compile(r"\w+", re.UNICODE)
+MEMORY_PREFIX = "user-memory-"
+
+
+def memory_collection(user_id: str) -> str:
+    return f"{MEMORY_PREFIX}{user_id}"
+
+
+def _can_use(session: Session, user: User, name: str, permission: str) -> bool:
+    if not SAFE_NAME.match(name):
+        return False
+    if user.role == "admin":
+        return True
+    if name.startswith("file-"):
+        file = session.get(File, name[len("file-"):])
+        return file is not None and (file.user_id == user.id if permission == "write"
+                                     else file_service.can_access(session, file, user))
+    if name.startswith(MEMORY_PREFIX):
+        return name == memory_collection(user.id)
+    knowledge = session.get(Knowledge, name)
+    return knowledge is not None and knowledge_service.can_access(knowledge, user, permission)
+
+
+def check_collections(session: Session, user: User, names: Iterable[str], permission: str = "read") -> None:
+    """403 unless the user may use every named collection (files, own memories, readable knowledge bases)."""
+    if not all(_can_use(session, user, name, permission) for name in names):
+        raise Forbidden(messages.ACCESS_PROHIBITED)
+
+
+def _keyword_score(query_terms: set[str], text: str) -> float:
+    if not query_terms:
+        return 0.0
+    return len(query_terms & set(WORD.findall(text.lower()))) / len(query_terms)
+
+
+def rank(session: Session, collection_names: list[str], query: str, k: int, *,
+         threshold: float | None = None, hybrid: bool | None = None) -> list[Hit]:
+    """The top ``k`` chunks for the query: vector similarity, optionally blended with keyword overlap."""
+    config = rag_config
+    if hybrid is None:
+        hybrid = bool(config.get(session, "ENABLE_RAG_HYBRID_SEARCH"))
+    if threshold is None:
+        threshold = float(config.get(session, "RELEVANCE_THRESHOLD") or 0.0)
+    vector = get_embedder(session).embed([query])[0]
+    hits = get_vector_store().search(session, collection_names, vector, k * 4 if hybrid else k)
+    if hybrid:
+        weight = float(config.get(session, "HYBRID_BM25_WEIGHT") or 0.5)
+        terms = set(WORD.findall(query.lower()))
+        hits = sorted(
+            (Hit(**{**h.__dict__, "score": (1 - weight) * h.score + weight * _keyword_score(terms, h.text)})
+             for h in hits),
+            key=lambda h: h.score, reverse=True,
+        )[:k]
+    return [h for h in hits if h.score >= threshold]
+
+
+def as_search_result(hits: list[Hit]) -> dict:
+    """Open WebUI's ``SearchResult``: parallel lists, one inner list per query."""
+    return {
+        "ids": [[h.meta.get("id") or h.id for h in hits]],
+        "documents": [[h.text for h in hits]],
+        "metadatas": [[h.meta for h in hits]],
+        "distances": [[round(h.score, 6) for h in hits]],
+    }
+
+
+def search(session: Session, collection_names: list[str], query: str, k: int, *,
+           threshold: float | None = None, hybrid: bool | None = None) -> dict:
+    return as_search_result(rank(session, collection_names, query, k, threshold=threshold, hybrid=hybrid))
+
+
+# -- RAG for chat completions ---------------------------------------------------------------------
+
+def _item_collections(session: Session, user: User, item: dict) -> tuple[list[str], dict]:
+    """The collections a chat's ``files`` item stands for, and how Open WebUI names it as a source."""
+    kind, item_id = item.get("type"), item.get("id")
+    if kind == "collection" or (kind is None and item.get("collection_name")):
+        knowledge = knowledge_service.get_knowledge(session, item_id or item["collection_name"], user)
+        return [knowledge.id], {"id": knowledge.id, "name": knowledge.name, "type": "collection"}
+    if kind == "file" and item_id:
+        file = file_service.get_file(session, item_id, user)
+        return [file_service.file_collection(file.id)], {"id": file.id, "name": file.filename, "type": "file"}
+    names = item.get("collection_names") or []
+    check_collections(session, user, names)
+    return list(names), {"id": item_id or ",".join(names), "name": item.get("name"), "type": kind or "collection"}
+
+
+def sources_for(session: Session, user: User, items: list[dict], query: str, k: int | None = None) -> list[dict]:
+    """Open WebUI's ``sources``: for each referenced file or knowledge base, the chunks that match the query."""
+    if not items or not query.strip():
+        return []
+    k = k or int(rag_config.get(session, "TOP_K"))
+    sources = []
+    for item in items:
+        collections, source = _item_collections(session, user, item)
+        hits = rank(session, collections, query, k)
+        if hits:
+            sources.append({"source": source, "document": [h.text for h in hits],
+                            "metadata": [h.meta for h in hits], "distances": [h.score for h in hits]})
+    return sources
+
+
+def source_context(sources: list[dict]) -> str:
+    """``<source id="1" name="...">text</source>`` lines, one id per distinct source document."""
+    ids: dict[str, int] = {}
+    lines = []
+    for source in sources:
+        for text, meta in zip(source["document"], source["metadata"]):
+            key = (meta or {}).get("source") or source["source"].get("id") or "N/A"
+            ids.setdefault(key, len(ids) + 1)
+            name = source["source"].get("name")
+            lines.append(f'<source id="{ids[key]}"' + (f' name="{name}"' if name else "") + f">{text}</source>")
+    return "\n".join(lines)
+
+
+def rag_prompt(template: str, context: str, query: str) -> str:
+    """Open WebUI's template filling: ``{{CONTEXT}}``/``[context]`` and ``{{QUERY}}``/``[query]``."""
+    template = template if template.strip() else rag_config.DEFAULT_RAG_TEMPLATE
+    filled = template.replace("[context]", "\0CONTEXT\0").replace("{{CONTEXT}}", "\0CONTEXT\0")
+    filled = filled.replace("[query]", query).replace("{{QUERY}}", query)
+    return filled.replace("\0CONTEXT\0", context)
+
+
+def last_user_text(messages_: list[dict]) -> str:
+    for message in reversed(messages_):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                return " ".join(part.get("text", "") for part in content if part.get("type") == "text")
+            return content or ""
+    return ""
+
+
+def augment_messages(session: Session, user: User, messages_: list[dict], items: list[dict]) -> tuple[list[dict], list[dict]]:
+    """Retrieve for the last user message and put the filled RAG template in front of it.
+
+    Returns the new message list and the ``sources`` to report to the client (empty when nothing matched).
+    """
+    query = last_user_text(messages_)
+    sources = sources_for(session, user, items, query)
+    if not sources:
+        return messages_, []
+    prompt = rag_prompt(rag_config.get(session, "RAG_TEMPLATE"), source_context(sources), query)
+    out = [dict(m) for m in messages_]
+    for message in reversed(out):
+        if message.get("role") == "user":
+            content = message.get("content")
+            if isinstance(content, list):
+                message["content"] = [{"type": "text", "text": prompt}, *content]
+            else:
+                message["content"] = f"{prompt}\n{content or ''}"
+            break
+    return out, sources

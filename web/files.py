@@ -1,0 +1,219 @@
+"""``/api/v1/files``: upload (streamed to storage, then processed by jobs), list, read, download, delete."""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+from flask import Response, jsonify, request, stream_with_context
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from shared.db import session_scope
+from shared.errors import BadRequest
+from shared.models import File
+from shared.services import files
+from shared.services import knowledge as knowledge_service
+from shared.storage import get_storage, iter_bytes
+from web.auth import admin_required, current_user, user_required
+from web.db import db
+from web.schemas import Body
+
+blp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="Files")
+
+MULTIPART_SLACK = 64 * 1024
+"""Room for the multipart envelope around the file when judging Content-Length against the limit."""
+STATUS_POLL_SECONDS = 0.25
+STATUS_STREAM_SECONDS = 2 * 3600
+
+
+class FileSchema(Body):
+    """Open WebUI's ``FileModel``."""
+
+    id = fields.String()
+    user_id = fields.String()
+    hash = fields.String(allow_none=True)
+    filename = fields.String()
+    path = fields.String(allow_none=True)
+    data = fields.Dict(allow_none=True)
+    meta = fields.Dict(allow_none=True)
+    created_at = fields.Integer()
+    updated_at = fields.Integer()
+
+
+class UploadQuery(Body):
+    process = fields.Boolean(load_default=True)
+    process_in_background = fields.Boolean(load_default=True)
+
+
+class ListQuery(Body):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    content = fields.Boolean(load_default=True)
+
+
+class StatusQuery(Body):
+    stream = fields.Boolean(load_default=False)
+
+
+class ContentQuery(Body):
+    attachment = fields.Boolean(load_default=False)
+
+
+class ContentBody(Body):
+    content = fields.String(required=True)
+
+
+_file_schema = FileSchema()
+
+
+def file_json(file: File, content: bool = True) -> dict:
+    data = _file_schema.dump(file)
+    if not content and data.get("data"):
+        data["data"] = {k: v for k, v in data["data"].items() if k != "content"}
+    return data
+
+
+def _metadata() -> dict:
+    raw = request.form.get("metadata")
+    if not raw:
+        return {}
+    try:
+        parsed = json.loads(raw)
+    except ValueError:
+        raise BadRequest("Invalid metadata format") from None
+    if not isinstance(parsed, dict):
+        raise BadRequest("Invalid metadata format")
+    return parsed
+
+
+@blp.route("/", methods=["POST"])
+@user_required
+@blp.arguments(UploadQuery, location="query")
+def upload_file(args: dict):
+    """Upload one file (multipart field ``file``); it is processed by a job unless ``process=false``.
+
+    Answers 413 at once when the declared size exceeds ``FILE_MAX_SIZE``, and stops reading the body
+    as soon as it does when the size is not declared.
+    """
+    session = db()
+    limit = files.max_upload_bytes(session)
+    if limit is not None:
+        if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
+            raise files.FileTooLarge(files.too_large_message(session))
+        request.max_content_length = limit + MULTIPART_SLACK
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        raise BadRequest("Invalid request: file: Missing data for required field.")
+    user = current_user()
+    file = files.store_upload(session, user, upload.stream, upload.filename, upload.mimetype,
+                              _metadata(), args["process"])
+    session.commit()
+    if not args["process"]:
+        return jsonify(file_json(file))
+    collection = (file.meta.get("data") or {}).get("knowledge_id") if isinstance(file.meta, dict) else None
+    if collection:
+        knowledge = knowledge_service.get_knowledge(session, collection, user, "write")
+        knowledge_service.link_file(session, user, knowledge, file)
+    files.start_processing(session, file, user.id, collection_name=collection)
+    return jsonify({"status": True, **file_json(file)})
+
+
+@blp.route("/", methods=["GET"])
+@user_required
+@blp.arguments(ListQuery, location="query")
+def list_files(args: dict):
+    """``{items, total}``: the caller's files, 50 a page (an admin sees all)."""
+    items, total = files.list_files(db(), current_user(), args["page"])
+    return jsonify({"items": [file_json(f, args["content"]) for f in items], "total": total})
+
+
+@blp.route("/all", methods=["DELETE"])
+@admin_required
+def delete_all_files():
+    files.delete_all_files(db())
+    return jsonify({"message": "All files deleted successfully"})
+
+
+@blp.route("/<file_id>", methods=["GET"])
+@user_required
+def get_file(file_id: str):
+    return jsonify(file_json(files.get_file(db(), file_id, current_user())))
+
+
+def _status_event(file: File | None) -> dict:
+    if file is None:
+        return {"status": "not_found"}
+    event = {"status": files.status(file)}
+    if event["status"] == "failed":
+        event["error"] = (file.data or {}).get("error")
+    return event
+
+
+def follow_status(file_id: str, timeout: float) -> Iterator[dict]:
+    """The file's processing status each time it changes (polled, short sessions), ending when final."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        with session_scope() as session:
+            event = _status_event(session.get(File, file_id))
+        if event != last:
+            yield event
+            last = event
+        if event["status"] in (*files.TERMINAL, "not_found") or time.monotonic() >= deadline:
+            return
+        time.sleep(STATUS_POLL_SECONDS)
+
+
+@blp.route("/<file_id>/process/status", methods=["GET"])
+@user_required
+@blp.arguments(StatusQuery, location="query")
+def process_status(args: dict, file_id: str):
+    """``{status}``; with ``stream=true`` server-sent ``data: {status[, error]}`` events until it ends."""
+    file = files.get_file(db(), file_id, current_user())
+    if not args["stream"]:
+        return jsonify({"status": files.status(file)})
+    body = (f"data: {json.dumps(event)}\n\n" for event in follow_status(file.id, STATUS_STREAM_SECONDS))
+    return Response(stream_with_context(body), mimetype="text/event-stream",
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+@blp.route("/<file_id>/data/content", methods=["GET"])
+@user_required
+def data_content(file_id: str):
+    file = files.get_file(db(), file_id, current_user())
+    return jsonify({"content": (file.data or {}).get("content", "")})
+
+
+@blp.route("/<file_id>/data/content/update", methods=["POST"])
+@user_required
+@blp.arguments(ContentBody)
+def update_data_content(body: dict, file_id: str):
+    """Replace the extracted text; the file is re-indexed (everywhere it is used) by a job."""
+    session, user = db(), current_user()
+    file = files.set_content(session, user, file_id, body["content"])
+    files.start_processing(session, file, user.id, use_content=True)
+    return jsonify({"content": file.data.get("content", "")})
+
+
+@blp.route("/<file_id>/content", methods=["GET"])
+@user_required
+@blp.arguments(ContentQuery, location="query")
+def file_content(args: dict, file_id: str):
+    """The original bytes: ``nosniff``, inline only for plain text, PDF and images, never as HTML."""
+    file = files.get_file(db(), file_id, current_user())
+    storage = get_storage()
+    if not file.path or not storage.exists(file.path):
+        return jsonify(detail="Original file is unavailable."), 404
+    content_type, headers = files.response_headers(file, args["attachment"])
+    size = (file.meta or {}).get("size")
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    return Response(iter_bytes(storage, file.path), mimetype=content_type, headers=headers)
+
+
+@blp.route("/<file_id>", methods=["DELETE"])
+@user_required
+def delete_file(file_id: str):
+    files.delete_file(db(), current_user(), file_id)
+    return jsonify({"message": "File deleted successfully"})
+

@@ -1,0 +1,225 @@
+"""``/api/v1/retrieval``: RAG settings, embedding engine, indexing and similarity queries (run as jobs)."""
+from __future__ import annotations
+
+import hashlib
+
+from flask import jsonify
+from flask_smorest import Blueprint
+from marshmallow import fields, validate
+
+from shared import messages
+from shared.errors import BadRequest, NotFound
+from shared.jobs.service import enqueue
+from shared.models import File
+from shared.rag import config as rag_config
+from shared.rag.vectors import get_vector_store
+from shared.services import files, retrieval
+from web.auth import admin_required, current_user, user_required
+from web.db import db
+from web.files import follow_status
+from web.job_responses import accepted, result_or_accepted, wants_async
+from web.schemas import Body
+
+blp = Blueprint("retrieval", __name__, url_prefix="/api/v1/retrieval", description="Retrieval (RAG)")
+
+QUERY_TIMEOUT = 60.0
+PROCESS_TIMEOUT = 300.0
+
+
+class UpstreamConfig(Body):
+    url = fields.String(load_default=None, allow_none=True)
+    key = fields.String(load_default=None, allow_none=True)
+
+
+class EmbeddingBody(Body):
+    RAG_EMBEDDING_ENGINE = fields.String(required=True, validate=validate.OneOf(rag_config.ENGINES))
+    RAG_EMBEDDING_MODEL = fields.String(required=True)
+    RAG_EMBEDDING_BATCH_SIZE = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    ENABLE_ASYNC_EMBEDDING = fields.Boolean(load_default=None, allow_none=True)
+    RAG_EMBEDDING_CONCURRENT_REQUESTS = fields.Integer(load_default=None, allow_none=True)
+    openai_config = fields.Nested(UpstreamConfig, load_default=None, allow_none=True)
+    ollama_config = fields.Nested(UpstreamConfig, load_default=None, allow_none=True)
+
+
+class ConfigBody(Body):
+    """Open WebUI's ``ConfigForm`` (the fields Switchyard acts on; others are ignored)."""
+
+    RAG_TEMPLATE = fields.String(load_default=None, allow_none=True)
+    TOP_K = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=1000))
+    BYPASS_EMBEDDING_AND_RETRIEVAL = fields.Boolean(load_default=None, allow_none=True)
+    RAG_FULL_CONTEXT = fields.Boolean(load_default=None, allow_none=True)
+    ENABLE_RAG_HYBRID_SEARCH = fields.Boolean(load_default=None, allow_none=True)
+    ENABLE_RAG_HYBRID_SEARCH_ENRICHED_TEXTS = fields.Boolean(load_default=None, allow_none=True)
+    TOP_K_RERANKER = fields.Integer(load_default=None, allow_none=True)
+    RELEVANCE_THRESHOLD = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=1))
+    HYBRID_BM25_WEIGHT = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=1))
+    CONTENT_EXTRACTION_ENGINE = fields.String(load_default=None, allow_none=True)
+    PDF_EXTRACT_IMAGES = fields.Boolean(load_default=None, allow_none=True)
+    RAG_RERANKING_MODEL = fields.String(load_default=None, allow_none=True)
+    RAG_RERANKING_ENGINE = fields.String(load_default=None, allow_none=True)
+    TEXT_SPLITTER = fields.String(load_default=None, allow_none=True)
+    CHUNK_SIZE = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
+    CHUNK_MIN_SIZE_TARGET = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    CHUNK_OVERLAP = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    FILE_MAX_SIZE = fields.Raw(load_default=None, allow_none=True)
+    FILE_MAX_COUNT = fields.Raw(load_default=None, allow_none=True)
+    ALLOWED_FILE_EXTENSIONS = fields.List(fields.String(), load_default=None, allow_none=True)
+    ENABLE_GOOGLE_DRIVE_INTEGRATION = fields.Boolean(load_default=None, allow_none=True)
+    ENABLE_ONEDRIVE_INTEGRATION = fields.Boolean(load_default=None, allow_none=True)
+    web = fields.Dict(load_default=None, allow_none=True)
+
+
+class ProcessFileBody(Body):
+    file_id = fields.String(required=True)
+    content = fields.String(load_default=None, allow_none=True)
+    collection_name = fields.String(load_default=None, allow_none=True)
+
+
+class ProcessTextBody(Body):
+    name = fields.String(required=True)
+    content = fields.String(required=True, validate=validate.Length(min=1))
+    collection_name = fields.String(load_default=None, allow_none=True)
+
+
+class _QueryOptions(Body):
+    query = fields.String(required=True, validate=validate.Length(min=1))
+    k = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=1000))
+    r = fields.Float(load_default=None, allow_none=True, validate=validate.Range(min=0, max=1))
+    hybrid = fields.Boolean(load_default=None, allow_none=True)
+
+
+class QueryDocBody(_QueryOptions):
+    collection_name = fields.String(required=True)
+
+
+class QueryCollectionBody(_QueryOptions):
+    collection_names = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
+
+
+class DeleteBody(Body):
+    collection_name = fields.String(required=True)
+    file_id = fields.String(required=True)
+
+
+def _check_size_limit(value):
+    if value in (None, ""):
+        return
+    try:
+        if float(value) <= 0:
+            raise ValueError
+    except (TypeError, ValueError):
+        raise BadRequest("FILE_MAX_SIZE and FILE_MAX_COUNT must be positive numbers or empty.") from None
+
+
+@blp.route("/embedding", methods=["GET"])
+@admin_required
+def get_embedding_config():
+    return jsonify(rag_config.embedding_config(db()))
+
+
+@blp.route("/embedding/update", methods=["POST"])
+@admin_required
+@blp.arguments(EmbeddingBody)
+def update_embedding_config(body: dict):
+    """Switch engine or model; stored vectors no longer match, so a reindex job is started."""
+    session = db()
+    config, changed = rag_config.update_embedding_config(session, body)
+    if changed:
+        job = enqueue(session, actor="embeddings.reindex", queue="embeddings", kind="rag.reindex",
+                      owner_id=current_user().id, payload={})
+        config["reindex_job_id"] = job.id
+    return jsonify(config)
+
+
+@blp.route("/config", methods=["GET"])
+@admin_required
+def get_config():
+    return jsonify(rag_config.rag_config(db()))
+
+
+@blp.route("/config/update", methods=["POST"])
+@admin_required
+@blp.arguments(ConfigBody)
+def update_config(body: dict):
+    _check_size_limit(body.get("FILE_MAX_SIZE"))
+    _check_size_limit(body.get("FILE_MAX_COUNT"))
+    return jsonify(rag_config.update_rag_config(db(), body))
+
+
+@blp.route("/process/file", methods=["POST"])
+@user_required
+@blp.arguments(ProcessFileBody)
+def process_file(body: dict):
+    """(Re)index a file, optionally with new text and into one more collection; waits for the result
+    (bounded), or answers 202 with the job with ``Prefer: respond-async``."""
+    session, user = db(), current_user()
+    if body["collection_name"]:
+        retrieval.check_collections(session, user, [body["collection_name"]], "write")
+    if body["content"] is not None:
+        file = files.set_content(session, user, body["file_id"], body["content"])
+    else:
+        file = files.get_own_file(session, body["file_id"], user)
+    job = files.start_processing(session, file, user.id, body["collection_name"], use_content=body["content"] is not None)
+    if wants_async():
+        return accepted(job)
+    outcome = list(follow_status(file.id, PROCESS_TIMEOUT))[-1]
+    if outcome["status"] == "failed":
+        return jsonify(detail=outcome.get("error") or "Processing failed."), 400
+    if outcome["status"] != "completed":
+        return accepted(job)
+    session.expire_all()
+    file = session.get(File, file.id)
+    return jsonify({"status": True, "collection_name": body["collection_name"] or files.file_collection(file.id),
+                    "filename": file.filename, "content": (file.data or {}).get("content", "")})
+
+
+@blp.route("/process/text", methods=["POST"])
+@user_required
+@blp.arguments(ProcessTextBody)
+def process_text(body: dict):
+    session, user = db(), current_user()
+    collection = body["collection_name"]
+    if collection is None:
+        collection = hashlib.sha256(body["content"].encode()).hexdigest()
+    else:
+        retrieval.check_collections(session, user, [collection], "write")
+    job = enqueue(session, actor="embeddings.index_text", queue="embeddings", kind="rag.index_text",
+                  owner_id=user.id, payload={"collection_name": collection, "name": body["name"],
+                                             "content": body["content"], "user_id": user.id})
+    return result_or_accepted(job, PROCESS_TIMEOUT)
+
+
+def _query(session, user, collection_names: list[str], body: dict):
+    retrieval.check_collections(session, user, collection_names)
+    k = body["k"] or int(rag_config.get(session, "TOP_K"))
+    job = enqueue(session, actor="embeddings.query", queue="embeddings", kind="rag.query", owner_id=user.id,
+                  payload={"collection_names": collection_names, "query": body["query"], "k": k,
+                           "r": body["r"], "hybrid": body["hybrid"]})
+    return result_or_accepted(job, QUERY_TIMEOUT)
+
+
+@blp.route("/query/doc", methods=["POST"])
+@user_required
+@blp.arguments(QueryDocBody)
+def query_doc(body: dict):
+    """The ``k`` chunks of one collection closest to the query: ``{ids, documents, metadatas, distances}``."""
+    return _query(db(), current_user(), [body["collection_name"]], body)
+
+
+@blp.route("/query/collection", methods=["POST"])
+@user_required
+@blp.arguments(QueryCollectionBody)
+def query_collection(body: dict):
+    """The ``k`` closest chunks across several collections (files, knowledge bases, own memories)."""
+    return _query(db(), current_user(), body["collection_names"], body)
+
+
+@blp.route("/delete", methods=["POST"])
+@admin_required
+@blp.arguments(DeleteBody)
+def delete_entries(body: dict):
+    session = db()
+    if session.get(File, body["file_id"]) is None:
+        raise NotFound(messages.NOT_FOUND)
+    removed = get_vector_store().delete(session, collection=body["collection_name"], file_id=body["file_id"])
+    return jsonify({"status": removed > 0})
