@@ -25,6 +25,8 @@ log = logging.getLogger(__name__)
 
 BLOCK_MS = 5000
 BATCH = 500
+LOST = JobEvent("", "lost", {})
+"""Put in every subscriber's queue when Redis is lost: its events may have been missed."""
 
 
 def _id_tuple(event_id: str) -> tuple[int, int]:
@@ -33,7 +35,8 @@ def _id_tuple(event_id: str) -> tuple[int, int]:
 
 
 class Subscription:
-    """Events of one job after ``last_id``, in order; ``get`` returns None on timeout."""
+    """Events of one job after ``last_id``, in order; ``get`` returns None on timeout and raises
+    ``redis.ConnectionError`` when the relay lost Redis (the client should come back later)."""
 
     def __init__(self, relay: EventRelay, job_id: str, last_id: str) -> None:
         self.relay = relay
@@ -43,9 +46,12 @@ class Subscription:
 
     def get(self, timeout: float) -> JobEvent | None:
         try:
-            return self.queue.get(timeout=timeout)
+            event = self.queue.get(timeout=timeout)
         except queue.Empty:
             return None
+        if event is LOST:
+            raise redis.ConnectionError("The event relay lost its connection to Redis.")
+        return event
 
     def deliver(self, event: JobEvent) -> None:
         if _id_tuple(event.id) > _id_tuple(self.last_id):
@@ -86,6 +92,13 @@ class EventRelay:
                 if not followers:
                     del self.subscribers[stream]
 
+    def _drop_all(self) -> None:
+        with self.lock:
+            dropped = [s for subscribers in self.subscribers.values() for s in subscribers]
+            self.subscribers.clear()
+        for subscription in dropped:
+            subscription.queue.put(LOST)
+
     def _wake(self) -> None:
         pipe = get_redis().pipeline(transaction=False)
         pipe.xadd(self.wake_stream, {"w": 1}, maxlen=10, approximate=False)
@@ -105,6 +118,7 @@ class EventRelay:
                 self._read_once()
             except redis.RedisError as error:
                 log.warning("event relay: Redis unavailable (%s); retrying", error)
+                self._drop_all()
                 time.sleep(0.5)
             except Exception:  # noqa: BLE001 - the relay must outlive any single failure
                 log.exception("event relay failed; restarting")

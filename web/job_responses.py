@@ -6,6 +6,7 @@ import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
+import redis
 from flask import Response, jsonify, request, stream_with_context
 
 from shared.jobs import events, results
@@ -64,8 +65,12 @@ def sse_response(job: Job, last_event_id: str | None = None) -> Response:
 
     def body() -> Iterator[str]:
         yield ": connected\n\n"
-        for event in follow(job, last_event_id):
-            yield ": keep-alive\n\n" if event is None else sse_frame(event)
+        try:
+            for event in follow(job, last_event_id):
+                yield ": keep-alive\n\n" if event is None else sse_frame(event)
+        except redis.RedisError:
+            # Headers are gone already: tell the client to reconnect (with Last-Event-ID) shortly.
+            yield "retry: 1000\n: the queue (Redis) is unavailable; reconnect to resume\n\n"
 
     return Response(stream_with_context(body()), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

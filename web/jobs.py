@@ -7,9 +7,9 @@ from marshmallow import Schema, fields, validate
 
 from shared.jobs import results, service
 from shared.models.job import STATUSES, Job
-from web.auth import current_user, user_required
+from web.auth import admin_required, current_user, user_required
 from web.db import db
-from web.job_responses import sse_response
+from web.job_responses import result_or_accepted, sse_response
 from web.schemas import Body
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Durable jobs")
@@ -20,6 +20,11 @@ class JobQuery(Body):
     kind = fields.String(load_default=None)
     page = fields.Integer(load_default=1, validate=validate.Range(min=1))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
+
+
+class ProbeBody(Body):
+    seconds = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=3600))
+    wait = fields.Float(load_default=30.0, validate=validate.Range(min=0, max=300))
 
 
 class EventsQuery(Body):
@@ -78,6 +83,18 @@ def list_jobs(args: dict):
     """A page of jobs, newest first, filterable by status and kind (large results are left out)."""
     jobs, total = service.list_jobs(db(), current_user(), **args)
     return {"items": [present(job, with_result=False) for job in jobs], "total": total, "page": args["page"]}
+
+
+@blp.route("/probe", methods=["POST"])
+@admin_required
+@blp.arguments(ProbeBody)
+def probe(args: dict):
+    """Run a no-op (or, with ``seconds``, a sleeping) job end to end: its result within ``wait`` seconds,
+    else 202 with the job id (also with ``Prefer: respond-async``). For operators and the benchmark."""
+    actor, payload = ("system.sleep", {"seconds": args["seconds"]}) if args["seconds"] else ("system.noop", {})
+    job = service.enqueue(db(), actor=actor, queue="default", kind="system.probe",
+                          owner_id=current_user().id, payload=payload)
+    return result_or_accepted(job, timeout=args["wait"])
 
 
 @blp.route("/<job_id>", methods=["GET"])
