@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from sqlalchemy import and_, exists, func, not_, or_, select, text
+from sqlalchemy import Text, and_, exists, func, not_, or_, select, text
 from sqlalchemy.orm import Session
 
 from shared.models import Chat, ChatTag, Folder
@@ -129,8 +129,13 @@ _CONTENT_MATCH = {
 
 
 def _word_match(dialect: str, index: int, word: str):
+    """The word in the title or in a message's text. A plain ASCII word is first looked for in the
+    stored JSON text (cheap), so only chats that contain it somewhere get their messages parsed."""
     key = f"word_{index}"
     content = text(_CONTENT_MATCH[dialect].format(key=key)).bindparams(**{key: _like(word)})
+    if word.isascii() and word.isprintable() and not set(word) & {'"', "\\"}:
+        raw = func.lower(func.cast(Chat.chat, Text)).like(_like(word), escape="\\")
+        content = and_(raw, content)
     return or_(func.lower(Chat.title).like(_like(word), escape="\\"), content)
 
 
