@@ -4,3 +4,4 @@ import jobs.maintenance  # noqa: F401
 import jobs.system  # noqa: F401
 import jobs.files  # noqa: F401
 import jobs.embeddings  # noqa: F401
+import jobs.llm  # noqa: F401

@@ -45,7 +45,7 @@ def _now() -> str:
 
 
 def _line(payload: dict) -> bytes:
-    return json.dumps(payload).encode() + b"\n"
+    return json.dumps(payload, separators=(",", ":")).encode() + b"\n"
 
 
 def _timings(prompt: str, text: str, started: float) -> dict:

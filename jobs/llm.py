@@ -1,0 +1,203 @@
+"""LLM jobs: proxied Ollama/OpenAI calls, the unified chat completion and embeddings, the model refresh.
+
+Streamed answers are published as ``delta`` events whose ``chunk`` is one upstream object (an Ollama
+NDJSON object, an OpenAI ``chat.completion.chunk``); the web relays them in the client's wire format.
+Only failures before the first streamed byte are transient (retried); a stream that breaks midway
+fails the job with an error event.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import dramatiq
+
+import workers.broker  # noqa: F401  (actors bind to the worker's broker)
+from shared.db import session_scope
+from shared.errors import UpstreamError
+from shared.jobs import current
+from shared.providers.ollama import OllamaClient
+from shared.providers.openai import OpenAIClient
+from shared.services import chats, connections, llm_format, models_registry
+from shared.services.connections import Connection
+
+RETRIES = {"max_retries": 2, "min_backoff": 200, "max_backoff": 1000}
+"""Interactive work: a person waits, so retry quickly and give up soon."""
+TIME_LIMIT = 30 * 60 * 1000
+
+
+def _client(conn: Connection, timeout: float) -> OllamaClient | OpenAIClient:
+    return (OllamaClient if conn.kind == "ollama" else OpenAIClient)(conn.url, conn.key, timeout)
+
+
+def _open(provider: str, url_idx: int) -> tuple[Connection, OllamaClient | OpenAIClient]:
+    with session_scope() as session:
+        conn = connections.connection(session, provider, url_idx)
+        timeout, _ = connections.timeouts(session)
+    return conn, _client(conn, timeout)
+
+
+@dramatiq.actor(actor_name="llm.proxy", queue_name="llm", time_limit=TIME_LIMIT, **RETRIES)
+def proxy(job_id: str, provider: str, url_idx: int, method: str, path: str, body: dict | None = None,
+          stream: bool = False) -> Any:
+    """One call to one upstream connection, answered as the upstream answered it.
+
+    Streamed objects become ``delta`` events; the result is the last one (or the JSON answer).
+    """
+    _, client = _open(provider, url_idx)
+    if not stream:
+        return client.call(method, path, body)
+    last = None
+    for last in client.stream(path, body or {}):
+        current.publish("delta", {"chunk": last})
+    return last
+
+
+@dramatiq.actor(actor_name="llm.ollama_overview", queue_name="llm", time_limit=60_000, max_retries=0)
+def ollama_overview(job_id: str, path: str) -> dict:
+    """``/api/version`` (the lowest of all servers) or ``/api/ps`` (all loaded models) across every
+    enabled Ollama connection; unreachable ones are skipped, none reachable is a 502."""
+    with session_scope() as session:
+        conns = [c for c in connections.connections(session, "ollama") if c.enabled]
+        _, list_timeout = connections.timeouts(session)
+    answers = []
+    for conn in conns:
+        try:
+            answers.append(_client(conn, list_timeout).call("GET", path))
+        except UpstreamError:
+            continue
+    if not answers:
+        raise UpstreamError("WebUI could not connect to Ollama", 502)
+    if path == "/api/version":
+        return min(answers, key=lambda a: tuple(int(p) for p in str(a.get("version", "0")).split(".")
+                                                 if p.isdigit()))
+    return {"models": [m for answer in answers for m in answer.get("models") or []]}
+
+
+@dramatiq.actor(actor_name="llm.verify", queue_name="llm", time_limit=60_000, max_retries=0)
+def verify(job_id: str, provider: str, url: str, key: str | None = None, config: dict | None = None) -> Any:
+    """Check a connection before it is saved: Ollama's ``/api/version``, an OpenAI API's ``/models``."""
+    with session_scope() as session:
+        _, list_timeout = connections.timeouts(session)
+    if provider == "ollama":
+        return OllamaClient(url, key, list_timeout).call("GET", "/api/version")
+    return OpenAIClient(url, key, list_timeout).call("GET", "/models")
+
+
+def _openai_chunks(client: OpenAIClient, body: dict) -> Iterator[dict]:
+    yield from client.stream("/chat/completions", body)
+
+
+def _ollama_chunks(client: OllamaClient, request: dict, model: str) -> Iterator[dict]:
+    ids = llm_format.CompletionIds(model)
+    for index, part in enumerate(client.stream("/api/chat", request)):
+        if part.get("error"):
+            raise UpstreamError(f"Ollama: {part['error']}")
+        yield llm_format.ollama_chunk_to_openai(ids, part, index == 0)
+
+
+class _Reply:
+    """The assistant's answer as it streams: text so far, finish reason and usage."""
+
+    def __init__(self, model: str, background: dict | None) -> None:
+        self.model = model
+        self.background = background
+        self.content = ""
+        self.first: dict | None = None
+        self.finish_reason: str | None = None
+        self.usage: dict | None = None
+
+    def add(self, chunk: dict) -> None:
+        self.first = self.first or chunk
+        for choice in chunk.get("choices") or []:
+            self.content += (choice.get("delta") or {}).get("content") or ""
+            self.finish_reason = choice.get("finish_reason") or self.finish_reason
+        self.usage = chunk.get("usage") or self.usage
+        event: dict[str, Any] = {"chunk": chunk}
+        if self.background:
+            event.update(chat_id=self.background["chat_id"], message_id=self.background["message_id"],
+                         content=self.content)
+        current.publish("delta", event)
+
+    def completion(self) -> dict:
+        return llm_format.completion_from_chunks(self.first, self.content, self.finish_reason, self.usage, self.model)
+
+
+def _save_reply(owner_id: str, background: dict, fields: dict) -> None:
+    """Write the assistant message into the chat (temporary ``local:`` chats are not stored)."""
+    if background["chat_id"].startswith("local:"):
+        return
+    with session_scope() as session:
+        chats.upsert_message(session, owner_id, background["chat_id"], {"id": background["message_id"], **fields})
+
+
+@dramatiq.actor(actor_name="llm.chat_completion", queue_name="llm", time_limit=TIME_LIMIT, **RETRIES)
+def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: dict, owner_id: str,
+                    background: dict | None = None) -> dict:
+    """An OpenAI-format chat completion on an OpenAI or Ollama connection; the result is the
+    ``chat.completion``. In background mode the reply is streamed to events and saved into the chat."""
+    conn, client = _open(provider, url_idx)
+    upstream_model = conn.upstream_model(model)
+    stream = bool(body.get("stream")) or background is not None
+    if conn.kind == "ollama":
+        request = llm_format.chat_request_to_ollama({**body, "stream": stream}, upstream_model)
+    else:
+        request = {**body, "model": upstream_model, "stream": stream}
+    if not stream:
+        if conn.kind == "ollama":
+            answer = client.call("POST", "/api/chat", request)
+            return llm_format.ollama_answer_to_openai(llm_format.CompletionIds(model), answer)
+        return client.call("POST", "/chat/completions", request)
+    reply = _Reply(model, background)
+    chunks = _ollama_chunks(client, request, model) if conn.kind == "ollama" else _openai_chunks(client, request)
+    try:
+        for chunk in chunks:
+            reply.add(chunk)
+    except Exception as exc:
+        if background:
+            message = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
+            _save_reply(owner_id, background, {"content": reply.content, "done": True,
+                                               "error": {"content": message}})
+        raise
+    if background:
+        _save_reply(owner_id, background, {"content": reply.content, "done": True, "error": None,
+                                           "model": model, **({"usage": reply.usage} if reply.usage else {})})
+    return reply.completion()
+
+
+@dramatiq.actor(actor_name="llm.embeddings", queue_name="llm", time_limit=10 * 60 * 1000, **RETRIES)
+def embeddings(job_id: str, provider: str, url_idx: int, model: str, body: dict) -> dict:
+    """OpenAI-format embeddings from an OpenAI or Ollama connection."""
+    conn, client = _open(provider, url_idx)
+    upstream_model = conn.upstream_model(model)
+    if conn.kind == "ollama":
+        answer = client.call("POST", "/api/embed", llm_format.embed_request_to_ollama(body, upstream_model))
+        return llm_format.ollama_embed_to_openai(answer, model)
+    return client.call("POST", "/embeddings", {**body, "model": upstream_model})
+
+
+@dramatiq.actor(actor_name="llm.refresh_models", queue_name="llm", time_limit=5 * 60 * 1000, max_retries=0)
+def refresh_models(job_id: str | None = None) -> dict:
+    """Gather the models of every enabled connection into the registry cache; an unreachable
+    connection is skipped and reported in ``errors``."""
+    with session_scope() as session:
+        conns = [c for kind in ("openai", "ollama") for c in connections.connections(session, kind) if c.enabled]
+        _, list_timeout = connections.timeouts(session)
+    lists: dict[str, list[list[dict]]] = {"openai": [], "ollama": []}
+    errors = []
+    try:
+        for conn in conns:
+            try:
+                if conn.kind == "ollama":
+                    lists["ollama"].append(models_registry.ollama_entries(conn, _client(conn, list_timeout).tags()))
+                elif conn.config.get("model_ids"):
+                    lists["openai"].append(models_registry.openai_entries(conn, None))
+                else:
+                    lists["openai"].append(models_registry.openai_entries(conn, _client(conn, list_timeout).models()))
+            except UpstreamError as exc:
+                errors.append({"connection_type": conn.kind, "url_idx": conn.idx, "url": conn.url,
+                               "error": exc.detail})
+        models_registry.store(models_registry.build(lists["openai"], lists["ollama"]), errors)
+    finally:
+        models_registry.release_refresh()
+    return models_registry.summary(models_registry.cached())

@@ -1,0 +1,1 @@
+"""Clients of the AI upstreams, one module per upstream: wire format only, no tables."""

@@ -1,0 +1,36 @@
+"""An Ollama server's API: JSON calls, and NDJSON streams (``/api/chat``, ``/api/generate``, ``/api/pull``)."""
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+from shared.errors import UpstreamError
+from shared.providers.upstream import Upstream
+
+
+def _error_message(body: Any) -> str | None:
+    """Ollama's error body is ``{"error": "..."}``."""
+    return body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), str) else None
+
+
+class OllamaClient:
+    def __init__(self, base_url: str, key: str | None = None, timeout: float | None = None) -> None:
+        headers = {"Authorization": f"Bearer {key}"} if key else {}
+        self.http = Upstream("Ollama", base_url, headers, timeout, _error_message)
+
+    def call(self, method: str, path: str, body: dict | None = None) -> Any:
+        """One JSON answer (``/api/tags``, ``/api/show``, ``/api/embed``, a non-streamed chat ...)."""
+        return self.http.json(method, path, body)
+
+    def tags(self) -> list[dict]:
+        answer = self.call("GET", "/api/tags")
+        return (answer or {}).get("models") or []
+
+    def stream(self, path: str, body: dict) -> Iterator[dict]:
+        """The objects of an NDJSON answer, one per line, exactly as Ollama sent them."""
+        for line in self.http.lines("POST", path, {**body, "stream": True}):
+            try:
+                yield json.loads(line)
+            except ValueError as exc:
+                raise UpstreamError("Ollama: the stream holds a line that is not JSON") from exc

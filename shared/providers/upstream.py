@@ -1,0 +1,131 @@
+"""HTTP to one AI upstream: timeouts, failures mapped to :class:`UpstreamError`, and cancellation.
+
+Every provider client (``ollama.py``, ``openai.py``) sends its requests through :class:`Upstream`, which
+
+- maps refused/unreachable to 502 and timeouts to 504 (both ``transient``: worth a retry), an upstream
+  4xx to the same status with the upstream's own message, and an upstream 5xx to 502 (transient);
+- turns any failure after the first streamed byte into a non-transient error (a half-sent answer is
+  never retried) that names what happened;
+- when running inside a job, registers ``shared.jobs.current.on_cancel`` so that cancelling the job shuts
+  the upstream socket and a blocked read ends at once.
+"""
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import requests
+
+from shared.errors import UpstreamError
+
+log = logging.getLogger(__name__)
+
+DEFAULT_TIMEOUT = 300.0
+CONNECT_TIMEOUT = 5.0
+
+_session = requests.Session()
+_session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=256))
+_session.mount("https://", requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=256))
+
+
+def _abort(response: requests.Response) -> None:
+    """Shut the response's socket so a read blocked in another thread returns at once."""
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is not None:
+        try:
+            sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+    response.close()
+
+
+def _watch_cancel(response: requests.Response) -> None:
+    from shared.jobs import current
+
+    if current.current_job_id() is not None:
+        current.on_cancel(lambda: _abort(response))
+
+
+def _raise_if_cancelled() -> None:
+    from shared.jobs import current
+
+    if current.current_job_id() is not None:
+        current.raise_if_cancelled()
+
+
+class Upstream:
+    """One base URL of one kind of upstream (``name`` prefixes error messages: "Ollama", "OpenAI")."""
+
+    def __init__(self, name: str, base_url: str, headers: dict[str, str] | None = None,
+                 timeout: float | None = None, error_message: Callable[[Any], str | None] | None = None) -> None:
+        self.name = name
+        self.base_url = base_url.rstrip("/")
+        self.headers = headers or {}
+        self.timeout = timeout or DEFAULT_TIMEOUT
+        self.error_message = error_message or (lambda _body: None)
+
+    def url(self, path: str) -> str:
+        return f"{self.base_url}/{path.lstrip('/')}"
+
+    def send(self, method: str, path: str, body: Any = None, *, stream: bool = False) -> requests.Response:
+        """The upstream's answer (status < 400) or an :class:`UpstreamError`."""
+        url = self.url(path)
+        try:
+            response = _session.request(
+                method, url, json=body, headers=self.headers, stream=stream,
+                timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
+            )
+        except requests.Timeout as exc:
+            _raise_if_cancelled()
+            raise UpstreamError(f"{self.name}: no answer from {self.base_url} within {self.timeout:g} s",
+                                504, transient=True) from exc
+        except requests.RequestException as exc:
+            _raise_if_cancelled()
+            raise UpstreamError(f"{self.name}: could not reach {self.base_url}", 502, transient=True) from exc
+        if response.status_code >= 400:
+            self._fail(response)
+        if stream:
+            _watch_cancel(response)
+        return response
+
+    def _fail(self, response: requests.Response) -> None:
+        status = response.status_code
+        try:
+            message = self.error_message(response.json())
+        except ValueError:
+            message = None
+        finally:
+            response.close()
+        message = message or f"HTTP {status} {response.reason or ''}".strip()
+        log.info("%s %s answered %s: %s", self.name, response.url, status, message)
+        if status == 429 or status >= 500:
+            raise UpstreamError(f"{self.name}: {message}", 429 if status == 429 else 502, transient=True,
+                                upstream_status=status)
+        raise UpstreamError(message, status, upstream_status=status)
+
+    def json(self, method: str, path: str, body: Any = None) -> Any:
+        response = self.send(method, path, body)
+        if not response.content:
+            return None
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise UpstreamError(f"{self.name}: the answer from {self.base_url} is not JSON") from exc
+
+    def lines(self, method: str, path: str, body: Any = None) -> Iterator[bytes]:
+        """The non-empty lines of a streamed answer; a broken stream raises a non-transient error."""
+        response = self.send(method, path, body, stream=True)
+        try:
+            for line in response.iter_lines(chunk_size=None):
+                if line:
+                    yield line
+        except (requests.RequestException, OSError, AttributeError) as exc:
+            # AttributeError: urllib3 reading from a response another thread just closed (cancel).
+            _raise_if_cancelled()
+            raise UpstreamError(f"{self.name}: the stream from {self.base_url} broke off before the end",
+                                502) from exc
+        finally:
+            response.close()

@@ -1,0 +1,201 @@
+"""The admin-configured upstream connections: several Ollama and several OpenAI-compatible base URLs.
+
+Stored in ``app_config`` under Open WebUI's keys (``ollama.enable``, ``ollama.base_urls``,
+``ollama.api_configs``, ``openai.enable``, ``openai.api_base_urls``, ``openai.api_keys``,
+``openai.api_configs``). Keys (``openai.api_keys`` and any ``key`` inside a per-connection config) are
+stored encrypted with the secret key; the admin API shows them in clear, nobody else sees them.
+
+Defaults come from the environment: ``ENABLE_OLLAMA_API``, ``OLLAMA_BASE_URLS`` (``;``-separated) or
+``OLLAMA_BASE_URL`` (default ``http://localhost:11434``); ``ENABLE_OPENAI_API``,
+``OPENAI_API_BASE_URLS`` / ``OPENAI_API_BASE_URL`` and ``OPENAI_API_KEYS`` / ``OPENAI_API_KEY`` (no
+OpenAI connection unless a URL or key is given, so a bare install never calls out).
+Per-connection config (``api_configs["<idx>"]``): ``enable``, ``prefix_id``, ``model_ids`` (allow-list),
+``tags``, ``connection_type`` (``local``/``external``), ``key`` (Ollama), ``provider``.
+"""
+from __future__ import annotations
+
+import copy
+import os
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sqlalchemy.orm import Session
+
+from shared.crypto import decrypt, encrypt
+from shared.errors import BadRequest, NotFound
+from shared.services import app_config
+
+Kind = Literal["ollama", "openai"]
+
+OLLAMA_KEYS = {"ENABLE_OLLAMA_API": "ollama.enable", "OLLAMA_BASE_URLS": "ollama.base_urls",
+               "OLLAMA_API_CONFIGS": "ollama.api_configs"}
+OPENAI_KEYS = {"ENABLE_OPENAI_API": "openai.enable", "OPENAI_API_BASE_URLS": "openai.api_base_urls",
+               "OPENAI_API_KEYS": "openai.api_keys", "OPENAI_API_CONFIGS": "openai.api_configs"}
+
+
+def _env_list(plural: str, singular: str, default: str = "") -> list[str]:
+    raw = os.environ.get(plural) or os.environ.get(singular) or default
+    return [part.strip().rstrip("/") for part in raw.split(";") if part.strip()] if raw else []
+
+
+def _env_bool(name: str, default: bool = True) -> bool:
+    raw = os.environ.get(name, "")
+    return default if raw == "" else raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _default_openai_urls() -> list[str]:
+    urls = _env_list("OPENAI_API_BASE_URLS", "OPENAI_API_BASE_URL")
+    if not urls and _env_list("OPENAI_API_KEYS", "OPENAI_API_KEY"):
+        urls = ["https://api.openai.com/v1"]
+    return urls
+
+
+def _default_openai_keys() -> list[str]:
+    keys = [k for k in (os.environ.get("OPENAI_API_KEYS") or os.environ.get("OPENAI_API_KEY") or "").split(";")]
+    urls = _default_openai_urls()
+    return [encrypt(k.strip()) if k.strip() else "" for k in (keys + [""] * len(urls))[: len(urls)]]
+
+
+app_config.register_default("ollama.enable", lambda _s: _env_bool("ENABLE_OLLAMA_API"))
+app_config.register_default("ollama.base_urls",
+                            lambda _s: _env_list("OLLAMA_BASE_URLS", "OLLAMA_BASE_URL", "http://localhost:11434"))
+app_config.register_default("ollama.api_configs", lambda _s: {})
+app_config.register_default("openai.enable", lambda _s: _env_bool("ENABLE_OPENAI_API"))
+app_config.register_default("openai.api_base_urls", lambda _s: _default_openai_urls())
+app_config.register_default("openai.api_keys", lambda _s: _default_openai_keys())
+app_config.register_default("openai.api_configs", lambda _s: {})
+app_config.register_default("llm.timeout", lambda _s: float(os.environ.get("AIOHTTP_CLIENT_TIMEOUT") or 300))
+app_config.register_default("llm.model_list_timeout",
+                            lambda _s: float(os.environ.get("AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST") or 10))
+
+
+@dataclass(frozen=True)
+class Connection:
+    """One upstream base URL with its (decrypted) key and per-connection config."""
+
+    kind: Kind
+    idx: int
+    url: str
+    key: str | None
+    config: dict = field(default_factory=dict)
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.config.get("enable", True))
+
+    @property
+    def prefix_id(self) -> str | None:
+        return self.config.get("prefix_id") or None
+
+    def upstream_model(self, model_id: str) -> str:
+        """The model's name at the upstream: our id without this connection's ``prefix_id.``."""
+        prefix = self.prefix_id
+        return model_id[len(prefix) + 1:] if prefix and model_id.startswith(f"{prefix}.") else model_id
+
+
+def _reveal(cipher: str | None) -> str:
+    return (decrypt(cipher) or "") if cipher else ""
+
+
+def _configs_out(configs: dict) -> dict:
+    out = copy.deepcopy(configs or {})
+    for config in out.values():
+        if isinstance(config, dict) and config.get("key"):
+            config["key"] = _reveal(config["key"])
+    return out
+
+
+def _configs_in(configs: dict, count: int) -> dict:
+    """Only configs for existing indexes (``"0"``, ``"1"`` ...), with keys encrypted."""
+    valid = {str(i) for i in range(count)}
+    kept = {k: copy.deepcopy(v) for k, v in (configs or {}).items() if k in valid and isinstance(v, dict)}
+    for config in kept.values():
+        if config.get("key"):
+            config["key"] = encrypt(str(config["key"]))
+    return kept
+
+
+def _clean_urls(urls: list[Any]) -> list[str]:
+    cleaned = [str(u).strip().rstrip("/") for u in urls]
+    for url in cleaned:
+        if not url.startswith(("http://", "https://")):
+            raise BadRequest(f"Invalid URL: {url!r} (it must start with http:// or https://)")
+    return cleaned
+
+
+def ollama_config(session: Session) -> dict:
+    values = app_config.get_many(session, OLLAMA_KEYS.values())
+    return {
+        "ENABLE_OLLAMA_API": values["ollama.enable"],
+        "OLLAMA_BASE_URLS": values["ollama.base_urls"],
+        "OLLAMA_API_CONFIGS": _configs_out(values["ollama.api_configs"]),
+    }
+
+
+def update_ollama_config(session: Session, enable: bool | None, urls: list[str], configs: dict) -> dict:
+    urls = _clean_urls(urls)
+    app_config.set_many(session, {
+        "ollama.enable": enable, "ollama.base_urls": urls, "ollama.api_configs": _configs_in(configs, len(urls)),
+    })
+    return ollama_config(session)
+
+
+def openai_config(session: Session) -> dict:
+    values = app_config.get_many(session, OPENAI_KEYS.values())
+    return {
+        "ENABLE_OPENAI_API": values["openai.enable"],
+        "OPENAI_API_BASE_URLS": values["openai.api_base_urls"],
+        "OPENAI_API_KEYS": [_reveal(k) for k in values["openai.api_keys"]],
+        "OPENAI_API_CONFIGS": _configs_out(values["openai.api_configs"]),
+    }
+
+
+def update_openai_config(session: Session, enable: bool | None, urls: list[str], keys: list[str],
+                         configs: dict) -> dict:
+    """Store the OpenAI connections; keys are padded or cut to one per URL, as Open WebUI does."""
+    urls = _clean_urls(urls)
+    keys = (list(keys) + [""] * len(urls))[: len(urls)]
+    app_config.set_many(session, {
+        "openai.enable": enable, "openai.api_base_urls": urls,
+        "openai.api_keys": [encrypt(k) if k else "" for k in keys],
+        "openai.api_configs": _configs_in(configs, len(urls)),
+    })
+    return openai_config(session)
+
+
+def connections(session: Session, kind: Kind) -> list[Connection]:
+    """Every configured connection of this kind (disabled ones too, see ``Connection.enabled``);
+    none when the whole API is switched off."""
+    if kind == "ollama":
+        values = app_config.get_many(session, OLLAMA_KEYS.values())
+        if not values["ollama.enable"]:
+            return []
+        configs = values["ollama.api_configs"] or {}
+        return [
+            Connection("ollama", i, url, _reveal(configs.get(str(i), {}).get("key")) or None,
+                       {k: v for k, v in configs.get(str(i), {}).items() if k != "key"})
+            for i, url in enumerate(values["ollama.base_urls"] or [])
+        ]
+    values = app_config.get_many(session, OPENAI_KEYS.values())
+    if not values["openai.enable"]:
+        return []
+    configs, keys = values["openai.api_configs"] or {}, values["openai.api_keys"] or []
+    return [
+        Connection("openai", i, url, _reveal(keys[i] if i < len(keys) else "") or None, configs.get(str(i), {}))
+        for i, url in enumerate(values["openai.api_base_urls"] or [])
+    ]
+
+
+def connection(session: Session, kind: Kind, idx: int) -> Connection:
+    """The enabled connection at ``idx``, else 404."""
+    found = connections(session, kind)
+    if not 0 <= idx < len(found) or not found[idx].enabled:
+        label = "Ollama" if kind == "ollama" else "OpenAI"
+        raise NotFound(f"{label} connection {idx} is not configured or not enabled.")
+    return found[idx]
+
+
+def timeouts(session: Session) -> tuple[float, float]:
+    """Seconds to wait for an answer, and for a model list (``AIOHTTP_CLIENT_TIMEOUT[_MODEL_LIST]``)."""
+    values = app_config.get_many(session, ["llm.timeout", "llm.model_list_timeout"])
+    return float(values["llm.timeout"]), float(values["llm.model_list_timeout"])

@@ -1,0 +1,227 @@
+"""The gateway's rules on the web side: which model a user may call, which connection serves it, and
+what job to enqueue. Never calls an upstream itself (the ``llm.*`` actors in ``jobs/llm.py`` do).
+"""
+from __future__ import annotations
+
+import os
+import time
+
+from sqlalchemy.orm import Session
+
+from shared.errors import BadRequest, NotFound, ServiceError
+from shared.jobs import service as jobs
+from shared.models import Job, User
+from shared.services import app_config, chat_history, chats, connections, models_registry
+from shared.services.connections import Connection, Kind
+
+MODELS_WAIT = float(os.environ.get("MODELS_WAIT_SECONDS") or 10)
+"""How long a request waits for the first model refresh when the cache is empty."""
+PULL_TIME_LIMIT_MS = 6 * 3600 * 1000
+
+OPENAI_FIELDS = {
+    "model", "messages", "stream", "stream_options", "temperature", "top_p", "max_tokens",
+    "max_completion_tokens", "n", "stop", "presence_penalty", "frequency_penalty", "logit_bias", "logprobs",
+    "top_logprobs", "user", "seed", "tools", "tool_choice", "parallel_tool_calls", "response_format",
+    "reasoning_effort", "think", "keep_alive", "options", "modalities", "metadata",
+}
+"""What a unified chat request forwards upstream; the web app's own fields (chat_id, files ...) stay here."""
+BACKGROUND_FIELDS = ("session_id", "id")
+
+
+class Disabled(ServiceError):
+    """The Ollama or OpenAI API is switched off by the admin."""
+
+    status = 503
+
+
+OLLAMA_DISABLED = "The Ollama API is disabled. Please enable it to use this feature."
+
+
+def require_enabled(session: Session, kind: Kind) -> None:
+    if not app_config.get(session, f"{kind}.enable"):
+        raise Disabled(OLLAMA_DISABLED if kind == "ollama" else "The OpenAI API is disabled.")
+
+
+# -- the model list ---------------------------------------------------------------------------------
+def request_refresh(session: Session) -> Job | None:
+    """Enqueue a model refresh unless one is already under way."""
+    if not models_registry.claim_refresh():
+        return None
+    return jobs.enqueue(session, actor="llm.refresh_models", queue="llm", kind="models.refresh",
+                        owner_id=None, payload={})
+
+
+def config_changed(session: Session) -> None:
+    """After an admin changed connections: forget the cached models and gather them again."""
+    models_registry.clear()
+    models_registry.release_refresh()
+    request_refresh(session)
+
+
+def all_models(session: Session) -> list[dict]:
+    """The cached model list; a stale one is served while a refresh runs, an empty cache waits
+    (bounded) for the first refresh."""
+    snapshot = models_registry.cached()
+    if models_registry.is_stale(snapshot):
+        request_refresh(session)
+    deadline = time.monotonic() + MODELS_WAIT
+    while snapshot is None and time.monotonic() < deadline:
+        time.sleep(0.02)
+        snapshot = models_registry.cached()
+    return snapshot["models"] if snapshot else []
+
+
+def user_models(session: Session, user: User) -> list[dict]:
+    return models_registry.visible_to(user, all_models(session))
+
+
+def resolve(session: Session, user: User, model_id: str | None) -> tuple[dict, Connection]:
+    """The registry entry for a model the user may use and the connection that serves it."""
+    entry = models_registry.find(user, all_models(session), model_id)
+    return entry, models_registry.route(session, entry)
+
+
+# -- proxies ------------------------------------------------------------------------------------------
+def enqueue_proxy(session: Session, user: User, conn: Connection, method: str, path: str,
+                  body: dict | None = None, *, stream: bool = False, kind: str | None = None,
+                  options: dict | None = None) -> Job:
+    return jobs.enqueue(
+        session, actor="llm.proxy", queue="llm", kind=kind or f"{conn.kind}.{path.strip('/').replace('/', '.')}",
+        owner_id=user.id, options=options,
+        payload={"provider": conn.kind, "url_idx": conn.idx, "method": method, "path": path, "body": body,
+                 "stream": stream},
+    )
+
+
+def ollama_target(session: Session, user: User, body: dict, url_idx: int | None) -> tuple[Connection, dict]:
+    """The connection for an Ollama call naming a model (the one at ``url_idx``, else one that has the
+    model) and the body with the model's upstream name. Unknown model: 400, as Open WebUI answers."""
+    require_enabled(session, "ollama")
+    model = body.get("model") or body.get("name")
+    if not model:
+        raise BadRequest("Invalid request: model: Missing data for required field.")
+    if url_idx is not None:
+        conn = connections.connection(session, "ollama", url_idx)
+        return conn, {**body, "model": conn.upstream_model(model)}
+    entry = models_registry.ollama_model(models_registry.visible_to(user, all_models(session)), model)
+    if entry is None:
+        raise BadRequest(models_registry.model_not_found(model).detail)
+    conn = models_registry.route(session, entry)
+    return conn, {**body, "model": conn.upstream_model(entry["id"])}
+
+
+def enqueue_ollama_overview(session: Session, user: User, path: str) -> Job:
+    return jobs.enqueue(session, actor="llm.ollama_overview", queue="llm", kind=f"ollama.{path.split('/')[-1]}",
+                        owner_id=user.id, payload={"path": path})
+
+
+def enqueue_pull(session: Session, user: User, body: dict, url_idx: int) -> Job:
+    require_enabled(session, "ollama")
+    conn = connections.connection(session, "ollama", url_idx)
+    name = body.get("model") or body.get("name")
+    if not name:
+        raise BadRequest("Invalid request: model: Missing data for required field.")
+    stream = body.get("stream", True) is not False
+    return enqueue_proxy(session, user, conn, "POST", "/api/pull", {**body, "model": name}, stream=stream,
+                         kind="ollama.pull", options={"time_limit": PULL_TIME_LIMIT_MS})
+
+
+def enqueue_verify(session: Session, user: User, provider: Kind, url: str, key: str | None,
+                   config: dict | None) -> Job:
+    """Check an upstream before saving it (admin): a job calls its version / models endpoint."""
+    if not url.startswith(("http://", "https://")):
+        raise BadRequest(f"Invalid URL: {url!r} (it must start with http:// or https://)")
+    return jobs.enqueue(session, actor="llm.verify", queue="llm", kind=f"{provider}.verify", owner_id=user.id,
+                        payload={"provider": provider, "url": url, "key": key, "config": config or {}})
+
+
+# -- the unified endpoints ---------------------------------------------------------------------------
+def _openai_body(body: dict, model: str) -> dict:
+    params = body.get("params") if isinstance(body.get("params"), dict) else {}
+    merged = {**{k: v for k, v in params.items() if k in OPENAI_FIELDS}, **body}
+    return {k: v for k, v in merged.items() if k in OPENAI_FIELDS and v is not None} | {"model": model}
+
+
+def is_background(body: dict) -> bool:
+    """The web app's request: a socket session and the assistant message id (and a chat, or a new one)."""
+    return all(body.get(name) for name in BACKGROUND_FIELDS) and ("chat_id" in body or "parent_id" in body)
+
+
+def _history_messages(chat: dict, leaf_id: str | None) -> list[dict]:
+    branch = chat_history.branch(chat_history.messages_of(chat), leaf_id)
+    return [{"role": m.get("role", "user"), "content": m.get("content") or ""} for m in branch
+            if m.get("role") in ("user", "assistant", "system")]
+
+
+def _prepare_chat(session: Session, user: User, body: dict, model: str) -> tuple[str, list[dict]]:
+    """Create the chat when new, save the user message and the assistant placeholder; returns the
+    chat id and the messages to send (the request's system prompt plus the stored branch)."""
+    chat_id = body.get("chat_id")
+    user_message = body.get("user_message") if isinstance(body.get("user_message"), dict) else None
+    if isinstance(chat_id, str) and chat_id.startswith("local:"):
+        return chat_id, list(body.get("messages") or [])
+    if not chat_id:
+        chat_id = chats.create_chat(session, user.id, {
+            "title": "New Chat", "models": [model], "history": {"messages": {}, "currentId": None},
+            "messages": [], "timestamp": int(time.time() * 1000),
+        }).id
+    else:
+        chats.get_chat(session, user.id, chat_id)
+    parent_id = body.get("parent_id")
+    if user_message:
+        saved = chats.upsert_message(session, user.id, chat_id, {**user_message, "parentId": parent_id})
+        parent_id = saved["id"]
+    chats.upsert_message(session, user.id, chat_id, {
+        "id": body["id"], "parentId": parent_id, "childrenIds": [], "role": "assistant", "content": "",
+        "model": model, "done": False, "timestamp": int(time.time()),
+    })
+    row = chats.get_chat(session, user.id, chat_id)
+    system = [m for m in body.get("messages") or [] if isinstance(m, dict) and m.get("role") == "system"]
+    return chat_id, system + _history_messages(row.chat or {}, parent_id)
+
+
+def start_chat(session: Session, user: User, body: dict) -> tuple[Job, dict | None]:
+    """Enqueue a unified chat completion. Returns the job and, for the web app's background mode,
+    the immediate answer ``{status, task_ids, chat_id}``."""
+    entry, conn = resolve(session, user, body.get("model"))
+    request = _openai_body(body, entry["id"])
+    background = None
+    related_id = body.get("chat_id") if isinstance(body.get("chat_id"), str) else None
+    if is_background(body):
+        chat_id, messages = _prepare_chat(session, user, body, entry["id"])
+        request["messages"], request["stream"] = messages, True
+        background = {"chat_id": chat_id, "message_id": body["id"], "session_id": body["session_id"]}
+        related_id = chat_id
+    if not request.get("messages"):
+        raise BadRequest("Invalid request: messages: Missing data for required field.")
+    job = jobs.enqueue(
+        session, actor="llm.chat_completion", queue="llm", kind="chat.completion", owner_id=user.id,
+        related_type="chat" if related_id else None, related_id=related_id,
+        payload={"provider": conn.kind, "url_idx": conn.idx, "model": entry["id"], "body": request,
+                 "owner_id": user.id, "background": background},
+    )
+    answer = {"status": True, "task_ids": [job.id], "chat_id": background["chat_id"]} if background else None
+    return job, answer
+
+
+def start_embeddings(session: Session, user: User, body: dict) -> Job:
+    entry, conn = resolve(session, user, body.get("model"))
+    if body.get("input") is None:
+        raise BadRequest("Invalid request: input: Missing data for required field.")
+    return jobs.enqueue(session, actor="llm.embeddings", queue="llm", kind="embeddings", owner_id=user.id,
+                        payload={"provider": conn.kind, "url_idx": conn.idx, "model": entry["id"],
+                                 "body": {"input": body["input"], **({"dimensions": body["dimensions"]}
+                                                                     if body.get("dimensions") else {})}})
+
+
+def openai_connection(session: Session, user: User, model: str | None, url_idx: int | None) -> tuple[Connection, str]:
+    """The OpenAI connection for a proxied call and the model's upstream name."""
+    require_enabled(session, "openai")
+    if url_idx is not None:
+        conn = connections.connection(session, "openai", url_idx)
+        return conn, conn.upstream_model(model or "")
+    entry = models_registry.find(user, all_models(session), model)
+    if entry.get("owned_by") != "openai":
+        raise NotFound(models_registry.model_not_found(model).detail)
+    conn = models_registry.route(session, entry)
+    return conn, conn.upstream_model(entry["id"])

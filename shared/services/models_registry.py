@@ -1,0 +1,167 @@
+"""The model registry: every enabled connection's models, gathered by a job into a Redis cache.
+
+The cache holds Open WebUI's ``/api/models`` entries (``id, name, object, created, owned_by,
+connection_type, urls | urlIdx, ollama | openai, tags ...``) plus the connections that could not be
+reached. The web reads it; only the ``llm.refresh_models`` job writes it. An entry older than
+``MODELS_CACHE_TTL`` seconds (default 300) is still served while a refresh is enqueued.
+"""
+from __future__ import annotations
+
+import json
+import os
+import random
+import time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from shared.errors import BadRequest, NotFound
+from shared.models import User
+from shared.redis_client import get_redis, key
+from shared.services.connections import Connection, connection
+
+STALE_AFTER = float(os.environ.get("MODELS_CACHE_TTL") or 300)
+REFRESH_LOCK_SECONDS = 30
+
+
+def model_not_found(model_id: str | None) -> NotFound:
+    return NotFound(f"Model '{model_id or ''}' was not found")
+
+
+def _cache_key() -> str:
+    return key("llm", "models")
+
+
+# -- shaping (used by the refresh job) ------------------------------------------------------------
+def ollama_entries(conn: Connection, tags: list[dict]) -> list[dict]:
+    """``/api/tags`` models of one Ollama connection as registry entries (allow-list, prefix, tags)."""
+    allowed = conn.config.get("model_ids") or []
+    entries = []
+    for tag in tags:
+        if allowed and tag.get("model") not in allowed:
+            continue
+        raw = dict(tag)
+        if conn.prefix_id:
+            raw["model"] = f"{conn.prefix_id}.{raw['model']}"
+            raw["name"] = f"{conn.prefix_id}.{raw.get('name') or tag['model']}"
+        raw["connection_type"] = conn.config.get("connection_type", "local")
+        raw["tags"] = conn.config.get("tags") or []
+        raw["urls"] = [conn.idx]
+        entries.append(raw)
+    return entries
+
+
+def openai_entries(conn: Connection, models: list[dict] | None) -> list[dict]:
+    """``/models`` of one OpenAI connection (or its ``model_ids`` allow-list) as registry entries."""
+    allowed = conn.config.get("model_ids") or []
+    if allowed:
+        models = [{"id": m, "name": m, "owned_by": "openai"} for m in allowed]
+    entries = []
+    for model in models or []:
+        upstream_id = model.get("id") or model.get("name")
+        if not upstream_id:
+            continue
+        model_id = f"{conn.prefix_id}.{upstream_id}" if conn.prefix_id else upstream_id
+        name = model.get("name") or upstream_id
+        entries.append({
+            "id": model_id, "name": f"{conn.prefix_id}.{name}" if conn.prefix_id else name,
+            "object": "model", "created": model.get("created") or 0, "owned_by": "openai",
+            "openai": model, "urlIdx": conn.idx,
+            "connection_type": conn.config.get("connection_type", "external"),
+            "tags": conn.config.get("tags") or [],
+            **({"provider": conn.config["provider"]} if conn.config.get("provider") else {}),
+        })
+    return entries
+
+
+def build(openai_lists: list[list[dict]], ollama_lists: list[list[dict]]) -> list[dict]:
+    """The ``/api/models`` list: OpenAI models first, then Ollama models merged across connections."""
+    merged: dict[str, dict] = {}
+    for entries in ollama_lists:
+        for raw in entries:
+            if raw["model"] in merged:
+                merged[raw["model"]]["urls"].append(raw["urls"][0])
+            else:
+                merged[raw["model"]] = raw
+    ollama_models = [
+        {"id": raw["model"], "name": raw.get("name") or raw["model"], "object": "model", "created": 0,
+         "owned_by": "ollama", "ollama": raw, "urls": raw["urls"], "loaded": "expires_at" in raw,
+         "connection_type": raw["connection_type"], "tags": raw["tags"]}
+        for raw in merged.values()
+    ]
+    openai_models = [entry for entries in openai_lists for entry in entries]
+    unique = {entry["id"]: entry for entry in openai_models + ollama_models}
+    return list(unique.values())
+
+
+# -- the cache ----------------------------------------------------------------------------------
+def store(models: list[dict], errors: list[dict]) -> None:
+    get_redis().set(_cache_key(), json.dumps({"models": models, "errors": errors, "refreshed_at": time.time()}))
+
+
+def cached() -> dict | None:
+    """``{models, errors, refreshed_at}`` as the last refresh left it, None before the first."""
+    raw = get_redis().get(_cache_key())
+    return json.loads(raw) if raw else None
+
+
+def clear() -> None:
+    get_redis().delete(_cache_key())
+
+
+def is_stale(snapshot: dict | None) -> bool:
+    return snapshot is None or time.time() - snapshot.get("refreshed_at", 0) > STALE_AFTER
+
+
+def claim_refresh() -> bool:
+    """True for exactly one caller per window: the one that should enqueue a refresh."""
+    return bool(get_redis().set(key("llm", "models", "refreshing"), "1", nx=True, ex=REFRESH_LOCK_SECONDS))
+
+
+def release_refresh() -> None:
+    get_redis().delete(key("llm", "models", "refreshing"))
+
+
+# -- reading ------------------------------------------------------------------------------------
+def visible_to(user: User, models: list[dict]) -> list[dict]:
+    """The models this user may use: admins all; users all but those marked hidden
+    (``info.meta.hidden``) or restricted to admins (``info.access`` == ``"admin"``)."""
+    if user.role == "admin":
+        return models
+    return [
+        m for m in models
+        if not ((m.get("info") or {}).get("meta") or {}).get("hidden")
+        and (m.get("info") or {}).get("access") != "admin"
+    ]
+
+
+def find(user: User, models: list[dict], model_id: str | None) -> dict:
+    """The entry for ``model_id`` among what the user may use, else 404 (unknown or not theirs)."""
+    if not model_id:
+        raise BadRequest("Invalid request: model: Missing data for required field.")
+    for model in visible_to(user, models):
+        if model["id"] == model_id:
+            return model
+    raise model_not_found(model_id)
+
+
+def ollama_model(models: list[dict], model_id: str | None) -> dict | None:
+    """An Ollama model by id, also accepting the name without ``:latest`` as Ollama does."""
+    candidates = {model_id, f"{model_id}:latest"}
+    return next((m for m in models if m.get("owned_by") == "ollama" and m["id"] in candidates), None)
+
+
+def route(session: Session, entry: dict) -> Connection:
+    """The connection that serves this model (a random one when several Ollama servers have it)."""
+    if entry.get("owned_by") == "ollama":
+        return connection(session, "ollama", random.choice(entry["urls"]))
+    if entry.get("owned_by") == "openai":
+        return connection(session, "openai", int(entry["urlIdx"]))
+    raise BadRequest(f"Model '{entry['id']}' is not served by an Ollama or OpenAI connection.")
+
+
+def summary(snapshot: dict | None) -> dict[str, Any]:
+    """How the last refresh went, for logs and the admin."""
+    if snapshot is None:
+        return {"models": 0, "errors": [], "refreshed_at": None}
+    return {"models": len(snapshot["models"]), "errors": snapshot["errors"], "refreshed_at": snapshot["refreshed_at"]}

@@ -1,0 +1,58 @@
+"""Open WebUI's unified LLM routes: the model list, chat completions and embeddings for any model.
+
+``POST /api/chat/completions`` takes OpenAI's format whatever serves the model (Ollama answers are
+converted); ``stream: true`` answers OpenAI SSE. The web app's requests (``session_id``, ``chat_id``,
+``id``) are answered at once with the task ids; the reply streams to the job's events and is saved
+into the chat by the worker.
+"""
+from __future__ import annotations
+
+from flask import jsonify
+from flask_smorest import Blueprint
+
+from shared.services import llm_gateway
+from web import llm_relay
+from web.auth import admin_required, current_user, user_required
+from web.db import db
+from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, ModelListSchema
+
+blp = Blueprint("gateway", __name__, url_prefix="/api", description="Models, chat completions and embeddings")
+
+
+@blp.route("/models", methods=["GET"])
+@user_required
+@blp.response(200, ModelListSchema)
+def models():
+    """The models the caller may use, from the registry (gathered by a job)."""
+    return {"data": llm_gateway.user_models(db(), current_user())}
+
+
+@blp.route("/models/base", methods=["GET"])
+@admin_required
+@blp.response(200, ModelListSchema)
+def base_models():
+    """Every model of every connection (admin)."""
+    return {"data": llm_gateway.all_models(db())}
+
+
+@blp.route("/chat/completions", methods=["POST"])
+@blp.route("/v1/chat/completions", methods=["POST"], endpoint="chat_completions_v1")
+@user_required
+@blp.arguments(ChatCompletionBody)
+def chat_completions(body: dict):
+    """A chat completion for any model, in OpenAI's format."""
+    job, background = llm_gateway.start_chat(db(), current_user(), body)
+    if background is not None:
+        return jsonify(background)
+    if body.get("stream"):
+        return llm_relay.stream(job, llm_relay.SSE)
+    return llm_relay.result(job)
+
+
+@blp.route("/embeddings", methods=["POST"])
+@blp.route("/v1/embeddings", methods=["POST"], endpoint="embeddings_v1")
+@user_required
+@blp.arguments(EmbeddingsBody)
+def embeddings(body: dict):
+    """Embeddings for any model, in OpenAI's format."""
+    return llm_relay.result(llm_gateway.start_embeddings(db(), current_user(), body))

@@ -1,0 +1,162 @@
+"""Answering an LLM job in the upstream's own wire format: Ollama NDJSON, OpenAI SSE, or one JSON body.
+
+The HTTP status is decided by the job's first meaningful event: an ``error`` before any output becomes
+an ordinary error response (502 unreachable, 504 timeout, the upstream's 4xx); the first ``delta``
+starts the stream. A failure after that ends the stream with an error line/chunk, never silently.
+When the client goes away mid-stream the job is cancelled (its worker closes the upstream connection).
+"""
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from flask import Response, jsonify
+
+from shared.db import session_scope
+from shared.jobs import results
+from shared.jobs import service as jobs
+from shared.jobs.events import JobEvent
+from shared.models import Job
+from shared.services import connections
+from web.db import db
+from web.job_responses import accepted, follow, wants_async
+
+TICK = 0.5
+"""Seconds between idle checks (deadline, keep-alive) while following a job."""
+
+
+def _compact(obj: dict) -> str:
+    """JSON as the upstreams write it: no spaces after separators, UTF-8 kept."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+@dataclass(frozen=True)
+class Wire:
+    """How one protocol frames a stream."""
+
+    content_type: str
+    frame: Callable[[dict], str]
+    error_frame: Callable[[str, int], str]
+    end: str = ""
+    keepalive: str | None = None
+
+
+NDJSON = Wire(
+    "application/x-ndjson",
+    frame=lambda obj: _compact(obj) + "\n",
+    error_frame=lambda message, _status: _compact({"error": message}) + "\n",
+)
+SSE = Wire(
+    "text/event-stream",
+    frame=lambda obj: f"data: {_compact(obj)}\n\n",
+    error_frame=lambda message, status: "data: " + json.dumps(
+        {"error": {"message": message, "type": "upstream_error", "param": None, "code": status}}) + "\n\n",
+    end="data: [DONE]\n\n",
+    keepalive=": keep-alive\n\n",
+)
+
+
+def error_body(status: int, message: str, openai_style: bool) -> Response:
+    """``{"detail"}`` on Open WebUI's routes, OpenAI's ``{"error": {...}}`` on ``/openai/...``."""
+    if openai_style:
+        kind = "invalid_request_error" if status < 500 else "upstream_error"
+        response = jsonify(error={"message": message, "type": kind, "param": None, "code": status})
+    else:
+        response = jsonify(detail=message)
+    response.status_code = status
+    return response
+
+
+def _deadline() -> float:
+    """How long a request may wait for its first byte: three attempts at the upstream timeout, plus slack."""
+    timeout, _ = connections.timeouts(db())
+    return time.monotonic() + 3 * timeout + 10
+
+
+def _cancel(job_id: str) -> None:
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        if job is not None:
+            jobs.request_cancel(session, job)
+
+
+def _meaningful(job: Job, deadline: float | None) -> Iterator[JobEvent | None]:
+    """The job's ``delta``, ``result``, ``error`` and terminal events, None on idle ticks. Waiting past
+    ``deadline`` for the first of them cancels the job and ends in a synthetic 504 error."""
+    for event in follow(job, keepalive=TICK):
+        if event is None:
+            if deadline is not None and time.monotonic() > deadline:
+                _cancel(job.id)
+                yield JobEvent("0-0", "error", {"message": "The model did not answer in time.", "status": 504})
+                return
+            yield None
+            continue
+        if event.type in ("delta", "result", "error") or event.terminal:
+            deadline = None
+            yield event
+            if event.terminal:
+                return
+
+
+def _failure(event: JobEvent, openai_style: bool) -> Response:
+    if event.type == "error":
+        return error_body(int(event.data.get("status") or 502), event.data.get("message") or "Upstream failed",
+                          openai_style)
+    return error_body(409, "The request was cancelled.", openai_style)
+
+
+def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
+    """Relay the job's ``delta`` chunks in ``wire``'s framing once the first one arrives."""
+    events = _meaningful(job, _deadline())
+    first = next((e for e in events if e is not None), None)
+    if first is None or first.type == "error" or (first.terminal and first.data.get("status") != "succeeded"):
+        return _failure(first, openai_style) if first else error_body(502, "No answer", openai_style)
+
+    def body() -> Iterator[str]:
+        finished = False
+        try:
+            for event in _prepend(first, events):
+                if event is None:
+                    if wire.keepalive:
+                        yield wire.keepalive
+                elif event.type == "delta":
+                    yield wire.frame(event.data["chunk"])
+                elif event.type == "error":
+                    yield wire.error_frame(event.data.get("message") or "Upstream failed",
+                                           int(event.data.get("status") or 502))
+                elif event.terminal:
+                    finished = True
+            yield wire.end
+            finished = True
+        finally:
+            if not finished:
+                _cancel(job.id)
+
+    return Response(body(), content_type=wire.content_type,
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+
+
+def _prepend(first: JobEvent, rest: Iterator[JobEvent | None]) -> Iterator[JobEvent | None]:
+    yield first
+    yield from rest
+
+
+def result(job: Job, *, openai_style: bool = False, render: Callable[[Any], Any] = lambda r: r) -> Response:
+    """The job's result as one JSON body (``render`` shapes it), its error as an error body; 202 with
+    the job id when the client sent ``Prefer: respond-async``."""
+    if wants_async():
+        return accepted(job)
+    outcome = None
+    for event in _meaningful(job, _deadline()):
+        if event is not None and event.type in ("result", "error"):
+            outcome = event
+        if event is not None and event.terminal:
+            break
+    if outcome is None or outcome.type == "error":
+        return _failure(outcome, openai_style) if outcome else error_body(409, "The request was cancelled.",
+                                                                           openai_style)
+    value = results.load(db().get(Job, job.id)) if outcome.data.get("stored") else outcome.data.get("result")
+    return jsonify(render(value))

@@ -1,0 +1,103 @@
+"""``/openai/...`` (and ``/openai/v1/...``): Open WebUI's OpenAI proxy. Every upstream call is a job;
+streams are relayed as OpenAI SSE chunks ending ``data: [DONE]``; errors use OpenAI's
+``{"error": {...}}`` body."""
+from __future__ import annotations
+
+from flask import jsonify
+from flask_smorest import Blueprint
+
+from shared import messages
+from shared.errors import ServiceError, Unauthorized
+from shared.services import connections, llm_gateway
+from web import llm_relay
+from web.auth import admin_required, current_user, user_required
+from web.db import db
+from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, OpenAIConfigBody, VerifyBody
+
+blp = Blueprint("openai", __name__, url_prefix="/openai", description="OpenAI proxy (jobs on the llm queue)")
+
+
+@blp.errorhandler(ServiceError)
+def _openai_error(error: ServiceError):
+    return llm_relay.error_body(error.status, error.detail, openai_style=True)
+
+
+def _routes(rule: str, methods: list[str], with_idx: bool = False):
+    """Register a view at ``rule`` and its ``/v1`` alias (and ``/<url_idx>`` variants)."""
+    def register(view):
+        for prefix in ("", "/v1"):
+            blp.route(f"{prefix}{rule}", methods=methods, endpoint=f"{view.__name__}{prefix.replace('/', '_')}")(view)
+            if with_idx:
+                blp.route(f"{prefix}{rule}/<int:url_idx>", methods=methods,
+                          endpoint=f"{view.__name__}{prefix.replace('/', '_')}_idx")(view)
+        return view
+
+    return register
+
+
+@blp.route("/config", methods=["GET"])
+@admin_required
+def get_config():
+    """The OpenAI connections with their keys (admin)."""
+    return jsonify(connections.openai_config(db()))
+
+
+@blp.route("/config/update", methods=["POST"])
+@admin_required
+@blp.arguments(OpenAIConfigBody)
+def update_config(form: dict):
+    """Replace the OpenAI connections (admin); the model list is gathered again."""
+    saved = connections.update_openai_config(db(), form["ENABLE_OPENAI_API"], form["OPENAI_API_BASE_URLS"],
+                                             form["OPENAI_API_KEYS"], form["OPENAI_API_CONFIGS"])
+    llm_gateway.config_changed(db())
+    return jsonify(saved)
+
+
+@blp.route("/verify", methods=["POST"])
+@admin_required
+@blp.arguments(VerifyBody)
+def verify(form: dict):
+    """Check that an OpenAI-compatible API answers (its ``/models``), before saving it."""
+    job = llm_gateway.enqueue_verify(db(), current_user(), "openai", form["url"], form["key"], form["config"])
+    return llm_relay.result(job, openai_style=True)
+
+
+@_routes("/models", ["GET"], with_idx=True)
+@user_required
+def models(url_idx: int | None = None):
+    """The OpenAI models (from the registry), or one connection's own ``/models`` (admin)."""
+    user = current_user()
+    llm_gateway.require_enabled(db(), "openai")
+    if url_idx is None:
+        data = [m for m in llm_gateway.user_models(db(), user) if m.get("owned_by") == "openai"]
+        return jsonify(object="list", data=data)
+    if user.role != "admin":
+        raise Unauthorized(messages.ACCESS_PROHIBITED)
+    job = llm_gateway.enqueue_proxy(db(), user, connections.connection(db(), "openai", url_idx), "GET", "/models")
+    return llm_relay.result(job, openai_style=True)
+
+
+def _model_call(path: str, body: dict, url_idx: int | None, streamed: bool):
+    user = current_user()
+    conn, upstream_model = llm_gateway.openai_connection(db(), user, body.get("model"), url_idx)
+    job = llm_gateway.enqueue_proxy(db(), user, conn, "POST", path, {**body, "model": upstream_model},
+                                    stream=streamed)
+    if streamed:
+        return llm_relay.stream(job, llm_relay.SSE, openai_style=True)
+    return llm_relay.result(job, openai_style=True)
+
+
+@_routes("/chat/completions", ["POST"])
+@user_required
+@blp.arguments(ChatCompletionBody)
+def chat_completions(body: dict, url_idx: int | None = None):
+    """A chat completion on the connection serving the model, passed through as OpenAI answers it."""
+    return _model_call("/chat/completions", body, url_idx, bool(body.get("stream")))
+
+
+@_routes("/embeddings", ["POST"])
+@user_required
+@blp.arguments(EmbeddingsBody)
+def embeddings(body: dict, url_idx: int | None = None):
+    """Embeddings from the connection serving the model."""
+    return _model_call("/embeddings", body, url_idx, False)
