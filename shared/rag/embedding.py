@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.errors import UpstreamError
 from shared.rag import config as rag_config
+from shared.services import connections
 
 Progress = Callable[[int, int], None]
 
@@ -44,8 +45,8 @@ class Embedder:
 def _ollama(embedder: Embedder, batch: list[str]) -> list[list[float]]:
     from shared.providers.ollama import OllamaClient
 
-    body = OllamaClient(embedder.url, embedder.key or None).post(
-        "/api/embed", {"model": embedder.model, "input": batch})
+    body = OllamaClient(embedder.url, embedder.key or None).call(
+        "POST", "/api/embed", {"model": embedder.model, "input": batch})
     vectors = body.get("embeddings") if isinstance(body, dict) else None
     if not isinstance(vectors, list):
         raise UpstreamError("Ollama: the embed answer holds no embeddings.")
@@ -55,8 +56,8 @@ def _ollama(embedder: Embedder, batch: list[str]) -> list[list[float]]:
 def _openai(embedder: Embedder, batch: list[str]) -> list[list[float]]:
     from shared.providers.openai import OpenAIClient
 
-    body = OpenAIClient(embedder.url, embedder.key or None).post(
-        "/embeddings", {"model": embedder.model, "input": batch})
+    body = OpenAIClient(embedder.url, embedder.key or None).call(
+        "POST", "/embeddings", {"model": embedder.model, "input": batch})
     data = body.get("data") if isinstance(body, dict) else None
     if not isinstance(data, list):
         raise UpstreamError("OpenAI: the embeddings answer holds no data.")
@@ -88,9 +89,11 @@ _ENGINES = {"ollama": _ollama, "openai": _openai, "": _local}
 
 def _gateway_connection(session: Session, engine: str) -> tuple[str, str]:
     """The first enabled connection of this kind configured for the LLM gateway."""
-    from shared.services import connections
-
-    return connections.first_connection(session, engine)
+    for connection in connections.connections(session, engine):
+        if connection.enabled:
+            return connection.url, connection.key or ""
+    label = "Ollama" if engine == "ollama" else "OpenAI"
+    raise UpstreamError(f"No {label} connection is configured for embeddings.", 400)
 
 
 def get_embedder(session: Session) -> Embedder:

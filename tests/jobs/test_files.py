@@ -1,0 +1,87 @@
+"""The file pipeline on a real worker: extract → chunk → embed (fake Ollama) → store, and its failures."""
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from shared.db import session_scope
+from shared.models import Chunk, Job
+from tests.helpers import bearer
+from tests.rag_support import embeddings, fake_ollama, rag_worker, upload, wait_processed  # noqa: F401
+
+PARAGRAPHS = "\n\n".join(
+    f"Paragraph {i} talks about topic{i} and nothing else. " + "filler words " * 30 for i in range(12)
+)
+
+
+def chunk_count(file_id: str, collection: str | None = None) -> int:
+    with session_scope() as session:
+        query = select(func.count()).select_from(Chunk).where(Chunk.file_id == file_id)
+        if collection:
+            query = query.where(Chunk.collection == collection)
+        return session.scalar(query)
+
+
+def test_text_file_is_extracted_chunked_embedded_and_stored(client, admin, embeddings):
+    client.post("/api/v1/retrieval/config/update", headers=bearer(admin["token"]),
+                json={"CHUNK_SIZE": 400, "CHUNK_OVERLAP": 40})
+    file = upload(client, admin["token"], PARAGRAPHS.encode(), "topics.txt")
+    events = wait_processed(client, admin["token"], file["id"])
+    assert events[-1] == {"status": "completed"}
+
+    content = client.get(f"/api/v1/files/{file['id']}/data/content", headers=bearer(admin["token"])).get_json()
+    assert content["content"].startswith("Paragraph 0 talks about topic0")
+    stored = chunk_count(file["id"], f"file-{file['id']}")
+    assert stored >= len(PARAGRAPHS) // 400
+    embed_calls = embeddings.received("/api/embed")
+    assert embed_calls and all(len(call.body["input"]) <= 8 for call in embed_calls)  # batches of 8
+    assert sum(len(call.body["input"]) for call in embed_calls) == stored
+
+    with session_scope() as session:
+        jobs = {j.kind: j for j in session.scalars(select(Job).where(Job.related_id == file["id"]))}
+    assert jobs["file.process"].queue == "files" and jobs["file.process"].status == "succeeded"
+    assert jobs["file.embed"].queue == "embeddings" and jobs["file.embed"].result["chunks"] == stored
+
+
+def test_reprocessing_replaces_the_chunks(client, admin, embeddings):
+    file = upload(client, admin["token"], PARAGRAPHS.encode(), "topics.txt")
+    wait_processed(client, admin["token"], file["id"])
+    before = chunk_count(file["id"])
+    response = client.post(f"/api/v1/files/{file['id']}/data/content/update", headers=bearer(admin["token"]),
+                           json={"content": "A single short replacement text about zebras."})
+    assert response.status_code == 200
+    assert wait_processed(client, admin["token"], file["id"])[-1]["status"] == "completed"
+    with session_scope() as session:
+        texts = list(session.scalars(select(Chunk.text).where(Chunk.file_id == file["id"])))
+    assert before > 1 and texts == ["A single short replacement text about zebras."]
+
+
+def test_html_is_indexed_without_scripts(client, admin, embeddings):
+    html = b"<html><head><script>steal()</script><style>p{}</style></head><body><p>Visible words</p></body></html>"
+    file = upload(client, admin["token"], html, "page.html", "text/html")
+    wait_processed(client, admin["token"], file["id"])
+    content = client.get(f"/api/v1/files/{file['id']}/data/content", headers=bearer(admin["token"])).get_json()
+    assert content["content"] == "Visible words"
+
+
+def test_unsupported_type_is_stored_but_marked_not_indexable(client, admin, embeddings):
+    file = upload(client, admin["token"], b"\x89PNG\r\n\x1a\nrest", "image.png", "image/png")
+    final = wait_processed(client, admin["token"], file["id"])[-1]
+    assert final["status"] == "failed" and "not indexable" in final["error"]
+    got = client.get(f"/api/v1/files/{file['id']}", headers=bearer(admin["token"])).get_json()
+    assert got["data"]["indexable"] is False
+    assert client.get(f"/api/v1/files/{file['id']}/content", headers=bearer(admin["token"])).status_code == 200
+
+
+def test_broken_pdf_fails_with_the_reason(client, admin, embeddings):
+    file = upload(client, admin["token"], b"%PDF-1.4 this is not really a pdf", "broken.pdf", "application/pdf")
+    final = wait_processed(client, admin["token"], file["id"])[-1]
+    assert final["status"] == "failed" and "PDF" in final["error"]
+    assert chunk_count(file["id"]) == 0
+
+
+def test_upstream_refusal_marks_the_file_failed(client, admin, embeddings):
+    embeddings.behave(status=400, error="model 'nomic-fake' does not support embeddings")
+    file = upload(client, admin["token"], b"some text to embed", "a.txt")
+    final = wait_processed(client, admin["token"], file["id"])[-1]
+    assert final["status"] == "failed" and "does not support embeddings" in final["error"]
+    assert chunk_count(file["id"]) == 0
