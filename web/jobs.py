@@ -91,7 +91,7 @@ def list_jobs(args: dict):
 def probe(args: dict):
     """Run a no-op (or, with ``seconds``, a sleeping) job end to end: its result within ``wait`` seconds,
     else 202 with the job id (also with ``Prefer: respond-async``). For operators and the benchmark."""
-    actor, payload = ("system.sleep", {"seconds": args["seconds"]}) if args["seconds"] else ("system.noop", {})
+    actor, payload = ("system.sleep", {"seconds": args["seconds"]}) if args["seconds"] else ("system.noop", {"value": {"ok": True}})
     job = service.enqueue(db(), actor=actor, queue="default", kind="system.probe",
                           owner_id=current_user().id, payload=payload)
     return result_or_accepted(job, timeout=args["wait"])

@@ -8,6 +8,7 @@ delivery guarantees are unchanged: a lost or extra token only costs one empty fe
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Iterable
@@ -140,8 +141,9 @@ def poisoned_key() -> str:
 
 
 def record_poisoned(client: redis.Redis, queue_name: str, raw: bytes) -> None:
-    """Keep the last 1,000 rejected messages (queue, time, first 4 KiB) for operators."""
-    entry = f"{int(time.time())} {queue_name} ".encode() + raw[:4096]
+    """Keep the last 1,000 rejected messages (JSON: time, queue, first 4 KiB as text) for operators."""
+    entry = json.dumps({"time": int(time.time()), "queue": queue_name,
+                        "data": raw[:4096].decode("utf-8", "replace")})
     pipe = client.pipeline(transaction=False)
     pipe.lpush(poisoned_key(), entry)
     pipe.ltrim(poisoned_key(), 0, 999)
