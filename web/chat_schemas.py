@@ -106,6 +106,27 @@ class FilteredListQuery(Body):
     direction = _direction
 
 
+class FolderListQuery(Body):
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    sort_by = fields.String(load_default="updated_at",
+                            validate=validate.OneOf(["updated_at", "unread_updated_at", "title"]))
+    sort_dir = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))
+
+
+class SharedChatSchema(Schema):
+    id = fields.String()
+    chat_id = fields.String()
+    title = fields.String()
+    share_id = fields.String()
+    updated_at = fields.Integer()
+    created_at = fields.Integer()
+
+
+class ParamsBody(Body):
+    class Meta:
+        unknown = "include"
+
+
 class SearchQuery(Body):
     text = fields.String(required=True, validate=validate.Length(max=1000))
     page = _page

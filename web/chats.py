@@ -16,8 +16,8 @@ from shared.models import Chat
 from shared.services import chat_lists, chats, tags
 from web.auth import admin_required, current_user, user_required
 from web.chat_schemas import (
-    ChatBody, ChatResponseSchema, ChatTitleSchema, CloneBody, FilteredListQuery, FolderIdBody, ImportBody,
-    ListQuery, MessageBody, SearchQuery, TagBody, TagFilterBody, TagSchema,
+    ChatBody, ChatResponseSchema, ChatTitleSchema, CloneBody, FilteredListQuery, FolderIdBody, FolderListQuery,
+    ImportBody, ListQuery, MessageBody, ParamsBody, SearchQuery, SharedChatSchema, TagBody, TagFilterBody, TagSchema,
 )
 from web.db import db
 
@@ -135,6 +135,33 @@ def chats_in_folder(folder_id: str):
     return [chat_response(c) for c in chat_lists.in_folder(db(), _me(), folder_id)]
 
 
+@blp.route("/folder/<folder_id>/list", methods=["GET"])
+@user_required
+@blp.arguments(FolderListQuery, location="query")
+@blp.response(200, ChatTitleSchema(many=True))
+def folder_chat_list(args: dict, folder_id: str):
+    """A folder's own chats as a title list, 10 a page."""
+    sort_by = "updated_at" if args["sort_by"] == "unread_updated_at" else args["sort_by"]
+    return chat_lists.folder_titles(db(), _me(), folder_id, page=args["page"], sort_by=sort_by,
+                                    sort_dir=args["sort_dir"])
+
+
+@blp.route("/shared", methods=["GET"])
+@user_required
+@blp.arguments(FilteredListQuery, location="query")
+@blp.response(200, SharedChatSchema(many=True))
+def shared_list(args: dict):
+    """The user's shared chats."""
+    return chat_lists.shares(db(), _me(), **{**args, "page": args["page"] or 1})
+
+
+@blp.route("/share/all", methods=["DELETE"])
+@user_required
+def unshare_all():
+    chats.unshare_all(db(), _me())
+    return jsonify(True)
+
+
 # --- create, import, delete all ------------------------------------------------------------------
 
 @blp.route("/new", methods=["POST"])
@@ -209,6 +236,14 @@ def delete_chat(chat_id: str):
     chats.require_permission(db(), current_user(), "chat.delete")
     chats.delete_chat(db(), _me(), chat_id)
     return jsonify(True)
+
+
+@blp.route("/<chat_id>/params", methods=["PATCH"])
+@user_required
+@blp.arguments(ParamsBody)
+def update_params(body: dict, chat_id: str):
+    """Merge into the chat's ``params``; answers the params."""
+    return jsonify(chats.update_params(db(), _me(), chat_id, body))
 
 
 @blp.route("/<chat_id>/messages/<message_id>", methods=["POST"])

@@ -10,10 +10,11 @@ from collections.abc import Iterator
 from sqlalchemy import Text, and_, exists, func, not_, or_, select, text
 from sqlalchemy.orm import Session
 
-from shared.models import Chat, ChatTag, Folder
+from shared.models import Chat, ChatTag, Folder, SharedChat
 from shared.services import chat_history, folders, tags
 
 PAGE_SIZE = 60
+FOLDER_PAGE_SIZE = 10
 TITLE_COLUMNS = (Chat.id, Chat.title, Chat.updated_at, Chat.created_at, Chat.last_read_at, Chat.archived)
 FILTER_PREFIXES = ("tag:", "folder:", "pinned:", "archived:", "shared:")
 _ORDER_COLUMNS = {"updated_at": Chat.updated_at, "created_at": Chat.created_at, "title": Chat.title}
@@ -48,6 +49,27 @@ def list_titles(session: Session, user_id: str, *, page: int | None = None, incl
     if not include_pinned:
         stmt = stmt.where(Chat.pinned.is_(False))
     return _titles(session, _page(_ordered(stmt, sort_by, sort_dir), page))
+
+
+def folder_titles(session: Session, user_id: str, folder_id: str, *, page: int = 1, sort_by: str = "updated_at",
+                  sort_dir: str = "desc") -> list[dict]:
+    """One folder's own chats as a title list (10 a page), as the sidebar shows an opened folder."""
+    folders.get_folder(session, user_id, folder_id)
+    stmt = select(*TITLE_COLUMNS).where(Chat.user_id == user_id, Chat.folder_id == folder_id,
+                                        Chat.pinned.is_(False), Chat.archived.is_(False))
+    return _titles(session, _page(_ordered(stmt, sort_by, sort_dir), page, FOLDER_PAGE_SIZE))
+
+
+def shares(session: Session, user_id: str, *, page: int = 1, query: str | None = None,
+           order_by: str | None = None, direction: str | None = None) -> list[dict]:
+    """The user's shared chats (Open WebUI's ``SharedChatResponse``), newest first."""
+    column = {"title": SharedChat.title, "created_at": SharedChat.created_at}.get(order_by or "", SharedChat.updated_at)
+    stmt = select(SharedChat.id, SharedChat.chat_id, SharedChat.title, SharedChat.id.label("share_id"),
+                  SharedChat.updated_at, SharedChat.created_at).where(SharedChat.user_id == user_id)
+    if query:
+        stmt = stmt.where(func.lower(SharedChat.title).like(_like(query), escape="\\"))
+    ordering = column.asc() if (direction or "desc").lower() == "asc" else column.desc()
+    return _titles(session, _page(stmt.order_by(ordering, SharedChat.id), page))
 
 
 def list_filtered(session: Session, user_id: str, *, archived: bool | None, page: int = 1,

@@ -109,6 +109,17 @@ def update_chat(session: Session, user_id: str, chat_id: str, changes: dict, *,
     return row
 
 
+def update_params(session: Session, user_id: str, chat_id: str, params: dict) -> dict:
+    """Merge ``params`` (temperature, system prompt ...) into ``chat.params``; returns the result."""
+    _check_object(params, "params")
+    row = get_chat(session, user_id, chat_id, for_update=True)
+    chat = row.chat if isinstance(row.chat, dict) else {}
+    stored = chat.get("params") if isinstance(chat.get("params"), dict) else {}
+    _save(row, {**chat, "params": {**stored, **params}}, touch=False)
+    session.flush()
+    return row.chat["params"]
+
+
 def _check_message(message: dict) -> dict:
     _check_object(message, "message")
     if not isinstance(message.get("id"), str) or not message["id"]:
@@ -305,6 +316,11 @@ def unshare_chat(session: Session, user_id: str, chat_id: str) -> None:
     session.execute(delete(SharedChat).where(SharedChat.chat_id == row.id))
     row.share_id = None
     session.flush()
+
+
+def unshare_all(session: Session, user_id: str) -> None:
+    session.execute(delete(SharedChat).where(SharedChat.user_id == user_id))
+    session.execute(update(Chat).where(Chat.user_id == user_id, Chat.share_id.is_not(None)).values(share_id=None))
 
 
 def get_shared(session: Session, viewer: User, share_id: str) -> tuple[Chat, dict]:

@@ -337,3 +337,29 @@ def test_pending_and_anonymous_callers_are_refused(client, make_user):
     assert client.get(f"{CHATS}/", headers=pending).status_code == 401
     assert client.get(f"{CHATS}/").status_code == 401
     assert client.post(f"{CHATS}/new", json={"chat": {}}).status_code == 401
+
+
+def test_folder_list_shares_list_and_params(client, alice, bob):
+    folder = client.post("/api/v1/folders/", json={"name": "F"}, headers=alice).get_json()
+    ids = [new_chat(client, alice, f"in folder {i}", folder_id=folder["id"])["id"] for i in range(12)]
+    page1 = client.get(f"{CHATS}/folder/{folder['id']}/list?page=1", headers=alice).get_json()
+    page2 = client.get(f"{CHATS}/folder/{folder['id']}/list?page=2&sort_by=unread_updated_at", headers=alice)
+    assert len(page1) == 10 and len(page2.get_json()) == 2
+    assert {c["id"] for c in page1} | {c["id"] for c in page2.get_json()} == set(ids)
+    assert client.get(f"{CHATS}/folder/{folder['id']}/list", headers=bob).status_code == 404
+
+    share_id = client.post(f"{CHATS}/{ids[0]}/share", headers=alice).get_json()["share_id"]
+    shared = client.get(f"{CHATS}/shared", headers=alice).get_json()
+    assert shared == [{"id": share_id, "chat_id": ids[0], "title": "in folder 0", "share_id": share_id,
+                       "updated_at": shared[0]["updated_at"], "created_at": shared[0]["created_at"]}]
+    assert client.get(f"{CHATS}/shared", headers=bob).get_json() == []
+    assert client.delete(f"{CHATS}/share/all", headers=bob).get_json() is True
+    assert client.get(f"{CHATS}/share/{share_id}", headers=alice).status_code == 200
+    assert client.delete(f"{CHATS}/share/all", headers=alice).get_json() is True
+    assert client.get(f"{CHATS}/share/{share_id}", headers=alice).status_code == 404
+    assert client.get(f"{CHATS}/{ids[0]}", headers=alice).get_json()["share_id"] is None
+
+    params = client.patch(f"{CHATS}/{ids[1]}/params", json={"temperature": 0.2}, headers=alice)
+    assert params.status_code == 200 and params.get_json() == {"temperature": 0.2}
+    assert client.get(f"{CHATS}/{ids[1]}", headers=alice).get_json()["chat"]["params"] == {"temperature": 0.2}
+    assert client.patch(f"{CHATS}/{ids[1]}/params", json={"seed": 1}, headers=bob).status_code == 404
