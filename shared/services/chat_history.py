@@ -112,13 +112,15 @@ def upsert(chat: dict, message: dict) -> tuple[dict, dict]:
     """Insert or update one message by its ``id``; returns the new chat and the saved message.
 
     A new message is linked under its ``parentId`` and becomes ``currentId``; an existing one keeps
-    its place in the tree and takes the given fields.
+    its place in the tree (its ``parentId``/``childrenIds``) and takes the other given fields.
     """
     message_id = message["id"]
     messages = dict(messages_of(chat))
     current = current_id(chat)
     if message_id in messages:
-        saved = {**messages[message_id], **message}
+        stored = messages[message_id]
+        links = {key: stored[key] for key in ("parentId", "childrenIds") if key in stored}
+        saved = {**stored, **message, **links}
     else:
         saved = {
             **message,

@@ -282,6 +282,8 @@ def import_chats(session: Session, user_id: str, items: list[dict]) -> list[Chat
     for item in items:
         chat = _check_object(item.get("chat"), "chat")
         meta = dict(item.get("meta") or {})
+        if not isinstance(meta.get("tags") or [], list):
+            raise BadRequest("'meta.tags' must be a list of tag names")
         meta["tags"] = tags.ensure_tags(session, user_id, meta.get("tags") or [])
         row = _new_chat(
             user_id, chat, meta=meta, variables=item.get("variables"), pinned=bool(item.get("pinned")),

@@ -4,6 +4,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from shared.errors import BadRequest
@@ -16,9 +17,9 @@ def tag_id(name: str) -> str:
 
 
 def validate_name(name: str) -> str:
-    name = (name or "").strip()
-    if not name:
+    if not isinstance(name, str) or not name.strip():
         raise BadRequest("Tag name cannot be empty")
+    name = name.strip()
     if tag_id(name) == "none":
         raise BadRequest("Tag name cannot be 'None'")
     if len(name) > 255:
@@ -42,11 +43,13 @@ def ensure_tags(session: Session, user_id: str, names: Iterable[str]) -> list[st
     """Create the user's missing tags; returns their ids in the given order, without duplicates."""
     wanted: dict[str, str] = {}
     for name in names:
-        wanted.setdefault(tag_id(validate_name(name)), name.strip())
+        name = validate_name(name)
+        wanted.setdefault(tag_id(name), name)
     if wanted:
-        existing = set(session.scalars(select(Tag.id).where(Tag.user_id == user_id, Tag.id.in_(wanted))))
-        session.add_all(Tag(id=i, user_id=user_id, name=n) for i, n in wanted.items() if i not in existing)
-        session.flush()
+        # ON CONFLICT DO NOTHING: a concurrent writer (the tags job, another tab) may create the same tag.
+        insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+        session.execute(insert(Tag).values([{"id": i, "user_id": user_id, "name": n} for i, n in wanted.items()])
+                        .on_conflict_do_nothing())
     return list(wanted)
 
 

@@ -180,3 +180,48 @@ def test_a_stale_full_save_keeps_a_reply_saved_meanwhile(owners):
         assert row.chat["history"]["messages"]["a1"]["content"] == "answer"
         assert row.chat["history"]["messages"]["u1"]["childrenIds"] == ["a1"]
         assert row.title == "renamed"
+
+
+def test_an_update_never_moves_a_message_in_the_tree(owners):
+    alice, _ = owners
+    with session_scope() as session:
+        chat_id = chats.create_chat(session, alice, {"title": "t"}).id
+        chats.upsert_message(session, alice, chat_id, {"id": "u1", "role": "user", "content": "q"})
+        chats.upsert_message(session, alice, chat_id, {"id": "a1", "parentId": "u1", "role": "assistant"})
+        saved = chats.upsert_message(session, alice, chat_id, {"id": "a1", "parentId": None, "childrenIds": ["x"],
+                                                               "content": "done"})
+        assert saved["parentId"] == "u1" and saved["childrenIds"] == [] and saved["content"] == "done"
+        _tree_is_consistent(chats.get_chat(session, alice, chat_id).chat)
+
+
+def test_concurrent_tagging_creates_each_tag_once(owners):
+    alice, _ = owners
+    with session_scope() as session:
+        ids = [chats.create_chat(session, alice, {"title": str(i)}).id for i in range(6)]
+    errors = []
+
+    def tag(chat_id: str) -> None:
+        try:
+            with session_scope() as session:
+                chats.set_tags(session, alice, chat_id, ["Shared Tag", f"own {chat_id[:4]}"])
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=tag, args=(i,)) for i in ids]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+    with session_scope() as session:
+        assert [t.id for t in tags.list_tags(session, alice)].count("shared_tag") == 1
+        assert tags.count_chats(session, alice, "Shared Tag") == 6
+
+
+def test_import_rejects_malformed_tags(owners):
+    alice, _ = owners
+    with session_scope() as session:
+        with pytest.raises(BadRequest):
+            chats.import_chats(session, alice, [{"chat": {}, "meta": {"tags": "oops"}}])
+        with pytest.raises(BadRequest):
+            chats.import_chats(session, alice, [{"chat": {}, "meta": {"tags": [1]}}])
