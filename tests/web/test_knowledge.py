@@ -1,0 +1,123 @@
+"""``/api/v1/knowledge``: knowledge bases, access grants, their files and retrieval over them."""
+from __future__ import annotations
+
+from tests.helpers import bearer
+from tests.rag_support import (  # noqa: F401
+    embeddings, fake_ollama, query_collection, rag_worker, upload, wait_processed,
+)
+
+
+def create(client, token: str, name: str = "Handbook", **extra):
+    return client.post("/api/v1/knowledge/create", headers=bearer(token),
+                       json={"name": name, "description": "team docs", **extra})
+
+
+def allow_workspace_knowledge(client, admin) -> None:
+    response = client.post("/api/v1/users/default/permissions", headers=bearer(admin["token"]),
+                           json={"workspace": {"knowledge": True}})
+    assert response.status_code == 200
+
+
+def test_users_need_the_workspace_permission(client, admin, make_user):
+    user = make_user()
+    assert create(client, user["token"]).status_code == 401
+    allow_workspace_knowledge(client, admin)
+    made = create(client, user["token"])
+    assert made.status_code == 200 and made.get_json()["user_id"] == user["id"]
+
+
+def test_create_get_update_list_delete(client, admin):
+    made = create(client, admin["token"]).get_json()
+    assert made["name"] == "Handbook" and made["access_grants"] == [] and made["files"] == []
+    got = client.get(f"/api/v1/knowledge/{made['id']}", headers=bearer(admin["token"])).get_json()
+    assert got["write_access"] is True and got["files"] == []
+    updated = client.post(f"/api/v1/knowledge/{made['id']}/update", headers=bearer(admin["token"]),
+                          json={"name": "Manual", "description": "v2"}).get_json()
+    assert (updated["name"], updated["description"]) == ("Manual", "v2")
+    listed = client.get("/api/v1/knowledge/", headers=bearer(admin["token"])).get_json()
+    assert listed["total"] == 1 and listed["items"][0]["file_count"] == 0
+    assert listed["items"][0]["user"]["id"] == admin["id"]
+    assert client.delete(f"/api/v1/knowledge/{made['id']}/delete", headers=bearer(admin["token"])).get_json() is True
+    assert client.get(f"/api/v1/knowledge/{made['id']}", headers=bearer(admin["token"])).status_code == 404
+    assert create(client, admin["token"], name="").status_code == 422
+
+
+def test_private_by_default_and_shared_through_grants(client, admin, make_user):
+    allow_workspace_knowledge(client, admin)
+    owner, reader, writer = make_user("owner@example.com"), make_user("reader@example.com"), make_user("w@example.com")
+    kb = create(client, owner["token"]).get_json()
+    assert client.get(f"/api/v1/knowledge/{kb['id']}", headers=bearer(reader["token"])).status_code == 404
+    assert client.get("/api/v1/knowledge/", headers=bearer(reader["token"])).get_json()["total"] == 0
+
+    # a plain user may not share without the sharing permission: the grants are dropped
+    dropped = client.post(f"/api/v1/knowledge/{kb['id']}/update", headers=bearer(owner["token"]), json={
+        "name": kb["name"], "access_grants": [{"principal_type": "user", "principal_id": reader["id"]}]}).get_json()
+    assert dropped["access_grants"] == []
+
+    grants = [{"principal_type": "user", "principal_id": reader["id"], "permission": "read"},
+              {"principal_type": "user", "principal_id": writer["id"], "permission": "write"}]
+    shared = client.post(f"/api/v1/knowledge/{kb['id']}/update", headers=bearer(admin["token"]),
+                         json={"name": kb["name"], "access_grants": grants}).get_json()
+    assert len(shared["access_grants"]) == 2
+
+    seen = client.get("/api/v1/knowledge/", headers=bearer(reader["token"])).get_json()
+    assert seen["total"] == 1 and seen["items"][0]["write_access"] is False
+    assert client.post(f"/api/v1/knowledge/{kb['id']}/update", headers=bearer(reader["token"]),
+                       json={"name": "hijack"}).status_code == 401
+    assert client.post(f"/api/v1/knowledge/{kb['id']}/update", headers=bearer(writer["token"]),
+                       json={"name": "renamed"}).get_json()["name"] == "renamed"
+    assert client.delete(f"/api/v1/knowledge/{kb['id']}/delete", headers=bearer(reader["token"])).status_code == 401
+
+
+def test_files_are_indexed_into_the_knowledge_base_and_removed_again(client, admin, make_user, embeddings):
+    client.post("/api/v1/retrieval/config/update", headers=bearer(admin["token"]),
+                json={"CHUNK_SIZE": 32, "CHUNK_OVERLAP": 0})
+    kb = create(client, admin["token"]).get_json()
+    done = upload(client, admin["token"], b"The office opens at nine.\n\nParking is behind the building.", "a.txt")
+    wait_processed(client, admin["token"], done["id"])
+    added = client.post(f"/api/v1/knowledge/{kb['id']}/file/add", headers=bearer(admin["token"]),
+                        json={"file_id": done["id"]}).get_json()
+    assert [f["id"] for f in added["files"]] == [done["id"]]
+
+    # a file added while still processing is indexed into the knowledge base by its embedding job
+    later = upload(client, admin["token"], b"Lunch is served in the canteen.", "b.txt", query="?process=false")
+    client.post(f"/api/v1/knowledge/{kb['id']}/file/add", headers=bearer(admin["token"]),
+                json={"file_id": later["id"]})
+    client.post(f"/api/v1/knowledge/{kb['id']}/file/update", headers=bearer(admin["token"]),
+                json={"file_id": later["id"]})
+    wait_processed(client, admin["token"], later["id"])
+
+    hit = query_collection(client, admin["token"], [kb["id"]], "where is parking", k=1).get_json()
+    assert hit["documents"][0] == ["Parking is behind the building."]
+    lunch = query_collection(client, admin["token"], [kb["id"]], "lunch canteen", k=1).get_json()
+    assert lunch["documents"][0] == ["Lunch is served in the canteen."]
+    files = client.get(f"/api/v1/knowledge/{kb['id']}/files", headers=bearer(admin["token"])).get_json()
+    assert files["total"] == 2
+
+    # readers of a shared knowledge base can read its files
+    reader = make_user("reader@example.com")
+    client.post(f"/api/v1/knowledge/{kb['id']}/update", headers=bearer(admin["token"]), json={
+        "name": kb["name"], "access_grants": [{"principal_type": "user", "principal_id": reader["id"]}]})
+    assert client.get(f"/api/v1/files/{done['id']}", headers=bearer(reader["token"])).status_code == 200
+    assert query_collection(client, reader["token"], [kb["id"]], "parking").status_code == 200
+
+    removed = client.post(f"/api/v1/knowledge/{kb['id']}/file/remove?delete_file=false",
+                          headers=bearer(admin["token"]), json={"file_id": done["id"]}).get_json()
+    assert [f["id"] for f in removed["files"]] == [later["id"]]
+    gone = query_collection(client, admin["token"], [kb["id"]], "where is parking", k=5).get_json()
+    assert "Parking is behind the building." not in gone["documents"][0]
+    assert client.get(f"/api/v1/files/{done['id']}", headers=bearer(admin["token"])).status_code == 200
+
+    reset = client.post(f"/api/v1/knowledge/{kb['id']}/reset", headers=bearer(admin["token"])).get_json()
+    assert reset["files"] == []
+    assert query_collection(client, admin["token"], [kb["id"]], "lunch").get_json()["documents"] == [[]]
+
+
+def test_cannot_add_someone_elses_file(client, admin, make_user):
+    allow_workspace_knowledge(client, admin)
+    user = make_user()
+    kb = create(client, user["token"]).get_json()
+    secret = upload(client, admin["token"], b"admin only", "s.txt", query="?process=false")
+    response = client.post(f"/api/v1/knowledge/{kb['id']}/file/add", headers=bearer(user["token"]),
+                           json={"file_id": secret["id"]})
+    assert response.status_code == 404

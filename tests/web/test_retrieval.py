@@ -1,0 +1,115 @@
+"""``/api/v1/retrieval``: settings, indexing text, similarity queries (jobs on a real worker) and access."""
+from __future__ import annotations
+
+from tests.helpers import bearer
+from tests.rag_support import (  # noqa: F401
+    embeddings, fake_ollama, query_collection, rag_worker, upload, wait_processed,
+)
+
+ANIMALS = b"Zebras have black and white stripes.\n\nPenguins live in the cold south.\n\nCamels store fat in humps."
+
+
+def test_config_is_admin_only_and_round_trips(client, admin, make_user):
+    user = make_user()
+    assert client.get("/api/v1/retrieval/config", headers=bearer(user["token"])).status_code == 401
+    config = client.get("/api/v1/retrieval/config", headers=bearer(admin["token"])).get_json()
+    assert config["CHUNK_SIZE"] == 1000 and config["CHUNK_OVERLAP"] == 100 and config["TOP_K"] == 3
+    assert "{{CONTEXT}}" in config["RAG_TEMPLATE"]
+    updated = client.post("/api/v1/retrieval/config/update", headers=bearer(admin["token"]),
+                          json={"CHUNK_SIZE": 500, "TOP_K": 5, "ENABLE_RAG_HYBRID_SEARCH": True, "unknown": 1})
+    assert updated.status_code == 200
+    again = client.get("/api/v1/retrieval/config", headers=bearer(admin["token"])).get_json()
+    assert (again["CHUNK_SIZE"], again["TOP_K"], again["ENABLE_RAG_HYBRID_SEARCH"]) == (500, 5, True)
+    bad = client.post("/api/v1/retrieval/config/update", headers=bearer(admin["token"]), json={"TOP_K": "many"})
+    assert bad.status_code == 422 and "TOP_K" in bad.get_json()["detail"]
+    negative = client.post("/api/v1/retrieval/config/update", headers=bearer(admin["token"]),
+                           json={"FILE_MAX_SIZE": -3})
+    assert negative.status_code == 400
+
+
+def test_embedding_config_change_starts_a_reindex_job(client, admin, fake_ollama):
+    before = client.get("/api/v1/retrieval/embedding", headers=bearer(admin["token"])).get_json()
+    assert before["RAG_EMBEDDING_ENGINE"] == "" and before["RAG_EMBEDDING_MODEL"]
+    changed = client.post("/api/v1/retrieval/embedding/update", headers=bearer(admin["token"]), json={
+        "RAG_EMBEDDING_ENGINE": "ollama", "RAG_EMBEDDING_MODEL": "nomic-fake:latest",
+        "ollama_config": {"url": fake_ollama.url, "key": ""}}).get_json()
+    assert changed["RAG_EMBEDDING_ENGINE"] == "ollama" and changed["ollama_config"]["url"] == fake_ollama.url
+    job = client.get(f"/api/v1/jobs/{changed['reindex_job_id']}", headers=bearer(admin["token"])).get_json()
+    assert job["kind"] == "rag.reindex" and job["queue"] == "embeddings"
+    same = client.post("/api/v1/retrieval/embedding/update", headers=bearer(admin["token"]), json={
+        "RAG_EMBEDDING_ENGINE": "ollama", "RAG_EMBEDDING_MODEL": "nomic-fake:latest"}).get_json()
+    assert "reindex_job_id" not in same
+    bad = client.post("/api/v1/retrieval/embedding/update", headers=bearer(admin["token"]),
+                      json={"RAG_EMBEDDING_ENGINE": "magic", "RAG_EMBEDDING_MODEL": "x"})
+    assert bad.status_code == 422
+
+
+def test_process_text_then_query_doc_finds_the_right_chunk(client, admin, embeddings):
+    client.post("/api/v1/retrieval/config/update", headers=bearer(admin["token"]),
+                json={"CHUNK_SIZE": 45, "CHUNK_OVERLAP": 0})
+    indexed = client.post("/api/v1/retrieval/process/text", headers=bearer(admin["token"]),
+                          json={"name": "animals", "content": ANIMALS.decode(), "collection_name": "animals-notes"})
+    assert indexed.status_code == 200, indexed.get_json()
+    assert indexed.get_json()["collection_name"] == "animals-notes"
+    result = client.post("/api/v1/retrieval/query/doc", headers=bearer(admin["token"]),
+                         json={"collection_name": "animals-notes", "query": "where do penguins live", "k": 2})
+    body = result.get_json()
+    assert result.status_code == 200, body
+    assert body["documents"][0][0] == "Penguins live in the cold south."
+    assert len(body["documents"][0]) == 2 and body["distances"][0][0] >= body["distances"][0][1]
+    assert body["metadatas"][0][0]["name"] == "animals"
+
+
+def test_query_collection_over_files_with_k_and_threshold(client, admin, embeddings):
+    client.post("/api/v1/retrieval/config/update", headers=bearer(admin["token"]),
+                json={"CHUNK_SIZE": 45, "CHUNK_OVERLAP": 0})
+    first = upload(client, admin["token"], ANIMALS, "animals.txt")
+    second = upload(client, admin["token"], b"Volcanoes erupt molten lava.", "geology.txt")
+    for f in (first, second):
+        wait_processed(client, admin["token"], f["id"])
+    names = [f"file-{first['id']}", f"file-{second['id']}"]
+    body = query_collection(client, admin["token"], names, "molten lava volcanoes", k=2).get_json()
+    assert body["documents"][0][0] == "Volcanoes erupt molten lava."
+    assert body["metadatas"][0][0]["file_id"] == second["id"] and len(body["documents"][0]) == 2
+    strict = query_collection(client, admin["token"], names, "molten lava volcanoes", k=4, r=0.9).get_json()
+    assert strict["documents"][0] == ["Volcanoes erupt molten lava."]
+    hybrid = query_collection(client, admin["token"], names, "camels humps", k=1, hybrid=True).get_json()
+    assert hybrid["documents"][0] == ["Camels store fat in humps."]
+
+
+def test_collections_of_others_are_forbidden(client, admin, make_user, embeddings):
+    owner, other = make_user("owner@example.com"), make_user("other@example.com")
+    file = upload(client, owner["token"], b"secret plans", "secret.txt", query="?process=false")
+    for names in ([f"file-{file['id']}"], ["no-such-knowledge"], ["../etc"], [f"user-memory-{owner['id']}"]):
+        response = query_collection(client, other["token"], names, "plans")
+        assert response.status_code == 403, names
+    bad = client.post("/api/v1/retrieval/query/collection", headers=bearer(other["token"]), json={"query": "x"})
+    assert bad.status_code == 422 and "collection_names" in bad.get_json()["detail"]
+
+
+def test_async_query_answers_202_with_the_job(client, admin, embeddings):
+    client.post("/api/v1/retrieval/process/text", headers=bearer(admin["token"]),
+                json={"name": "n", "content": "hello there", "collection_name": "greetings"})
+    response = client.post("/api/v1/retrieval/query/doc", headers={**bearer(admin["token"]),
+                                                                   "Prefer": "respond-async"},
+                           json={"collection_name": "greetings", "query": "hello"})
+    assert response.status_code == 202 and response.get_json()["job_id"]
+
+
+def test_upstream_down_is_a_clear_502(client, admin, embeddings):
+    client.post("/api/v1/retrieval/process/text", headers=bearer(admin["token"]),
+                json={"name": "n", "content": "hello there", "collection_name": "greetings"})
+    embeddings.behave(status=404, error="model 'nomic-fake' not found")
+    response = client.post("/api/v1/retrieval/query/doc", headers=bearer(admin["token"]),
+                           json={"collection_name": "greetings", "query": "hello"})
+    assert response.status_code == 404 and "not found" in response.get_json()["detail"]
+
+
+def test_delete_entries_of_a_file(client, admin, embeddings):
+    file = upload(client, admin["token"], ANIMALS, "animals.txt")
+    wait_processed(client, admin["token"], file["id"])
+    response = client.post("/api/v1/retrieval/delete", headers=bearer(admin["token"]),
+                           json={"collection_name": f"file-{file['id']}", "file_id": file["id"]})
+    assert response.get_json() == {"status": True}
+    body = query_collection(client, admin["token"], [f"file-{file['id']}"], "zebras").get_json()
+    assert body["documents"] == [[]]
