@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shared.errors import BadRequest, NotFound, ServiceError
 from shared.jobs import service as jobs
 from shared.models import Job, User
-from shared.services import app_config, chat_history, chats, connections, models_registry
+from shared.services import app_config, chat_flow, connections, models_registry
 from shared.services.connections import Connection, Kind
 
 MODELS_WAIT = float(os.environ.get("MODELS_WAIT_SECONDS") or 10)
@@ -71,13 +71,20 @@ def all_models(session: Session) -> list[dict]:
     return snapshot["models"] if snapshot else []
 
 
+app_config.register_default(
+    "models.user_model_ids",
+    lambda _s: "*" if os.environ.get("BYPASS_MODEL_ACCESS_CONTROL", "").lower() == "true" else [],
+)
+
+
 def user_models(session: Session, user: User) -> list[dict]:
-    return models_registry.visible_to(user, all_models(session))
+    """The models ``user`` may use (admins: all; users: ``models.user_model_ids``)."""
+    return models_registry.visible_to(user, all_models(session), app_config.get(session, "models.user_model_ids"))
 
 
 def resolve(session: Session, user: User, model_id: str | None) -> tuple[dict, Connection]:
     """The registry entry for a model the user may use and the connection that serves it."""
-    entry = models_registry.find(user, all_models(session), model_id)
+    entry = models_registry.find(user_models(session, user), model_id)
     return entry, models_registry.route(session, entry)
 
 
@@ -103,7 +110,7 @@ def ollama_target(session: Session, user: User, body: dict, url_idx: int | None)
     if url_idx is not None:
         conn = connections.connection(session, "ollama", url_idx)
         return conn, {**body, "model": conn.upstream_model(model)}
-    entry = models_registry.ollama_model(models_registry.visible_to(user, all_models(session)), model)
+    entry = models_registry.ollama_model(user_models(session, user), model)
     if entry is None:
         raise BadRequest(models_registry.model_not_found(model).detail)
     conn = models_registry.route(session, entry)
@@ -147,39 +154,6 @@ def is_background(body: dict) -> bool:
     return all(body.get(name) for name in BACKGROUND_FIELDS) and ("chat_id" in body or "parent_id" in body)
 
 
-def _history_messages(chat: dict, leaf_id: str | None) -> list[dict]:
-    branch = chat_history.branch(chat_history.messages_of(chat), leaf_id)
-    return [{"role": m.get("role", "user"), "content": m.get("content") or ""} for m in branch
-            if m.get("role") in ("user", "assistant", "system")]
-
-
-def _prepare_chat(session: Session, user: User, body: dict, model: str) -> tuple[str, list[dict]]:
-    """Create the chat when new, save the user message and the assistant placeholder; returns the
-    chat id and the messages to send (the request's system prompt plus the stored branch)."""
-    chat_id = body.get("chat_id")
-    user_message = body.get("user_message") if isinstance(body.get("user_message"), dict) else None
-    if isinstance(chat_id, str) and chat_id.startswith("local:"):
-        return chat_id, list(body.get("messages") or [])
-    if not chat_id:
-        chat_id = chats.create_chat(session, user.id, {
-            "title": "New Chat", "models": [model], "history": {"messages": {}, "currentId": None},
-            "messages": [], "timestamp": int(time.time() * 1000),
-        }).id
-    else:
-        chats.get_chat(session, user.id, chat_id)
-    parent_id = body.get("parent_id")
-    if user_message:
-        saved = chats.upsert_message(session, user.id, chat_id, {**user_message, "parentId": parent_id})
-        parent_id = saved["id"]
-    chats.upsert_message(session, user.id, chat_id, {
-        "id": body["id"], "parentId": parent_id, "childrenIds": [], "role": "assistant", "content": "",
-        "model": model, "done": False, "timestamp": int(time.time()),
-    })
-    row = chats.get_chat(session, user.id, chat_id)
-    system = [m for m in body.get("messages") or [] if isinstance(m, dict) and m.get("role") == "system"]
-    return chat_id, system + _history_messages(row.chat or {}, parent_id)
-
-
 def start_chat(session: Session, user: User, body: dict) -> tuple[Job, dict | None]:
     """Enqueue a unified chat completion. Returns the job and, for the web app's background mode,
     the immediate answer ``{status, task_ids, chat_id}``."""
@@ -188,10 +162,11 @@ def start_chat(session: Session, user: User, body: dict) -> tuple[Job, dict | No
     background = None
     related_id = body.get("chat_id") if isinstance(body.get("chat_id"), str) else None
     if is_background(body):
-        chat_id, messages = _prepare_chat(session, user, body, entry["id"])
-        request["messages"], request["stream"] = messages, True
-        background = {"chat_id": chat_id, "message_id": body["id"], "session_id": body["session_id"]}
-        related_id = chat_id
+        turn = chat_flow.start_turn(session, user, {**body, "model": entry["id"]})
+        request["messages"], request["stream"] = turn.messages, True
+        background = {"chat_id": turn.chat_id, "message_id": turn.message_id, "session_id": body["session_id"],
+                      "tasks": turn.tasks}
+        related_id = turn.chat_id
     if not request.get("messages"):
         raise BadRequest("Invalid request: messages: Missing data for required field.")
     job = jobs.enqueue(
@@ -220,7 +195,7 @@ def openai_connection(session: Session, user: User, model: str | None, url_idx: 
     if url_idx is not None:
         conn = connections.connection(session, "openai", url_idx)
         return conn, conn.upstream_model(model or "")
-    entry = models_registry.find(user, all_models(session), model)
+    entry = models_registry.find(user_models(session, user), model)
     if entry.get("owned_by") != "openai":
         raise NotFound(models_registry.model_not_found(model).detail)
     conn = models_registry.route(session, entry)

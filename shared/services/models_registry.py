@@ -123,23 +123,20 @@ def release_refresh() -> None:
 
 
 # -- reading ------------------------------------------------------------------------------------
-def visible_to(user: User, models: list[dict]) -> list[dict]:
-    """The models this user may use: admins all; users all but those marked hidden
-    (``info.meta.hidden``) or restricted to admins (``info.access`` == ``"admin"``)."""
-    if user.role == "admin":
+def visible_to(user: User, models: list[dict], user_model_ids: list[str] | str) -> list[dict]:
+    """The models this user may use. Admins: all. Users: those listed in ``user_model_ids`` (``"*"``:
+    all), as Open WebUI shows users only the models an admin has opened to them."""
+    if user.role == "admin" or user_model_ids == "*":
         return models
-    return [
-        m for m in models
-        if not ((m.get("info") or {}).get("meta") or {}).get("hidden")
-        and (m.get("info") or {}).get("access") != "admin"
-    ]
+    allowed = set(user_model_ids or [])
+    return [m for m in models if m["id"] in allowed]
 
 
-def find(user: User, models: list[dict], model_id: str | None) -> dict:
-    """The entry for ``model_id`` among what the user may use, else 404 (unknown or not theirs)."""
+def find(models: list[dict], model_id: str | None) -> dict:
+    """The entry for ``model_id`` among ``models`` (what the user may use), else 404."""
     if not model_id:
         raise BadRequest("Invalid request: model: Missing data for required field.")
-    for model in visible_to(user, models):
+    for model in models:
         if model["id"] == model_id:
             return model
     raise model_not_found(model_id)

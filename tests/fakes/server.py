@@ -12,7 +12,7 @@ Behaviour (``fake.behaviour``, reset by :meth:`FakeUpstream.reset`), applied to 
 - ``status`` / ``error``  answer this HTTP status with this error message instead of the normal answer
 - ``drop_after``  close the connection abruptly after this many streamed chunks
 - ``hang``        send nothing until the client goes away or the server stops (bounded by 60 s)
-- ``fail_times``  apply ``status``/``error`` only to the first N requests, then answer normally
+- ``fail_times``  apply ``status``/``error`` only to the first N requests after ``behave``, then answer normally
 """
 from __future__ import annotations
 
@@ -145,6 +145,8 @@ class FakeUpstream:
         if unknown:
             raise KeyError(f"unknown behaviour {sorted(unknown)}")
         self.behaviour.update(changes)
+        with self._lock:
+            self._served = 0  # fail_times counts from here
 
     def received(self, path: str) -> list[Received]:
         """The requests received on this path, oldest first."""

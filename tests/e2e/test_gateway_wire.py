@@ -1,0 +1,202 @@
+"""Raw HTTP against a live Switchyard: wire formats, upstream failures, client disconnects, the web
+app's background mode, and who may see which model."""
+from __future__ import annotations
+
+import json
+import time
+import uuid
+
+import pytest
+import requests
+from sqlalchemy import select
+
+from shared.db import session_scope
+from shared.jobs import events
+from shared.models import Job
+from tests.e2e.gateway_stack import fake_ollama, fake_openai, ollama_server, openai_server, stack  # noqa: F401
+from tests.e2e.processes import free_port
+from tests.helpers import bearer
+
+LLAMA = "llama-fake:latest"
+CHAT = [{"role": "user", "content": "one two three"}]
+
+
+@pytest.fixture
+def auth(admin) -> dict:
+    return bearer(admin["token"])
+
+
+def post(stack, path: str, headers: dict, body: dict, **kwargs) -> requests.Response:
+    return requests.post(f"{stack.url}{path}", headers=headers, json=body, timeout=30, **kwargs)
+
+
+def sse_frames(response: requests.Response) -> list[str]:
+    text = response.text
+    assert text.endswith("\n\n")
+    frames = text.strip("\n").split("\n\n")
+    assert all(f.startswith("data: ") for f in frames), frames
+    return [f[len("data: "):] for f in frames]
+
+
+def warm(stack, headers: dict) -> None:
+    """Fill the model registry while the fakes still behave."""
+    assert requests.get(f"{stack.url}/api/models", headers=headers, timeout=30).ok
+
+
+def latest_job(kind: str) -> Job:
+    with session_scope() as session:
+        return session.scalars(select(Job).where(Job.kind == kind).order_by(Job.created_at.desc())).first()
+
+
+def test_ollama_stream_is_ndjson_exactly_as_ollama_sends_it(stack, auth, fake_ollama):
+    response = post(stack, "/ollama/api/chat", auth, {"model": LLAMA, "messages": CHAT})
+    assert response.status_code == 200
+    assert response.headers["Content-Type"] == "application/x-ndjson"
+    lines = response.text.splitlines()
+    objects = [json.loads(line) for line in lines]
+    assert [o["message"]["content"] for o in objects] == ["You", " said:", " one", " two", " three", ""]
+    assert [o["done"] for o in objects] == [False] * 5 + [True]
+    assert {"total_duration", "eval_count", "done_reason"} <= set(objects[-1])
+    assert lines[0].startswith('{"model":"llama-fake:latest","created_at":')
+
+    whole = post(stack, "/ollama/api/generate", auth, {"model": LLAMA, "prompt": "x", "stream": False})
+    assert whole.headers["Content-Type"].startswith("application/json")
+    assert whole.json()["response"] == "You said: x" and whole.json()["done"] is True
+
+
+def test_openai_stream_is_sse_ending_with_done(stack, auth, fake_openai):
+    response = post(stack, "/api/chat/completions", auth, {"model": LLAMA, "messages": CHAT, "stream": True})
+    assert response.headers["Content-Type"].startswith("text/event-stream")
+    frames = sse_frames(response)
+    assert frames[-1] == "[DONE]"
+    chunks = [json.loads(f) for f in frames[:-1]]
+    assert all(c["object"] == "chat.completion.chunk" for c in chunks)
+    assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks) == "You said: one two three"
+    assert chunks[-1]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["usage"]["completion_tokens"] == 5
+
+    proxied = sse_frames(post(stack, "/openai/chat/completions", auth,
+                              {"model": "gpt-fake", "messages": CHAT, "stream": True}))
+    upstream = fake_openai.received("/v1/chat/completions")[-1]
+    assert upstream.body["stream"] is True and proxied[-1] == "[DONE]"
+    assert json.loads(proxied[0])["choices"][0]["delta"]["role"] == "assistant"
+
+
+def test_refused_connection_is_502_and_skipped_in_the_model_list(stack, auth, fake_ollama):
+    dead = f"http://127.0.0.1:{free_port()}"
+    saved = post(stack, "/ollama/config/update", auth, {
+        "ENABLE_OLLAMA_API": True, "OLLAMA_BASE_URLS": [fake_ollama.url, dead],
+        "OLLAMA_API_CONFIGS": {"1": {"enable": True, "prefix_id": "dead"}}})
+    assert saved.status_code == 200 and saved.json()["OLLAMA_BASE_URLS"] == [fake_ollama.url, dead]
+    models = requests.get(f"{stack.url}/api/models", headers=auth, timeout=30).json()["data"]
+    assert LLAMA in {m["id"] for m in models}
+    from shared.services import models_registry
+    assert [e["url"] for e in models_registry.cached()["errors"]] == [dead]
+
+    started = time.monotonic()
+    failed = post(stack, "/ollama/api/chat/1", auth, {"model": LLAMA, "messages": CHAT})
+    assert failed.status_code == 502 and dead in failed.json()["detail"]
+    assert time.monotonic() - started < 5
+    assert latest_job("ollama.api.chat").attempts == 3  # retried twice before giving up
+
+
+def test_timeout_is_504(stack, auth, fake_ollama):
+    warm(stack, auth)
+    fake_ollama.behave(hang=True)
+    response = post(stack, "/api/chat/completions", auth, {"model": LLAMA, "messages": CHAT, "stream": True})
+    assert response.status_code == 504
+    assert "no answer" in response.json()["detail"]
+
+
+def test_upstream_4xx_passes_through(stack, auth, fake_ollama, fake_openai):
+    missing = post(stack, "/ollama/api/chat/0", auth, {"model": "nope:1b", "messages": CHAT})
+    assert missing.status_code == 404
+    assert missing.json() == {"detail": 'model "nope:1b" not found, try pulling it first'}
+
+    warm(stack, auth)
+    fake_openai.behave(status=422, error="temperature must be at most 2")
+    refused = post(stack, "/openai/chat/completions", auth, {"model": "gpt-fake", "messages": CHAT})
+    assert refused.status_code == 422
+    assert refused.json()["error"]["message"] == "temperature must be at most 2"
+    unified = post(stack, "/api/chat/completions", auth, {"model": "gpt-fake", "messages": CHAT})
+    assert unified.status_code == 422 and unified.json() == {"detail": "temperature must be at most 2"}
+
+
+def test_upstream_5xx_is_retried_then_succeeds(stack, auth, fake_openai):
+    warm(stack, auth)
+    fake_openai.behave(status=503, error="overloaded", fail_times=1)
+    answer = post(stack, "/api/chat/completions", auth, {"model": "gpt-fake", "messages": CHAT})
+    assert answer.status_code == 200 and answer.json()["choices"][0]["message"]["content"]
+    assert len(fake_openai.received("/v1/chat/completions")) == 2
+
+
+def test_mid_stream_drop_ends_with_an_error_not_a_silent_truncation(stack, auth, fake_ollama):
+    warm(stack, auth)
+    fake_ollama.behave(drop_after=3)
+    frames = sse_frames(post(stack, "/api/chat/completions", auth, {"model": LLAMA, "messages": CHAT, "stream": True}))
+    assert frames[-1] == "[DONE]"
+    assert "broke off" in json.loads(frames[-2])["error"]["message"]
+    assert len(frames) == 2 + 3  # three chunks, the error, [DONE]
+    assert len(fake_ollama.received("/api/chat")) == 1  # never retried after the first byte
+
+    lines = post(stack, "/ollama/api/chat", auth, {"model": LLAMA, "messages": CHAT}).text.splitlines()
+    assert len(lines) == 4 and "broke off" in json.loads(lines[-1])["error"]
+
+
+def test_client_disconnect_cancels_the_job_and_closes_the_upstream(stack, auth, fake_ollama):
+    warm(stack, auth)
+    fake_ollama.behave(delay=0.05)
+    body = {"model": LLAMA, "messages": CHAT, "options": {"num_predict": 400}}
+    with requests.post(f"{stack.url}/ollama/api/chat", headers=auth, json=body, stream=True, timeout=30) as r:
+        lines = r.iter_lines()
+        assert json.loads(next(lines))["message"]["content"] == "w0"
+        next(lines)
+    closed = time.monotonic()
+    upstream = fake_ollama.received("/api/chat")[-1]
+    assert upstream.disconnected.wait(5)
+    assert time.monotonic() - closed < 1.0
+    deadline = time.monotonic() + 5
+    while latest_job("ollama.api.chat").status != "cancelled" and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert latest_job("ollama.api.chat").status == "cancelled", stack.worker.output()[-3000:]
+
+
+def test_background_mode_answers_at_once_and_saves_the_reply(stack, auth, fake_ollama):
+    user_message = {"id": str(uuid.uuid4()), "parentId": None, "childrenIds": [], "role": "user",
+                    "content": "remember me", "timestamp": int(time.time()), "models": [LLAMA]}
+    reply_id = str(uuid.uuid4())
+    answer = post(stack, "/api/chat/completions", auth, {
+        "model": LLAMA, "stream": True, "session_id": "sid-1", "id": reply_id, "parent_id": None,
+        "user_message": user_message, "messages": [{"role": "system", "content": "Be brief."}],
+        "background_tasks": {"title_generation": False}, "features": {"web_search": False}})
+    assert answer.status_code == 200
+    body = answer.json()
+    assert body["status"] is True and len(body["task_ids"]) == 1 and body["chat_id"]
+
+    job_id, chat_id = body["task_ids"][0], body["chat_id"]
+    logged = list(events.iter_events(job_id, keepalive=0.2))
+    deltas = [e.data for e in logged if e is not None and e.type == "delta"]
+    assert all(d["chat_id"] == chat_id and d["message_id"] == reply_id for d in deltas)
+    assert deltas[-1]["content"] == "You said: remember me"
+    sent = fake_ollama.received("/api/chat")[-1].body["messages"]
+    assert sent == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "remember me"}]
+
+    chat = requests.get(f"{stack.url}/api/v1/chats/{chat_id}", headers=auth, timeout=10).json()["chat"]
+    reply = chat["history"]["messages"][reply_id]
+    assert reply["content"] == "You said: remember me" and reply["done"] is True
+    assert reply["parentId"] == user_message["id"] and chat["history"]["currentId"] == reply_id
+
+
+def test_users_see_only_the_models_opened_to_them(stack, admin, make_user, client):
+    from shared.services import app_config
+
+    user = bearer(make_user()["token"])
+    assert requests.get(f"{stack.url}/api/models", headers=user, timeout=30).json() == {"data": []}
+    denied = post(stack, "/api/chat/completions", user, {"model": LLAMA, "messages": CHAT})
+    assert denied.status_code == 404
+
+    with session_scope() as session:
+        app_config.set_many(session, {"models.user_model_ids": [LLAMA]})
+    assert [m["id"] for m in requests.get(f"{stack.url}/api/models", headers=user, timeout=30).json()["data"]] == [LLAMA]
+    assert post(stack, "/api/chat/completions", user, {"model": LLAMA, "messages": CHAT}).status_code == 200
+    assert post(stack, "/api/chat/completions", user, {"model": "gpt-fake", "messages": CHAT}).status_code == 404
+    assert requests.get(f"{stack.url}/api/models/base", headers=user, timeout=10).status_code == 401
