@@ -3,7 +3,7 @@ streams are relayed as OpenAI SSE chunks ending ``data: [DONE]``; errors use Ope
 ``{"error": {...}}`` body."""
 from __future__ import annotations
 
-from flask import jsonify
+from flask import jsonify, request
 from flask_smorest import Blueprint
 
 from shared import messages
@@ -17,9 +17,14 @@ from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, OpenAIConfigBody
 blp = Blueprint("openai", __name__, url_prefix="/openai", description="OpenAI proxy (jobs on the llm queue)")
 
 
+ADMIN_PATHS = ("/openai/config", "/openai/verify")
+"""Open WebUI's own admin routes answer ``{"detail"}`` (the web app shows it); the API proxy routes
+answer OpenAI's error body."""
+
+
 @blp.errorhandler(ServiceError)
 def _openai_error(error: ServiceError):
-    return llm_relay.error_body(error.status, error.detail, openai_style=True)
+    return llm_relay.error_body(error.status, error.detail, openai_style=not request.path.startswith(ADMIN_PATHS))
 
 
 def _routes(rule: str, methods: list[str], with_idx: bool = False):
@@ -59,7 +64,7 @@ def update_config(form: dict):
 def verify(form: dict):
     """Check that an OpenAI-compatible API answers (its ``/models``), before saving it."""
     job = llm_gateway.enqueue_verify(db(), current_user(), "openai", form["url"], form["key"], form["config"])
-    return llm_relay.result(job, openai_style=True)
+    return llm_relay.result(job)
 
 
 @_routes("/models", ["GET"], with_idx=True)
