@@ -18,7 +18,7 @@ from shared.errors import UpstreamError
 from shared.jobs import current
 from shared.providers.ollama import OllamaClient
 from shared.providers.openai import OpenAIClient
-from shared.services import chats, connections, llm_format, models_registry
+from shared.services import chat_rag, chats, connections, llm_format, models_registry
 from shared.services.connections import Connection
 
 RETRIES = {"max_retries": 2, "min_backoff": 200, "max_backoff": 1000}
@@ -123,6 +123,17 @@ class _Reply:
         return llm_format.completion_from_chunks(self.first, self.content, self.finish_reason, self.usage, self.model)
 
 
+def _retrieve(owner_id: str, body: dict, rag: dict | None) -> list[dict]:
+    """RAG: put the retrieved context into ``body["messages"]`` and announce the sources as the first delta."""
+    if not rag:
+        return []
+    with session_scope() as session:
+        body["messages"], sources = chat_rag.apply(session, owner_id, body["messages"], rag)
+    if sources:
+        current.publish("delta", {"chunk": {"sources": sources}})
+    return sources
+
+
 def _save_reply(owner_id: str, background: dict, fields: dict) -> None:
     """Write the assistant message into the chat (temporary ``local:`` chats are not stored)."""
     if background["chat_id"].startswith("local:"):
@@ -133,9 +144,12 @@ def _save_reply(owner_id: str, background: dict, fields: dict) -> None:
 
 @dramatiq.actor(actor_name="llm.chat_completion", queue_name="llm", time_limit=TIME_LIMIT, **RETRIES)
 def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: dict, owner_id: str,
-                    background: dict | None = None) -> dict:
+                    background: dict | None = None, rag: dict | None = None) -> dict:
     """An OpenAI-format chat completion on an OpenAI or Ollama connection; the result is the
-    ``chat.completion``. In background mode the reply is streamed to events and saved into the chat."""
+    ``chat.completion``. In background mode the reply is streamed to events and saved into the chat.
+    With ``rag`` the referenced files/knowledge bases (and memories) are retrieved first."""
+    sources = _retrieve(owner_id, body, rag)
+    with_sources = {"sources": sources} if sources else {}
     conn, client = _open(provider, url_idx)
     upstream_model = conn.upstream_model(model)
     stream = bool(body.get("stream")) or background is not None
@@ -146,8 +160,8 @@ def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: 
     if not stream:
         if conn.kind == "ollama":
             answer = client.call("POST", "/api/chat", request)
-            return llm_format.ollama_answer_to_openai(llm_format.CompletionIds(model), answer)
-        return client.call("POST", "/chat/completions", request)
+            return {**llm_format.ollama_answer_to_openai(llm_format.CompletionIds(model), answer), **with_sources}
+        return {**client.call("POST", "/chat/completions", request), **with_sources}
     reply = _Reply(model, background)
     chunks = _ollama_chunks(client, request, model) if conn.kind == "ollama" else _openai_chunks(client, request)
     try:
@@ -161,8 +175,9 @@ def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: 
         raise
     if background:
         _save_reply(owner_id, background, {"content": reply.content, "done": True, "error": None,
-                                           "model": model, **({"usage": reply.usage} if reply.usage else {})})
-    return reply.completion()
+                                           "model": model, **({"usage": reply.usage} if reply.usage else {}),
+                                           **with_sources})
+    return {**reply.completion(), **with_sources}
 
 
 @dramatiq.actor(actor_name="llm.embeddings", queue_name="llm", time_limit=10 * 60 * 1000, **RETRIES)

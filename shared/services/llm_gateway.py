@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shared.errors import BadRequest, NotFound, ServiceError
 from shared.jobs import service as jobs
 from shared.models import Job, User
-from shared.services import app_config, chat_flow, connections, models_registry
+from shared.services import app_config, chat_flow, chat_rag, connections, models_registry
 from shared.services.connections import Connection, Kind
 
 MODELS_WAIT = float(os.environ.get("MODELS_WAIT_SECONDS") or 10)
@@ -173,7 +173,7 @@ def start_chat(session: Session, user: User, body: dict) -> tuple[Job, dict | No
         session, actor="llm.chat_completion", queue="llm", kind="chat.completion", owner_id=user.id,
         related_type="chat" if related_id else None, related_id=related_id,
         payload={"provider": conn.kind, "url_idx": conn.idx, "model": entry["id"], "body": request,
-                 "owner_id": user.id, "background": background},
+                 "owner_id": user.id, "background": background, "rag": chat_rag.rag_request(body)},
     )
     answer = {"status": True, "task_ids": [job.id], "chat_id": background["chat_id"]} if background else None
     return job, answer

@@ -89,7 +89,7 @@ def search(session: Session, collection_names: list[str], query: str, k: int, *,
 
 # -- RAG for chat completions ---------------------------------------------------------------------
 
-def _item_collections(session: Session, user: User, item: dict) -> tuple[list[str], dict]:
+def item_collections(session: Session, user: User, item: dict) -> tuple[list[str], dict]:
     """The collections a chat's ``files`` item stands for, and how Open WebUI names it as a source."""
     kind, item_id = item.get("type"), item.get("id")
     if kind == "collection" or (kind is None and item.get("collection_name")):
@@ -110,7 +110,7 @@ def sources_for(session: Session, user: User, items: list[dict], query: str, k: 
     k = k or int(rag_config.get(session, "TOP_K"))
     sources = []
     for item in items:
-        collections, source = _item_collections(session, user, item)
+        collections, source = item_collections(session, user, item)
         hits = rank(session, collections, query, k)
         if hits:
             sources.append({"source": source, "document": [h.text for h in hits],
