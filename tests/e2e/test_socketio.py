@@ -1,15 +1,14 @@
 """socket.io at /ws/socket.io on real gunicorn processes: auth, rooms, and delivery through Redis."""
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
 import requests
-import socketio
 
 from shared import socket_events
 from tests.e2e.processes import web_server
+from tests.e2e.socket_client import Browser
 
 
 @pytest.fixture(scope="module")
@@ -23,31 +22,6 @@ def signup(base: str, email: str, name: str) -> dict:
     response = requests.post(f"{base}/api/v1/auths/signup", json={"name": name, "email": email, "password": "pw-123456"})
     assert response.status_code == 200, response.text
     return response.json()
-
-
-class Browser:
-    """A socket.io client as the web app uses it (websocket transport, token in ``auth``)."""
-
-    def __init__(self, base: str, token: str | None) -> None:
-        self.events: list[dict] = []
-        self.arrived = threading.Condition()
-        self.client = socketio.Client(reconnection=False)
-        self.client.on("events", self._on_event)
-        self.client.connect(base, socketio_path="/ws/socket.io", transports=["websocket"],
-                            auth={"token": token} if token else None, wait_timeout=10)
-
-    def _on_event(self, data) -> None:
-        with self.arrived:
-            self.events.append(data)
-            self.arrived.notify_all()
-
-    def wait_for(self, count: int, timeout: float = 5.0) -> list[dict]:
-        with self.arrived:
-            self.arrived.wait_for(lambda: len(self.events) >= count, timeout=timeout)
-            return list(self.events)
-
-    def close(self) -> None:
-        self.client.disconnect()
 
 
 @pytest.fixture

@@ -1,0 +1,94 @@
+"""After a reply in the web app: the chat's title, its tags and follow-up suggestions, pushed live.
+
+One job per finished turn runs the tasks the app asked for (``background_tasks``) and the admin
+enabled, each a short non-streamed completion with the task prompt; results are saved into the chat
+and sent to the owner's browsers (``chat:title``, ``chat:tags``, ``chat:message:follow_ups``).
+"""
+from __future__ import annotations
+
+import logging
+
+import dramatiq
+
+import workers.broker  # noqa: F401  (actors bind to the worker's broker)
+from jobs import llm
+from shared import socket_events
+from shared.db import session_scope
+from shared.errors import ServiceError, UpstreamError
+from shared.models import User
+from shared.services import chat_history, chat_tasks, chats, llm_gateway
+
+log = logging.getLogger(__name__)
+
+MAX_TITLE_FALLBACK = 100
+
+
+def _conversation(owner_id: str, chat_id: str, message_id: str) -> list[dict]:
+    with session_scope() as session:
+        stored = chats.get_chat(session, owner_id, chat_id).chat or {}
+    return [m for m in chat_history.branch(chat_history.messages_of(stored), message_id) if m.get("role")]
+
+
+def _complete(owner_id: str, model_id: str, prompt: str, job_id: str) -> str:
+    """One non-streamed completion of ``prompt`` on the model's connection (the gateway's own actor code)."""
+    with session_scope() as session:
+        _, conn = llm_gateway.resolve(session, session.get(User, owner_id), model_id)
+    answer = llm.chat_completion.fn(
+        job_id=job_id, provider=conn.kind, url_idx=conn.idx, model=model_id, owner_id=owner_id,
+        body={"model": model_id, "stream": False, "messages": [{"role": "user", "content": prompt}]},
+    )
+    return (((answer.get("choices") or [{}])[0]).get("message") or {}).get("content") or ""
+
+
+def _first_user_text(messages: list[dict]) -> str:
+    text = next((chat_tasks.message_text(m) for m in messages if m.get("role") == "user"), "")
+    return text if len(text) <= MAX_TITLE_FALLBACK else text[:MAX_TITLE_FALLBACK] + "..."
+
+
+def _save(owner_id: str, chat_id: str, message_id: str, task: chat_tasks.ChatTask, value) -> None:
+    with session_scope() as session:
+        if task is chat_tasks.TITLE:
+            chats.set_title(session, owner_id, chat_id, value)
+        elif task is chat_tasks.TAGS:
+            chats.set_tags(session, owner_id, chat_id, value)
+        else:
+            chats.upsert_message(session, owner_id, chat_id, {"id": message_id, "followUps": value})
+
+
+def _deliver(owner_id: str, chat_id: str, message_id: str, task: chat_tasks.ChatTask, value):
+    """Save the value into the chat, then tell the owner's browsers."""
+    _save(owner_id, chat_id, message_id, task, value)
+    event, shape = EVENTS[task.name]
+    socket_events.emit_chat_event(owner_id, chat_id, message_id, event, shape(value))
+    return value
+
+
+EVENTS = {
+    chat_tasks.TITLE.name: ("chat:title", lambda value: value),
+    chat_tasks.TAGS.name: ("chat:tags", lambda value: value),
+    chat_tasks.FOLLOW_UPS.name: ("chat:message:follow_ups", lambda value: {"follow_ups": value}),
+}
+
+
+@dramatiq.actor(actor_name="chat_tasks.generate", queue_name="llm", max_retries=1, time_limit=5 * 60 * 1000)
+def generate(job_id: str, owner_id: str, chat_id: str, message_id: str, model: str, tasks: dict) -> dict:
+    """Run the requested tasks for the reply ``message_id``; the result maps each task to its value."""
+    messages = _conversation(owner_id, chat_id, message_id)
+    with session_scope() as session:
+        todo = chat_tasks.wanted(session, tasks)
+        model_id = chat_tasks.task_model(session, model)
+        prompts = {task.name: chat_tasks.render(chat_tasks.template_for(session, task), messages) for task in todo}
+    done: dict = {}
+    for task in todo:
+        try:
+            value = chat_tasks.parse_answer(_complete(owner_id, model_id, prompts[task.name], job_id), task)
+        except (UpstreamError, ServiceError) as error:
+            log.warning("chat task %s for chat %s failed: %s", task.name, chat_id, error)
+            value = None
+        if value:
+            done[task.name] = _deliver(owner_id, chat_id, message_id, task, value)
+    if chat_tasks.TITLE.name in tasks and chat_tasks.TITLE.name not in done and len(messages) <= 2:
+        # No generated title on the first turn (disabled or failed): the first message names the chat.
+        done[chat_tasks.TITLE.name] = _deliver(owner_id, chat_id, message_id, chat_tasks.TITLE,
+                                               _first_user_text(messages) or "New Chat")
+    return done

@@ -1,0 +1,37 @@
+"""A socket.io client that behaves like the web app's (websocket transport, token in ``auth``)."""
+from __future__ import annotations
+
+import threading
+
+import socketio
+
+
+class Browser:
+    """A socket.io client as the web app uses it (websocket transport, token in ``auth``)."""
+
+    def __init__(self, base: str, token: str | None) -> None:
+        self.events: list[dict] = []
+        self.arrived = threading.Condition()
+        self.client = socketio.Client(reconnection=False)
+        self.client.on("events", self._on_event)
+        self.client.connect(base, socketio_path="/ws/socket.io", transports=["websocket"],
+                            auth={"token": token} if token else None, wait_timeout=10)
+
+    def _on_event(self, data) -> None:
+        with self.arrived:
+            self.events.append(data)
+            self.arrived.notify_all()
+
+    def wait_for(self, count: int, timeout: float = 5.0) -> list[dict]:
+        with self.arrived:
+            self.arrived.wait_for(lambda: len(self.events) >= count, timeout=timeout)
+            return list(self.events)
+
+    def close(self) -> None:
+        self.client.disconnect()
+
+    def wait_until(self, predicate, timeout: float = 10.0) -> list[dict]:
+        """Wait until ``predicate(events)`` holds (or the timeout passes); returns the events so far."""
+        with self.arrived:
+            self.arrived.wait_for(lambda: predicate(self.events), timeout=timeout)
+            return list(self.events)
