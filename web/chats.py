@@ -13,7 +13,7 @@ from flask_smorest import Blueprint
 from shared.db import session_scope
 from shared.errors import BadRequest
 from shared.models import Chat
-from shared.services import chat_lists, chats, tags
+from shared.services import chat_lists, chat_reads, chats, tags
 from web.auth import admin_required, current_user, user_required
 from web.chat_schemas import (
     ChatBody, ChatResponseSchema, ChatTitleSchema, CloneBody, FilteredListQuery, FolderIdBody, FolderListQuery,
@@ -162,6 +162,14 @@ def unshare_all():
     return jsonify(True)
 
 
+@blp.route("/read", methods=["POST"])
+@user_required
+def mark_all_read():
+    """Mark every unarchived chat read."""
+    updated = chat_reads.mark_all_read(db(), _me())
+    return jsonify(updated_count=updated, folder_unread_counts=chat_reads.folder_unread_counts(db(), _me()))
+
+
 # --- create, import, delete all ------------------------------------------------------------------
 
 @blp.route("/new", methods=["POST"])
@@ -267,6 +275,14 @@ def update_message(body: dict, chat_id: str, message_id: str):
 @blp.response(200, ChatResponseSchema)
 def delete_message(chat_id: str, message_id: str):
     return chat_response(chats.delete_message(db(), _me(), chat_id, message_id))
+
+
+@blp.route("/<chat_id>/unread", methods=["POST"])
+@user_required
+def mark_unread(chat_id: str):
+    chat = chat_reads.mark_unread(db(), _me(), chat_id)
+    return jsonify(chat_id=chat.id, last_read_at=chat.last_read_at, folder_id=chat.folder_id,
+                   folder_unread_counts=chat_reads.folder_unread_counts(db(), _me()))
 
 
 @blp.route("/<chat_id>/pinned", methods=["GET"])

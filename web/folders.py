@@ -6,7 +6,7 @@ from flask_smorest import Blueprint
 
 from shared import messages as texts
 from shared.errors import Forbidden
-from shared.services import app_config, chats, folders
+from shared.services import app_config, chat_reads, chats, folders
 from web.auth import current_user, user_required
 from web.chat_schemas import (
     FolderBody, FolderDeleteQuery, FolderDetailSchema, FolderExpandedBody, FolderListItemSchema,
@@ -31,7 +31,11 @@ def _me() -> str:
 @user_required
 @blp.response(200, FolderListItemSchema(many=True))
 def list_folders():
-    return folders.list_folders(db(), _me())
+    """The user's folders, each with its number of unread chats."""
+    user_id = _me()
+    unread = chat_reads.folder_unread_counts(db(), user_id)
+    return [{**FolderListItemSchema().dump(f), "unread_count": unread.get(f.id, 0)}
+            for f in folders.list_folders(db(), user_id)]
 
 
 @blp.route("/", methods=["POST"])
@@ -81,6 +85,16 @@ def move_folder(body: dict, folder_id: str):
 @blp.response(200, FolderSchema)
 def expand_folder(body: dict, folder_id: str):
     return folders.set_expanded(db(), _me(), folder_id, body["is_expanded"])
+
+
+@blp.route("/<folder_id>/read", methods=["POST"])
+@user_required
+def mark_folder_read(folder_id: str):
+    """Mark the folder's chats read, its subfolders' included."""
+    user_id = _me()
+    ids, updated = chat_reads.mark_folder_read(db(), user_id, folder_id)
+    return jsonify(folder_id=folder_id, folder_ids=ids, updated_count=updated,
+                   folder_unread_counts=chat_reads.folder_unread_counts(db(), user_id))
 
 
 @blp.route("/<folder_id>", methods=["DELETE"])

@@ -142,3 +142,27 @@ def test_no_route_reaches_another_users_folder(client, alice, bob):
     after = client.get(f"{FOLDERS}/{folder['id']}", headers=alice).get_json()
     assert after["name"] == "Private" and after["is_expanded"] is False
     assert client.get(f"/api/v1/chats/{chat_id}", headers=alice).get_json()["folder_id"] == folder["id"]
+
+
+def test_unread_counts_and_marking_read(client, alice, bob):
+    top = make_folder(client, alice, "Top")
+    sub = make_folder(client, alice, "Sub", top["id"])
+    in_sub, loose = add_chat(client, alice, sub["id"]), add_chat(client, alice, None)
+    assert {f["id"]: f["unread_count"] for f in client.get(f"{FOLDERS}/", headers=alice).get_json()} == \
+        {top["id"]: 0, sub["id"]: 0}
+    unread = client.post(f"/api/v1/chats/{in_sub}/unread", headers=alice).get_json()
+    assert unread == {"chat_id": in_sub, "last_read_at": 0, "folder_id": sub["id"],
+                      "folder_unread_counts": {top["id"]: 1, sub["id"]: 1}}
+    assert {f["id"]: f["unread_count"] for f in client.get(f"{FOLDERS}/", headers=alice).get_json()} == \
+        {top["id"]: 1, sub["id"]: 1}
+    assert client.post(f"{FOLDERS}/{top['id']}/read", headers=bob).status_code == 404
+    assert client.post(f"/api/v1/chats/{in_sub}/unread", headers=bob).status_code == 404
+    read = client.post(f"{FOLDERS}/{top['id']}/read", headers=alice).get_json()
+    assert read["updated_count"] == 1 and sorted(read["folder_ids"]) == sorted([top["id"], sub["id"]])
+    assert read["folder_unread_counts"] == {top["id"]: 0, sub["id"]: 0}
+    for chat_id in (in_sub, loose):
+        client.post(f"/api/v1/chats/{chat_id}/unread", headers=alice)
+    assert client.post("/api/v1/chats/read", headers=bob).get_json()["updated_count"] == 0
+    assert client.post("/api/v1/chats/read", headers=alice).get_json()["updated_count"] == 2
+    assert all(c["last_read_at"] == c["updated_at"] for c in client.get("/api/v1/chats/?include_folders=true",
+                                                                          headers=alice).get_json())
