@@ -46,6 +46,10 @@ def get_chat(session: Session, user_id: str, chat_id: str, *, for_update: bool =
     """The user's chat (``for_update`` locks its row until the transaction ends); anyone else's is NotFound."""
     stmt = select(Chat).where(Chat.id == chat_id, Chat.user_id == user_id)
     if for_update:
+        if session.get_bind().dialect.name == "sqlite":
+            # SQLite has no row locks: a no-op write takes the database's write lock before the read.
+            session.execute(update(Chat).where(Chat.id == chat_id).values(id=Chat.id)
+                            .execution_options(synchronize_session=False))
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     chat = session.scalar(stmt)
     if chat is None:

@@ -2,6 +2,9 @@
 from __future__ import annotations
 
 import json
+import os
+import subprocess
+import sys
 import threading
 
 import pytest
@@ -225,3 +228,37 @@ def test_import_rejects_malformed_tags(owners):
             chats.import_chats(session, alice, [{"chat": {}, "meta": {"tags": "oops"}}])
         with pytest.raises(BadRequest):
             chats.import_chats(session, alice, [{"chat": {}, "meta": {"tags": [1]}}])
+
+
+SQLITE_SAVES = """
+import threading
+from shared.cli import migrate
+from shared.db import session_scope
+from shared.models import User
+from shared.services import chats
+migrate()
+with session_scope() as s:
+    user = User(email="a@example.com", name="a", role="user")
+    s.add(user)
+    s.flush()
+    uid = user.id
+    cid = chats.create_chat(s, uid, {"title": "t"}).id
+    chats.upsert_message(s, uid, cid, {"id": "root", "role": "user", "content": "q"})
+def save(i):
+    with session_scope() as s:
+        chats.upsert_message(s, uid, cid, {"id": f"r{i}", "parentId": "root", "role": "assistant"})
+threads = [threading.Thread(target=save, args=(i,)) for i in range(8)]
+[t.start() for t in threads]
+[t.join(30) for t in threads]
+with session_scope() as s:
+    print(sorted(chats.get_chat(s, uid, cid).chat["history"]["messages"]["root"]["childrenIds"]))
+"""
+
+
+def test_concurrent_saves_lose_nothing_on_the_sqlite_default(tmp_path):
+    """The zero-config SQLite database has no row locks; saves still apply one after the other."""
+    env = {k: v for k, v in os.environ.items() if k != "DATABASE_URL"}
+    env["DATA_DIR"] = str(tmp_path)
+    done = subprocess.run([sys.executable, "-c", SQLITE_SAVES], env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.strip().splitlines()[-1] == str(sorted(f"r{i}" for i in range(8)))
