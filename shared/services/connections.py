@@ -33,6 +33,11 @@ OPENAI_KEYS = {"ENABLE_OPENAI_API": "openai.enable", "OPENAI_API_BASE_URLS": "op
                "OPENAI_API_KEYS": "openai.api_keys", "OPENAI_API_CONFIGS": "openai.api_configs"}
 
 
+LLM_KEYS = (*OLLAMA_KEYS.values(), *OPENAI_KEYS.values(), "llm.timeout", "llm.model_list_timeout",
+            "models.user_model_ids")
+"""Everything a gateway request reads, fetched in one query per session (see :func:`settings`)."""
+
+
 def _env_list(plural: str, singular: str, default: str = "") -> list[str]:
     raw = os.environ.get(plural) or os.environ.get(singular) or default
     return [part.strip().rstrip("/") for part in raw.split(";") if part.strip()] if raw else []
@@ -123,8 +128,20 @@ def _clean_urls(urls: list[Any]) -> list[str]:
     return cleaned
 
 
+def settings(session: Session) -> dict[str, Any]:
+    """The gateway's config values, read once per session (a request, a job) and kept in ``session.info``."""
+    if "llm_settings" not in session.info:
+        session.info["llm_settings"] = app_config.get_many(session, LLM_KEYS)
+    return session.info["llm_settings"]
+
+
+def _store(session: Session, values: dict[str, Any]) -> None:
+    app_config.set_many(session, values)
+    session.info.pop("llm_settings", None)
+
+
 def ollama_config(session: Session) -> dict:
-    values = app_config.get_many(session, OLLAMA_KEYS.values())
+    values = settings(session)
     return {
         "ENABLE_OLLAMA_API": values["ollama.enable"],
         "OLLAMA_BASE_URLS": values["ollama.base_urls"],
@@ -134,14 +151,14 @@ def ollama_config(session: Session) -> dict:
 
 def update_ollama_config(session: Session, enable: bool | None, urls: list[str], configs: dict) -> dict:
     urls = _clean_urls(urls)
-    app_config.set_many(session, {
+    _store(session, {
         "ollama.enable": enable, "ollama.base_urls": urls, "ollama.api_configs": _configs_in(configs, len(urls)),
     })
     return ollama_config(session)
 
 
 def openai_config(session: Session) -> dict:
-    values = app_config.get_many(session, OPENAI_KEYS.values())
+    values = settings(session)
     return {
         "ENABLE_OPENAI_API": values["openai.enable"],
         "OPENAI_API_BASE_URLS": values["openai.api_base_urls"],
@@ -155,7 +172,7 @@ def update_openai_config(session: Session, enable: bool | None, urls: list[str],
     """Store the OpenAI connections; keys are padded or cut to one per URL, as Open WebUI does."""
     urls = _clean_urls(urls)
     keys = (list(keys) + [""] * len(urls))[: len(urls)]
-    app_config.set_many(session, {
+    _store(session, {
         "openai.enable": enable, "openai.api_base_urls": urls,
         "openai.api_keys": [encrypt(k) if k else "" for k in keys],
         "openai.api_configs": _configs_in(configs, len(urls)),
@@ -166,8 +183,8 @@ def update_openai_config(session: Session, enable: bool | None, urls: list[str],
 def connections(session: Session, kind: Kind) -> list[Connection]:
     """Every configured connection of this kind (disabled ones too, see ``Connection.enabled``);
     none when the whole API is switched off."""
+    values = settings(session)
     if kind == "ollama":
-        values = app_config.get_many(session, OLLAMA_KEYS.values())
         if not values["ollama.enable"]:
             return []
         configs = values["ollama.api_configs"] or {}
@@ -176,7 +193,6 @@ def connections(session: Session, kind: Kind) -> list[Connection]:
                        {k: v for k, v in configs.get(str(i), {}).items() if k != "key"})
             for i, url in enumerate(values["ollama.base_urls"] or [])
         ]
-    values = app_config.get_many(session, OPENAI_KEYS.values())
     if not values["openai.enable"]:
         return []
     configs, keys = values["openai.api_configs"] or {}, values["openai.api_keys"] or []
@@ -197,5 +213,5 @@ def connection(session: Session, kind: Kind, idx: int) -> Connection:
 
 def timeouts(session: Session) -> tuple[float, float]:
     """Seconds to wait for an answer, and for a model list (``AIOHTTP_CLIENT_TIMEOUT[_MODEL_LIST]``)."""
-    values = app_config.get_many(session, ["llm.timeout", "llm.model_list_timeout"])
+    values = settings(session)
     return float(values["llm.timeout"]), float(values["llm.model_list_timeout"])

@@ -38,7 +38,7 @@ OLLAMA_DISABLED = "The Ollama API is disabled. Please enable it to use this feat
 
 
 def require_enabled(session: Session, kind: Kind) -> None:
-    if not app_config.get(session, f"{kind}.enable"):
+    if not connections.settings(session)[f"{kind}.enable"]:
         raise Disabled(OLLAMA_DISABLED if kind == "ollama" else "The OpenAI API is disabled.")
 
 
@@ -71,15 +71,9 @@ def all_models(session: Session) -> list[dict]:
     return snapshot["models"] if snapshot else []
 
 
-app_config.register_default(
-    "models.user_model_ids",
-    lambda _s: "*" if os.environ.get("BYPASS_MODEL_ACCESS_CONTROL", "").lower() == "true" else [],
-)
-
-
 def user_models(session: Session, user: User) -> list[dict]:
     """The models ``user`` may use (admins: all; users: ``models.user_model_ids``)."""
-    return models_registry.visible_to(user, all_models(session), app_config.get(session, "models.user_model_ids"))
+    return models_registry.visible_to(user, all_models(session), connections.settings(session)["models.user_model_ids"])
 
 
 def resolve(session: Session, user: User, model_id: str | None) -> tuple[dict, Connection]:

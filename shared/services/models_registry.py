@@ -18,7 +18,14 @@ from sqlalchemy.orm import Session
 from shared.errors import BadRequest, NotFound
 from shared.models import User
 from shared.redis_client import get_redis, key
+from shared.services import app_config
 from shared.services.connections import Connection, connection
+
+app_config.register_default(
+    "models.user_model_ids",
+    lambda _s: "*" if os.environ.get("BYPASS_MODEL_ACCESS_CONTROL", "").lower() == "true" else [],
+)
+"""Which models users (not admins) may use: a list of ids, or ``"*"`` for all."""
 
 STALE_AFTER = float(os.environ.get("MODELS_CACHE_TTL") or 300)
 REFRESH_LOCK_SECONDS = 30

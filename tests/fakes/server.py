@@ -90,6 +90,15 @@ class Reply:
 Handler = Callable[[Received, Reply], None]
 
 
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    request_queue_size = 256
+    """A listen backlog for benchmark concurrency (the default 5 resets connections under load)."""
+
+    def handle_error(self, request, client_address) -> None:
+        pass  # a client that went away is normal here (disconnect tests); no tracebacks on stderr
+
+
 class FakeUpstream:
     """A fake AI server on 127.0.0.1 (random port) running in a daemon thread."""
 
@@ -98,7 +107,7 @@ class FakeUpstream:
         self.requests: list[Received] = []
         self.behaviour: dict[str, Any] = dict(DEFAULT_BEHAVIOUR)
         self._stopping = threading.Event()
-        self._server: ThreadingHTTPServer | None = None
+        self._server: _Server | None = None
         self._served = 0
         self._lock = threading.Lock()
 
@@ -108,6 +117,7 @@ class FakeUpstream:
 
         class _Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # small chunks leave at once, as from a real server
 
             def log_message(self, *_args) -> None:
                 pass
@@ -117,8 +127,7 @@ class FakeUpstream:
 
             do_POST = do_DELETE = do_PUT = do_HEAD = do_GET
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), _Handler)
-        self._server.daemon_threads = True
+        self._server = _Server(("127.0.0.1", 0), _Handler)
         threading.Thread(target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True).start()
         return self
 
