@@ -1,0 +1,108 @@
+"""The real Open WebUI web app (0.12.4, from PyPI) in headless Chromium against a live Switchyard:
+install it, create the admin, pick a model served by the fake Ollama, chat with a streamed answer,
+reload, see the titled chat in the sidebar, sign out and in again. Screenshots: test-artifacts/webui/."""
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from shared import webui_bundle
+from tests.e2e.gateway_stack import fake_ollama, ollama_server, openai_server, stack  # noqa: F401
+from tests.e2e.webui_driver import WebApp, browser_available
+
+pytestmark = pytest.mark.skipif(not browser_available(), reason="needs Debian's chromium and chromium-driver")
+
+ADMIN = ("Ada Admin", "ada@example.com", "browser-pass-1")
+MODEL = "qwen-fake:0.5b"
+TITLE = "Greetings from Chromium"
+
+
+@pytest.fixture(scope="module")
+def installed_webui():
+    """``switchyard webui install`` (downloads the wheel; ``SWITCHYARD_WEBUI_WHEEL`` names a local copy)."""
+    command = [str(Path(sys.executable).parent / "switchyard"), "webui", "install"]
+    if os.environ.get("SWITCHYARD_WEBUI_WHEEL"):
+        command += ["--wheel", os.environ["SWITCHYARD_WEBUI_WHEEL"]]
+    subprocess.run(command, check=True, timeout=600)
+    assert webui_bundle.is_installed()
+    yield
+    shutil.rmtree(webui_bundle.bundle_dir(), ignore_errors=True)
+
+
+@pytest.fixture
+def app(stack, installed_webui):
+    browser = WebApp(stack.url)
+    yield browser
+    browser.close()
+
+
+def answer_states(app: WebApp, final: str, timeout: float = 20.0) -> list[str]:
+    """The assistant's text as it grows, sampled until it reads ``final``."""
+    seen: list[str] = []
+
+    def latest() -> bool:
+        texts = [e.text for e in app.visible("#response-content-container")]
+        if texts and (not seen or seen[-1] != texts[-1]):
+            seen.append(texts[-1])
+        return bool(texts) and texts[-1].strip() == final
+
+    app.wait(latest, timeout, f"the answer '{final}'")
+    return seen
+
+
+def test_chat_in_the_real_web_app(app, stack, fake_ollama):
+    app.open("/")
+    app.button("Get started")
+    app.screenshot("01-welcome")
+
+    app.create_admin(*ADMIN)
+    app.wait_for_chat_page()
+    app.dismiss_release_notes()
+    app.screenshot("03-signed-in")
+    token = app.driver.execute_script("return localStorage.token")
+    requests.post(f"{stack.url}/api/v1/tasks/config/update", headers={"Authorization": f"Bearer {token}"},
+                  json={"TITLE_GENERATION_PROMPT_TEMPLATE": f'Reply {{"title": "{TITLE}"}} for {{{{MESSAGES:END:2}}}}'},
+                  ).raise_for_status()
+
+    app.pick_model(MODEL)
+    assert app.selected_model() == MODEL
+    app.screenshot("04-model-picked")
+
+    fake_ollama.behave(delay=0.15)
+    app.send("hello from the browser")
+    states = answer_states(app, "You said: hello from the browser")
+    app.screenshot("05-streamed-answer")
+    assert len(states) >= 2, f"the answer did not stream: {states}"
+    assert fake_ollama.received("/api/chat")[0].body["model"] == MODEL
+    assert "/c/" in app.driver.current_url
+    chat_url = app.driver.current_url
+
+    app.open_sidebar()
+    app.wait(lambda: TITLE in app.sidebar_chat_titles(), 20, "the generated title in the sidebar")
+    app.screenshot("06-titled-chat-in-sidebar")
+
+    app.driver.refresh()
+    app.wait_for_chat_page()
+    answer_states(app, "You said: hello from the browser")
+    app.open_sidebar()
+    app.wait(lambda: TITLE in app.sidebar_chat_titles(), 20, "the title after a reload")
+    assert app.driver.current_url == chat_url
+    app.screenshot("07-after-reload")
+
+    app.sign_out()
+    app.wait(lambda: "/auth" in app.driver.current_url and app.visible("input[type='email']"), 20, "the sign-in page")
+    app.screenshot("08-signed-out")
+    app.sign_in(ADMIN[1], ADMIN[2])
+    app.wait_for_chat_page()
+    app.open_sidebar()
+    app.wait(lambda: TITLE in app.sidebar_chat_titles(), 20, "the chat after signing in again")
+    app.screenshot("09-signed-in-again")
+
+    server_errors = [m for m in app.console_errors() if "status of 5" in m]
+    assert server_errors == []
