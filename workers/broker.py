@@ -6,6 +6,8 @@ failure is final and ``JobSupervisor`` has stopped watching the thread.
 """
 from __future__ import annotations
 
+import logging
+
 import dramatiq
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, ShutdownNotifications
 
@@ -23,3 +25,13 @@ broker = make_broker(
     ]
 )
 dramatiq.set_broker(broker)
+
+
+class _ResultsAreStored(logging.Filter):
+    """Dramatiq warns when an actor returns a value without its Results middleware; JobLifecycle stores it."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return "haven't added the Results middleware" not in record.getMessage()
+
+
+logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_ResultsAreStored())

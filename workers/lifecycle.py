@@ -12,11 +12,13 @@ when ``message.failed`` tells whether the failure is final).
 from __future__ import annotations
 
 import logging
+import threading
 import traceback
 
 from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
-from sqlalchemy import or_, update
+from sqlalchemy import Connection, or_, update
+from sqlalchemy.exc import DBAPIError
 
 from shared.db import get_engine
 from shared.errors import ServiceError, UpstreamError
@@ -44,11 +46,29 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
             "detail": "".join(traceback.format_exception(exception, limit=20))[-4000:]}
 
 
+JOBS = Job.__table__
+"""Core table: status updates skip the ORM's per-statement bookkeeping."""
+_thread = threading.local()
+
+
+def _connection() -> Connection:
+    """This worker thread's own autocommit connection: one round trip per update, no pool checkout."""
+    conn = getattr(_thread, "conn", None)
+    if conn is None or conn.invalidated or conn.closed:
+        conn = _thread.conn = get_engine().connect().execution_options(isolation_level="AUTOCOMMIT")
+    return conn
+
+
 def _update(job_id: str, *conditions, **values) -> int:
-    with get_engine().begin() as conn:
-        return conn.execute(
-            update(Job).where(Job.id == job_id, *conditions).values(updated_at=now(), **values)
-        ).rowcount
+    statement = update(JOBS).where(JOBS.c.id == job_id, *conditions).values(updated_at=now(), **values)
+    try:
+        return _connection().execute(statement).rowcount
+    except DBAPIError as error:
+        if not error.connection_invalidated:
+            raise
+        # The database restarted since this thread's last job: reconnect once.
+        _thread.conn = None
+        return _connection().execute(statement).rowcount
 
 
 class JobLifecycle(Middleware):
@@ -59,8 +79,8 @@ class JobLifecycle(Middleware):
         delivery = message.options.get("redis_message_id")
         claimed = _update(
             job_id,
-            or_(Job.status == "queued", (Job.status == "running") & (Job.message_id == delivery)),
-            status="running", message_id=delivery, attempts=Job.attempts + 1, started_at=now(),
+            or_(JOBS.c.status == "queued", (JOBS.c.status == "running") & (JOBS.c.message_id == delivery)),
+            status="running", message_id=delivery, attempts=JOBS.c.attempts + 1, started_at=now(),
         )
         if not claimed:
             log.info("skipping message %s: job %s is not waiting to run", message.message_id, job_id)

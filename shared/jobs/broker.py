@@ -47,13 +47,16 @@ class _WakeableConsumer(_RedisConsumer):
         self.idle_wait = min(timeout, get_job_settings().idle_wait_ms) / 1000
 
     def __next__(self):
+        # Worker threads only ever lower the outstanding count (by acking), so when prefetch was not
+        # full here, a None below means the fetch found the queue empty.
+        was_full = self.outstanding_message_count >= self.prefetch
         try:
             message = super().__next__()
         except DecodeError as error:
             self.broker.reject_undecodable(self.queue_name, error.data)
             return None
         if message is None:
-            if self.outstanding_message_count >= self.prefetch:
+            if was_full:
                 time.sleep(FULL_PREFETCH_PAUSE)
             else:
                 try:

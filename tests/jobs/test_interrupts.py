@@ -64,7 +64,7 @@ def test_hung_upstream_hits_the_time_limit(worker):
                                      owner_id=None, payload={"port": port}, options={"time_limit": 1000}).id
         started = time.monotonic()
         seen = finish(job_id)
-        assert 0.9 < time.monotonic() - started < 3
+        assert 0.9 < time.monotonic() - started < 5
         assert seen[-2].data == {"type": "time_limit", "message": "The job exceeded its time limit (1 s).",
                                  "status": 504}
         job = row(job_id)

@@ -1,0 +1,375 @@
+"""Job platform benchmark: round trip, throughput, idle pickup and 1,000 SSE streams.
+
+    .venv/bin/python bench/jobs.py [--roundtrips 300] [--jobs 4000] [--streams 1000]
+
+Runs real processes on loopback, as the Procfile does: one gunicorn gevent web process, Dramatiq
+worker processes (``workers.main``), PostgreSQL (a scratch database on ``BENCH_PG_ADMIN_URL``, default
+postgresql://postgres@127.0.0.1:5432/postgres, dropped at the end) and Redis (``BENCH_REDIS_URL``,
+default redis://127.0.0.1:6379/0, under a private key prefix). Prints one table.
+
+- round trip: ``POST /api/v1/jobs/probe`` (``Prefer: respond-async`` → 202) then
+  ``GET /api/v1/jobs/{id}/events`` until the final status, per client; concurrency 1 and 32.
+- idle pickup: after 2 s of silence, time from enqueue to the ``running`` event (Redis clock).
+- throughput: N no-op jobs enqueued while no worker runs, then 1 or 2 worker processes start;
+  jobs/s between the first ``running`` and the last final event (Redis stream ids are server ms).
+- streams: N SSE clients on one web process (one client thread with non-blocking sockets), the
+  web process's RSS before/after, and the latency of events published to random streams.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import selectors
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from pathlib import Path
+
+import psycopg
+import requests
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+BIN = Path(sys.executable).parent
+
+RUN = uuid.uuid4().hex[:8]
+ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
+DB_NAME = f"sy_bench_{RUN}"
+os.environ.update(
+    DATA_DIR=tempfile.mkdtemp(prefix="switchyard-bench-"),
+    DATABASE_URL=ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{DB_NAME}",
+    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    REDIS_PREFIX=f"sybench-{RUN}",
+    WEBUI_SECRET_KEY=f"bench-{RUN}-0123456789abcdef0123456789abcdef",
+)
+
+
+def _admin_sql(sql: str) -> None:
+    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
+        conn.execute(sql)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def _start(args: list[str], ready: callable, timeout: float = 30) -> subprocess.Popen:
+    log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)
+    process = subprocess.Popen(args, cwd=ROOT, env=os.environ.copy(), start_new_session=True,
+                               stdout=log, stderr=subprocess.STDOUT)
+    process.log_path = log.name
+    deadline = time.monotonic() + timeout
+    while not ready(process):
+        if process.poll() is not None or time.monotonic() > deadline:
+            raise RuntimeError(f"{args[0]} did not start:\n{Path(log.name).read_text()[-2000:]}")
+        time.sleep(0.05)
+    return process
+
+
+def _stop(process: subprocess.Popen) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+    Path(process.log_path).unlink(missing_ok=True)
+
+
+def start_web(port: int) -> subprocess.Popen:
+    def ready(_process) -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    return _start([str(BIN / "gunicorn"), "--worker-class", "gevent", "--workers", "1",
+                   "--worker-connections", "3000", "--bind", f"127.0.0.1:{port}", "web.wsgi:app"], ready)
+
+
+def start_workers(processes: int, threads: int = 8) -> subprocess.Popen:
+    return _start([str(BIN / "dramatiq"), "workers.main", "--processes", str(processes), "--threads", str(threads)],
+                  lambda p: Path(p.log_path).read_text().count("is ready for action") >= processes)
+
+
+def web_pid(master: subprocess.Popen) -> int:
+    out = subprocess.run(["pgrep", "-P", str(master.pid)], capture_output=True, text=True).stdout.split()
+    return int(out[0])
+
+
+def rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def pct(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
+
+
+# --- round trip ---------------------------------------------------------------------------------
+
+def one_round_trip(session: requests.Session, base: str) -> float:
+    started = time.perf_counter()
+    accepted = session.post(f"{base}/api/v1/jobs/probe", json={}, headers={"Prefer": "respond-async"})
+    assert accepted.status_code == 202, accepted.text
+    job_id = accepted.json()["job_id"]
+    with session.get(f"{base}/api/v1/jobs/{job_id}/events", stream=True) as stream:
+        for line in stream.iter_lines():
+            if line.startswith(b"data: ") and b'"status": "succeeded"' in line:
+                return (time.perf_counter() - started) * 1000
+    raise RuntimeError(f"job {job_id} ended without success")
+
+
+def round_trips(base: str, token: str, concurrency: int, total: int) -> list[float]:
+    timings: list[float] = []
+    lock = threading.Lock()
+
+    def client(count: int) -> None:
+        session = requests.Session()
+        session.headers["Authorization"] = f"Bearer {token}"
+        one_round_trip(session, base)  # warm the connection
+        mine = [one_round_trip(session, base) for _ in range(count)]
+        with lock:
+            timings.extend(mine)
+
+    threads = [threading.Thread(target=client, args=(max(1, total // concurrency),)) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return timings
+
+
+# --- idle pickup ----------------------------------------------------------------------------------
+
+def idle_pickups(samples: int, idle: float = 2.0) -> list[float]:
+    from shared.db import session_scope
+    from shared.jobs import events, service
+    from shared.redis_client import get_redis
+
+    client = get_redis()
+    latencies = []
+    for _ in range(samples):
+        time.sleep(idle)
+        sent_ms = float(client.time()[0]) * 1000 + client.time()[1] / 1000
+        with session_scope() as session:
+            job = service.enqueue(session, actor="system.noop", queue="default", kind="bench", owner_id=None,
+                                  payload={})
+        for event in events.iter_events(job.id, keepalive=5):
+            if event is not None and event.data.get("status") == "running":
+                latencies.append(int(event.id.split("-")[0]) - sent_ms)
+            if event is not None and event.terminal:
+                break
+    return latencies
+
+
+# --- throughput ------------------------------------------------------------------------------------
+
+def enqueue_many(count: int) -> list[str]:
+    from shared.db import session_scope
+    from shared.jobs import service
+
+    ids = []
+    with session_scope() as session:
+        for _ in range(count):
+            ids.append(service.enqueue(session, actor="system.noop", queue="default", kind="bench",
+                                       owner_id=None, payload={}).id)
+    return ids
+
+
+def throughput(processes: int, count: int) -> float:
+    from shared.jobs import events
+    from shared.redis_client import get_redis
+
+    ids = enqueue_many(count)
+    workers = start_workers(processes)
+    try:
+        client = get_redis()
+        deadline = time.monotonic() + 300
+        pending = list(ids)
+        while pending:
+            assert time.monotonic() < deadline, f"{len(pending)} jobs unfinished"
+            pipe = client.pipeline(transaction=False)
+            for job_id in pending[:500]:
+                pipe.xrevrange(events.stream_key(job_id), count=1)
+            last = pipe.execute()
+            done = {job_id for job_id, entries in zip(pending[:500], last)
+                    if entries and json.loads(entries[0][1]["data"]).get("status") == "succeeded"}
+            pending = [job_id for job_id in pending if job_id not in done]
+            if pending:
+                time.sleep(0.2)
+        starts, ends = [], []
+        pipe = client.pipeline(transaction=False)
+        for job_id in ids:
+            pipe.xrange(events.stream_key(job_id))
+        for entries in pipe.execute():
+            starts += [int(i.split("-")[0]) for i, f in entries if '"running"' in f["data"]]
+            ends.append(int(entries[-1][0].split("-")[0]))
+        return count / ((max(ends) - min(starts)) / 1000)
+    finally:
+        _stop(workers)
+
+
+# --- many streams ---------------------------------------------------------------------------------
+
+def hold_streams(port: int, token: str, web_master: subprocess.Popen, count: int, events_total: int
+                 ) -> dict[str, float]:
+    from sqlalchemy import insert
+
+    from shared.db import get_engine
+    from shared.jobs import events
+    from shared.models import Job
+    from shared.models.base import new_id, now
+
+    job_ids = [new_id() for _ in range(count)]
+    with get_engine().begin() as conn:
+        conn.execute(insert(Job), [dict(id=i, kind="bench.stream", queue="default", actor="system.noop",
+                                        owner_id=None, status="running", progress=0.0, progress_message="",
+                                        attempts=1, payload={}, options={}, created_at=now(), updated_at=now())
+                                   for i in job_ids])
+    for job_id in job_ids:
+        events.publish(job_id, "status", {"status": "running"})
+
+    pid = web_pid(web_master)
+    rss_before = rss_mb(pid)
+    selector = selectors.DefaultSelector()
+    buffers: dict[socket.socket, bytes] = {}
+    received: list[float] = []
+    for job_id in job_ids:
+        sock = socket.create_connection(("127.0.0.1", port))
+        sock.sendall(f"GET /api/v1/jobs/{job_id}/events HTTP/1.1\r\nHost: bench\r\n"
+                     f"Authorization: Bearer {token}\r\nAccept: text/event-stream\r\n\r\n".encode())
+        sock.setblocking(False)
+        selector.register(sock, selectors.EVENT_READ)
+        buffers[sock] = b""
+
+    def pump(seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            for key, _ in selector.select(timeout=0.01):
+                sock = key.fileobj
+                try:
+                    data = sock.recv(65536)
+                except BlockingIOError:
+                    continue
+                arrived = time.time()
+                if not data:
+                    selector.unregister(sock)
+                    continue
+                buffers[sock] += data
+                *lines, buffers[sock] = buffers[sock].split(b"\n")
+                for line in lines:
+                    if line.startswith(b"data: ") and b'"sent"' in line:
+                        received.append((arrived - json.loads(line[6:])["sent"]) * 1000)
+
+    pump(3.0)  # let every stream connect and catch up
+    rss_held = rss_mb(pid)
+    targets = random.choices(job_ids, k=events_total)
+    publisher_done = threading.Event()
+
+    def publish() -> None:
+        for job_id in targets:
+            events.publish(job_id, "delta", {"sent": time.time()})
+            time.sleep(0.005)
+        publisher_done.set()
+
+    threading.Thread(target=publish, daemon=True).start()
+    while not publisher_done.is_set():
+        pump(0.2)
+    pump(1.0)
+    connected = len(selector.get_map())
+    for job_id in job_ids:
+        events.publish(job_id, "status", {"status": "succeeded"})
+    pump(2.0)
+    for key in list(selector.get_map().values()):
+        key.fileobj.close()
+    return {"connected": connected, "rss_before": rss_before, "rss_held": rss_held,
+            "received": len(received), "expected": events_total,
+            "p50": statistics.median(received), "p99": pct(received, 99)}
+
+
+# --- main -----------------------------------------------------------------------------------------
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--roundtrips", type=int, default=300)
+    parser.add_argument("--jobs", type=int, default=4000)
+    parser.add_argument("--streams", type=int, default=1000)
+    parser.add_argument("--stream-events", type=int, default=1000)
+    args = parser.parse_args()
+
+    _admin_sql(f'CREATE DATABASE "{DB_NAME}"')
+    web = workers = None
+    rows: list[tuple[str, str, str]] = []
+    try:
+        from shared.cli import migrate
+
+        migrate()
+        port = _free_port()
+        base = f"http://127.0.0.1:{port}"
+        web = start_web(port)
+        token = requests.post(f"{base}/api/v1/auths/signup", timeout=10, json={
+            "name": "Bench", "email": "bench@example.com", "password": "bench-pass-1"}).json()["token"]
+
+        workers = start_workers(1)
+        for concurrency in (1, 32):
+            timings = round_trips(base, token, concurrency, args.roundtrips if concurrency == 1 else args.roundtrips * 4)
+            rows.append((f"round trip HTTP enqueue → final SSE event, concurrency {concurrency}",
+                         f"p50 {statistics.median(timings):.1f} ms, p99 {pct(timings, 99):.1f} ms",
+                         "p50 ≤ 5 ms" if concurrency == 1 else ""))
+        pickups = idle_pickups(10)
+        rows.append(("idle pickup (2 s idle, enqueue → running)",
+                     f"p50 {statistics.median(pickups):.1f} ms, max {max(pickups):.1f} ms", ""))
+        _stop(workers)
+        workers = None
+
+        for processes in (1, 2):
+            rate = throughput(processes, args.jobs)
+            rows.append((f"throughput, {processes} worker process{'es' if processes > 1 else ''} × 8 threads",
+                         f"{rate:,.0f} jobs/s ({args.jobs} no-op jobs)", "≥ 1,000 jobs/s"))
+
+        streams = hold_streams(port, token, web, args.streams, args.stream_events)
+        rows.append((f"{args.streams} SSE streams on one web process",
+                     f"{streams['connected']} held; RSS {streams['rss_before']:.0f} → {streams['rss_held']:.0f} MB",
+                     "≥ 1,000 held"))
+        rows.append((f"event latency across {args.streams} streams",
+                     f"p50 {streams['p50']:.1f} ms, p99 {streams['p99']:.1f} ms "
+                     f"({streams['received']}/{streams['expected']} events)", "p99 ≤ 50 ms"))
+    finally:
+        for process in (workers, web):
+            if process is not None:
+                _stop(process)
+        from shared.db import get_engine
+
+        get_engine().dispose()
+        _admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+        from shared.redis_client import get_redis
+
+        keys = list(get_redis().scan_iter(f"{os.environ['REDIS_PREFIX']}:*", count=1000))
+        for start in range(0, len(keys), 1000):
+            get_redis().delete(*keys[start:start + 1000])
+
+    width = max(len(r[0]) for r in rows)
+    print(f"\nSwitchyard job platform — {os.cpu_count()} CPUs, PostgreSQL + Redis on loopback\n")
+    print(f"{'measure'.ljust(width)}  {'result'.ljust(44)}  target")
+    print(f"{'-' * width}  {'-' * 44}  {'-' * 14}")
+    for name, result, target in rows:
+        print(f"{name.ljust(width)}  {result.ljust(44)}  {target}")
+
+
+if __name__ == "__main__":
+    main()
