@@ -73,6 +73,10 @@ class CloneBody(Body):
     title = fields.String(load_default=None, allow_none=True)
 
 
+class ForkBody(Body):
+    message_id = fields.String(load_default=None, allow_none=True)
+
+
 class TagBody(Body):
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
 

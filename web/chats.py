@@ -17,7 +17,8 @@ from shared.services import chat_lists, chat_reads, chats, tags
 from web.auth import admin_required, current_user, user_required
 from web.chat_schemas import (
     ChatBody, ChatResponseSchema, ChatTitleSchema, CloneBody, FilteredListQuery, FolderIdBody, FolderListQuery,
-    ImportBody, ListQuery, MessageBody, ParamsBody, SearchQuery, SharedChatSchema, TagBody, TagFilterBody, TagSchema,
+    ForkBody, ImportBody, ListQuery, MessageBody, ParamsBody, SearchQuery, SharedChatSchema, TagBody, TagFilterBody,
+    TagSchema,
 )
 from web.db import db
 
@@ -314,6 +315,16 @@ def archive_chat(chat_id: str):
 def clone_chat(body: dict, chat_id: str):
     chats.require_permission(db(), current_user(), "chat.import")
     return chat_response(chats.clone_chat(db(), _me(), chat_id, body["title"]))
+
+
+@blp.route("/<chat_id>/fork", methods=["POST"])
+@user_required
+@blp.arguments(ForkBody)
+@blp.response(200, ChatResponseSchema)
+def fork_chat(body: dict, chat_id: str):
+    """A new chat with the branch that ends at ``message_id`` (default: the current message)."""
+    chats.require_permission(db(), current_user(), "chat.import")
+    return chat_response(chats.fork_chat(db(), _me(), chat_id, body["message_id"]))
 
 
 @blp.route("/<chat_id>/share", methods=["POST"])

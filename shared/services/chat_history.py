@@ -5,6 +5,7 @@ Pure functions over plain dicts; they return new objects and never change their 
 """
 from __future__ import annotations
 
+import copy
 import time
 
 
@@ -156,3 +157,24 @@ def delete(chat: dict, message_id: str) -> dict:
         roots = [mid for mid, m in messages.items() if not m.get("parentId")]
         current = _last_descendant(messages, roots[-1]) if roots else None
     return _with_branch(chat, messages, current)
+
+
+def fork(messages: dict, leaf_id: str) -> tuple[dict, list[dict]]:
+    """A new history holding only the branch from the root to ``leaf_id`` (KeyError when it is unknown).
+
+    Unfinished assistant replies in it are marked done: nothing will ever finish them in the fork.
+    """
+    if leaf_id not in messages:
+        raise KeyError(leaf_id)
+    path = branch(messages, leaf_id)
+    copies: dict[str, dict] = {}
+    parent_id = None
+    for message in path:
+        copied = {**copy.deepcopy(message), "parentId": parent_id, "childrenIds": []}
+        if copied.get("role") == "assistant" and copied.get("done") is False:
+            copied["done"] = True
+        if parent_id is not None:
+            copies[parent_id]["childrenIds"] = [copied["id"]]
+        copies[copied["id"]] = copied
+        parent_id = copied["id"]
+    return {"messages": copies, "currentId": leaf_id}, list(copies.values())

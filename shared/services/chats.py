@@ -276,6 +276,29 @@ def clone_chat(session: Session, user_id: str, chat_id: str, title: str | None =
     return row
 
 
+def fork_chat(session: Session, user_id: str, chat_id: str, message_id: str | None = None) -> Chat:
+    """A new chat holding the branch that ends at ``message_id`` (default: the current message)."""
+    source = get_chat(session, user_id, chat_id)
+    chat = source.chat or {}
+    leaf = message_id or chat_history.current_id(chat)
+    if not leaf:
+        raise BadRequest("chat has no messages to fork")
+    try:
+        history, flat = chat_history.fork(chat_history.messages_of(chat), leaf)
+    except KeyError:
+        raise NotFound(texts.NOT_FOUND) from None
+    forked = {k: copy.deepcopy(v) for k, v in chat.items() if k not in ("currentId", "share_mode")}
+    forked.update(originalChatId=source.id, branchPointMessageId=leaf, title=f"{source.title} (fork)",
+                  history=history, messages=flat)
+    meta = {**copy.deepcopy(source.meta or {}), "forked_from": source.id, "forked_from_message_id": leaf}
+    row = _new_chat(user_id, forked, folder_id=source.folder_id, pinned=source.pinned, meta=meta,
+                    variables=copy.deepcopy(source.variables or {}))
+    session.add(row)
+    session.flush()
+    tags.link(session, user_id, row.id, meta.get("tags") or [])
+    return row
+
+
 def import_chats(session: Session, user_id: str, items: list[dict]) -> list[Chat]:
     """Create chats from exported ones (``{chat, meta, pinned, archived, folder_id, created_at, updated_at}``).
 

@@ -73,7 +73,8 @@ def test_bad_input_is_a_clear_4xx(client, alice):
         broken = client.post(path, data="{not json", content_type="application/json", headers=alice)
         assert 400 <= broken.status_code < 500 and "detail" in broken.get_json()
     unknown = client.get(f"{CHATS}/no-such-chat", headers=alice)
-    assert unknown.status_code == 404 and unknown.get_json() == {"detail": "We could not find what you're looking for :/"}
+    assert unknown.status_code == 404
+    assert unknown.get_json() == {"detail": "We could not find what you're looking for :/"}
     too_big = client.post(f"{CHATS}/new", data=b'{"chat": {"x": "' + b"a" * (17 * 1024 * 1024) + b'"}}',
                           content_type="application/json", headers=alice)
     assert too_big.status_code == 413 and "detail" in too_big.get_json()
@@ -151,12 +152,25 @@ def test_clone_share_and_snapshot(client, alice, admin):
     named = client.post(f"{CHATS}/{chat['id']}/clone", json={"title": "Copy"}, headers=alice).get_json()
     assert named["title"] == "Copy"
 
+    client.post(f"{CHATS}/{chat['id']}/messages/m0", json={"content": "first, edited"}, headers=alice)
+    client.post(f"{CHATS}/{chat['id']}/tags", json={"name": "kept"}, headers=alice)
+    fork = client.post(f"{CHATS}/{chat['id']}/fork", json={"message_id": "m0"}, headers=alice).get_json()
+    assert fork["title"] == "Original (fork)" and fork["meta"]["forked_from"] == chat["id"]
+    assert fork["chat"]["history"] == {"messages": {"m0": {**chat["chat"]["history"]["messages"]["m0"],
+                                                           "content": "first, edited", "childrenIds": []}},
+                                       "currentId": "m0"}
+    assert [m["id"] for m in fork["chat"]["messages"]] == ["m0"] and fork["meta"]["tags"] == ["kept"]
+    assert client.post(f"{CHATS}/{chat['id']}/fork", json={"message_id": "nope"}, headers=alice).status_code == 404
+    whole = client.post(f"{CHATS}/{chat['id']}/fork", json={}, headers=alice).get_json()
+    assert set(whole["chat"]["history"]["messages"]) == {"m0", "m1"}
+
     shared = client.post(f"{CHATS}/{chat['id']}/share", headers=alice).get_json()
     share_id = shared["share_id"]
     assert share_id
     client.post(f"{CHATS}/{chat['id']}", json={"chat": {"title": "Changed later"}}, headers=alice)
     snapshot = client.get(f"{CHATS}/share/{share_id}", headers=alice).get_json()
-    assert snapshot["title"] == "Original" and snapshot["chat"]["history"] == chat["chat"]["history"]
+    assert snapshot["title"] == "Original" and set(snapshot["chat"]["history"]["messages"]) == {"m0", "m1"}
+    assert snapshot["chat"]["history"]["messages"]["m0"]["content"] == "first, edited"
     # an admin may open it (Open WebUI's admin chat access), and any chat by its id through this route
     assert client.get(f"{CHATS}/share/{share_id}", headers=bearer(admin["token"])).status_code == 200
     assert client.get(f"{CHATS}/share/{chat['id']}", headers=bearer(admin["token"])).status_code == 200
@@ -242,6 +256,7 @@ def test_permissions_gate_delete_share_and_import(client, admin, alice):
     assert client.delete(f"{CHATS}/", headers=alice).status_code == 401
     assert client.post(f"{CHATS}/{chat['id']}/share", headers=alice).status_code == 401
     assert client.post(f"{CHATS}/{chat['id']}/clone", json={}, headers=alice).status_code == 401
+    assert client.post(f"{CHATS}/{chat['id']}/fork", json={}, headers=alice).status_code == 401
     assert client.post(f"{CHATS}/import", json={"chats": []}, headers=alice).status_code == 401
     assert client.get(f"{CHATS}/{chat['id']}", headers=alice).status_code == 200
 
@@ -296,6 +311,10 @@ def _idor_routes(chat_id: str, folder_id: str, share_id: str):
         ("post", f"{CHATS}/{chat_id}/pin", None),
         ("post", f"{CHATS}/{chat_id}/archive", None),
         ("post", f"{CHATS}/{chat_id}/clone", {}),
+        ("post", f"{CHATS}/{chat_id}/fork", {}),
+        ("patch", f"{CHATS}/{chat_id}/params", {"seed": 1}),
+        ("post", f"{CHATS}/{chat_id}/unread", None),
+        ("get", f"{CHATS}/folder/{folder_id}/list", None),
         ("post", f"{CHATS}/{chat_id}/share", None),
         ("delete", f"{CHATS}/{chat_id}/share", None),
         ("get", f"{CHATS}/share/{share_id}", None),
