@@ -10,13 +10,16 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-import numpy as np
 from sqlalchemy.orm import Session
 
 from shared.errors import UpstreamError
 from shared.rag import config as rag_config
 from shared.services import connections
+
+if TYPE_CHECKING:
+    import numpy as np
 
 Progress = Callable[[int, int], None]
 
@@ -31,6 +34,8 @@ class Embedder:
 
     def embed(self, texts: Sequence[str], on_batch: Progress | None = None) -> np.ndarray:
         """One row per text, in order; ``on_batch(done, total)`` after each batch."""
+        import numpy as np
+
         rows: list[list[float]] = []
         step = max(1, self.batch_size)
         for start in range(0, len(texts), step):

@@ -2,21 +2,24 @@
 
 Works across any number of web and worker processes on one database. Each process keeps a
 collection's embedding matrix in memory and reloads it when the collection's version (a Redis
-counter bumped after every committed write) changes, so a query costs one matrix product.
+counter bumped after every committed write) changes, so a query costs one matrix product. NumPy is imported where it is used: the web process only
+deletes and copies rows and does not load it.
 """
 from __future__ import annotations
 
 import threading
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
-import numpy as np
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session
 
 from shared.models import Chunk
 from shared.redis_client import get_redis, key
+
+if TYPE_CHECKING:
+    import numpy as np
 
 DIRTY = "vector_collections_written"
 
@@ -53,6 +56,8 @@ class VectorStore(Protocol):
 
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
+    import numpy as np
+
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=-1, keepdims=True)
     return vectors / np.where(norms == 0, 1, norms)
@@ -143,6 +148,8 @@ class SqlVectorStore:
         return session.scalar(select(func.count()).select_from(Chunk).where(Chunk.collection == collection)) or 0
 
     def _matrix(self, session: Session, collection: str) -> _Matrix:
+        import numpy as np
+
         version = get_redis().get(_version_key(collection))
         with self._lock:
             cached = self._cache.get(collection)
@@ -163,6 +170,8 @@ class SqlVectorStore:
         return matrix
 
     def search(self, session: Session, collections: Iterable[str], query: np.ndarray, k: int) -> list[Hit]:
+        import numpy as np
+
         query = normalise(query).reshape(-1)
         scored: list[tuple[float, str]] = []
         for collection in dict.fromkeys(collections):
