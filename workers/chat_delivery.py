@@ -68,6 +68,7 @@ class ChatRelay:
             return False
         elif event.terminal:
             if data.get("status") == "cancelled":
+                self.save({"content": self.content, "done": True})
                 self.emit("chat:tasks:cancel", {})
             self.emit("chat:active", {"active": False})
             return False

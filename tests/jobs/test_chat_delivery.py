@@ -1,0 +1,118 @@
+"""Job events of a background chat reply become Open WebUI socket.io events (read off the Redis channel
+the web processes listen on), and the outcome is saved into the chat."""
+from __future__ import annotations
+
+import json
+import threading
+import time
+
+import pytest
+
+from shared import socket_events
+from shared.db import session_scope
+from shared.jobs import events
+from shared.redis_client import get_redis
+from shared.services import chat_history, chats
+from workers.chat_delivery import ChatRelay, relay
+
+
+@pytest.fixture
+def channel():
+    """What web processes would receive: (room, event, data) per published socket.io message."""
+    pubsub = get_redis().pubsub()
+    pubsub.subscribe(socket_events.channel())
+    pubsub.get_message(timeout=1)  # the subscribe confirmation
+    received: list[tuple[str, str, dict]] = []
+
+    def drain(expected: int, timeout: float = 5.0) -> list[tuple[str, str, dict]]:
+        deadline = time.monotonic() + timeout
+        while len(received) < expected and time.monotonic() < deadline:
+            message = pubsub.get_message(timeout=0.2)
+            if message and message["type"] == "message":
+                body = json.loads(message["data"])
+                received.append((body["room"], body["event"], body["data"][0]))
+        return received
+
+    yield drain
+    pubsub.close()
+
+
+@pytest.fixture
+def chat(admin):
+    with session_scope() as session:
+        row = chats.create_chat(session, admin["id"], {"title": "t", "history": {"messages": {}, "currentId": None}})
+        chats.upsert_message(session, admin["id"], row.id, {"id": "u1", "parentId": None, "role": "user",
+                                                             "content": "hi"})
+        chats.upsert_message(session, admin["id"], row.id, {"id": "a1", "parentId": "u1", "role": "assistant",
+                                                             "content": "", "done": False})
+    return admin["id"], row.id
+
+
+def run_relay(job_id: str, owner_id: str, chat_id: str) -> threading.Thread:
+    thread = threading.Thread(target=relay, args=(job_id, ChatRelay(owner_id, chat_id, "a1"), None), daemon=True)
+    thread.start()
+    return thread
+
+
+def stored_reply(owner_id: str, chat_id: str) -> dict:
+    with session_scope() as session:
+        return chat_history.messages_of(chats.get_chat(session, owner_id, chat_id).chat)["a1"]
+
+
+def payloads(received) -> list[tuple[str, object]]:
+    return [(data["data"]["type"], data["data"]["data"]) for _, _, data in received]
+
+
+def test_a_reply_streams_then_finishes(channel, chat):
+    owner_id, chat_id = chat
+    thread = run_relay("job-ok", owner_id, chat_id)
+    for text in ("He", "Hello", "Hello!"):
+        events.publish("job-ok", "delta", {"chunk": {}, "chat_id": chat_id, "message_id": "a1", "content": text})
+    events.publish_many("job-ok", [("result", {"result": {"usage": {"total_tokens": 7}}}),
+                                   ("status", {"status": "succeeded"})])
+    thread.join(5)
+    assert not thread.is_alive()
+    received = channel(5)
+    assert {room for room, _, _ in received} == {f"user:{owner_id}"}
+    assert {event for _, event, _ in received} == {"events"}
+    assert all(data["chat_id"] == chat_id and data["message_id"] == "a1" for _, _, data in received)
+    assert payloads(received) == [
+        ("chat:completion", {"content": "He"}), ("chat:completion", {"content": "Hello"}),
+        ("chat:completion", {"content": "Hello!"}),
+        ("chat:completion", {"done": True, "content": "Hello!", "usage": {"total_tokens": 7}}),
+        ("chat:active", {"active": False}),
+    ]
+
+
+def test_a_failure_is_shown_and_saved(channel, chat):
+    owner_id, chat_id = chat
+    thread = run_relay("job-bad", owner_id, chat_id)
+    events.publish_many("job-bad", [("error", {"type": "upstream", "message": "Ollama: boom", "status": 502}),
+                                    ("status", {"status": "failed"})])
+    thread.join(5)
+    assert payloads(channel(2)) == [
+        ("chat:message:error", {"error": {"content": "Ollama: boom"}, "done": True}),
+        ("chat:active", {"active": False}),
+    ]
+    reply = stored_reply(owner_id, chat_id)
+    assert reply["done"] is True and reply["error"] == {"content": "Ollama: boom"}
+
+
+def test_a_cancelled_reply_keeps_its_text(channel, chat):
+    owner_id, chat_id = chat
+    thread = run_relay("job-stop", owner_id, chat_id)
+    events.publish("job-stop", "delta", {"content": "Partial"})
+    events.publish("job-stop", "status", {"status": "cancelled"})
+    thread.join(5)
+    assert payloads(channel(3))[1:] == [("chat:tasks:cancel", {}), ("chat:active", {"active": False})]
+    reply = stored_reply(owner_id, chat_id)
+    assert reply["done"] is True and reply["content"] == "Partial"
+
+
+def test_a_retry_ends_this_attempts_relay(channel, chat):
+    owner_id, chat_id = chat
+    thread = run_relay("job-retry", owner_id, chat_id)
+    events.publish("job-retry", "progress", {"progress": 0.0, "message": "Retrying: connection refused"})
+    thread.join(5)
+    assert not thread.is_alive()
+    assert payloads(channel(1)) == [("status", {"description": "Retrying: connection refused", "done": False})]
