@@ -21,8 +21,10 @@ from web.chat_schemas import (
     TagSchema,
 )
 from web.db import db
+from web.nul_guard import refuse_nul_in_url
 
 blp = Blueprint("chats", __name__, url_prefix="/api/v1/chats", description="Chats, messages and tags")
+blp.before_request(refuse_nul_in_url)
 
 _chat_schema = ChatResponseSchema()
 

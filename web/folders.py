@@ -13,8 +13,10 @@ from web.chat_schemas import (
     FolderParentBody, FolderSchema, FolderUpdateBody,
 )
 from web.db import db
+from web.nul_guard import refuse_nul_in_url
 
 blp = Blueprint("folders", __name__, url_prefix="/api/v1/folders", description="Chat folders")
+blp.before_request(refuse_nul_in_url)
 
 
 def _me() -> str:

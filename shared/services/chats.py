@@ -17,6 +17,7 @@ from shared.errors import BadRequest, NotFound, Unauthorized
 from shared.models import Chat, ChatTag, SharedChat, User
 from shared.models.base import new_id, now
 from shared.services import chat_history, folders, permissions, tags
+from shared.services.nul_text import refuse_nul, strip_nul
 
 MAX_TITLE_LENGTH = 1000
 
@@ -38,8 +39,8 @@ def require_permission(session: Session, user: User, path: str) -> None:
 
 
 def title_of(chat: dict) -> str:
-    title = chat.get("title")
-    return title[:MAX_TITLE_LENGTH] if isinstance(title, str) and title.strip() else "New Chat"
+    title = strip_nul(chat["title"]) if isinstance(chat.get("title"), str) else ""
+    return title[:MAX_TITLE_LENGTH] if title.strip() else "New Chat"
 
 
 def get_chat(session: Session, user_id: str, chat_id: str, *, for_update: bool = False) -> Chat:
@@ -64,6 +65,8 @@ def _check_object(value, name: str) -> dict:
 
 
 def _new_chat(user_id: str, chat: dict, **columns) -> Chat:
+    refuse_nul(columns.get("meta"), "meta")
+    refuse_nul(columns.get("variables"), "variables")
     stamp = now()
     row = Chat(
         id=new_id(), user_id=user_id, title=title_of(chat), chat=chat,
@@ -108,7 +111,7 @@ def update_chat(session: Session, user_id: str, chat_id: str, changes: dict, *,
         merged["history"] = chat_history.merge_history(stored.get("history"), changes["history"])
     _save(row, merged, touch="history" in changes or "messages" in changes)
     if variables is not None:
-        row.variables = variables
+        row.variables = refuse_nul(variables, "variables")
     session.flush()
     return row
 

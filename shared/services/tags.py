@@ -13,13 +13,15 @@ from shared.models import ChatTag, Tag
 
 def tag_id(name: str) -> str:
     """Open WebUI's tag id: the name lower-cased with spaces as underscores."""
-    return name.strip().replace(" ", "_").lower()
+    return name.replace("\x00", "").strip().replace(" ", "_").lower()
 
 
 def validate_name(name: str) -> str:
     if not isinstance(name, str) or not name.strip():
         raise BadRequest("Tag name cannot be empty")
     name = name.strip()
+    if "\x00" in name:
+        raise BadRequest("Tag name may not contain NUL characters")
     if tag_id(name) == "none":
         raise BadRequest("Tag name cannot be 'None'")
     if len(name) > 255:

@@ -382,3 +382,23 @@ def test_folder_list_shares_list_and_params(client, alice, bob):
     assert params.status_code == 200 and params.get_json() == {"temperature": 0.2}
     assert client.get(f"{CHATS}/{ids[1]}", headers=alice).get_json()["chat"]["params"] == {"temperature": 0.2}
     assert client.patch(f"{CHATS}/{ids[1]}/params", json={"seed": 1}, headers=bob).status_code == 404
+
+
+def test_nul_characters_never_reach_the_database_as_a_500(client, alice):
+    created = client.post(f"{CHATS}/new", json={"chat": {"title": "a\u0000b", "text": "\u0000 kept"}}, headers=alice)
+    assert created.status_code == 200 and created.get_json()["title"] == "ab"
+    assert created.get_json()["chat"]["text"] == "\u0000 kept"  # the chat object itself keeps it
+    chat_id = created.get_json()["id"]
+    refused = [
+        client.post(f"{CHATS}/new", json={"chat": {}, "variables": {"a": "\u0000"}}, headers=alice),
+        client.post(f"{CHATS}/{chat_id}", json={"chat": {}, "variables": {"\u0000": 1}}, headers=alice),
+        client.post(f"{CHATS}/import", json={"chats": [{"chat": {}, "meta": {"x": "\u0000"}}]}, headers=alice),
+        client.post(f"{CHATS}/{chat_id}/tags", json={"name": "t\u0000"}, headers=alice),
+        client.get(f"{CHATS}/search", query_string={"text": "a\u0000"}, headers=alice),
+        client.post("/api/v1/folders/", json={"name": "f\u0000"}, headers=alice),
+        client.post("/api/v1/folders/", json={"name": "f", "meta": {"icon": "\u0000"}}, headers=alice),
+    ]
+    assert [r.status_code for r in refused] == [400] * len(refused)
+    assert "NUL" in refused[0].get_json()["detail"]
+    assert client.get(f"{CHATS}/{chat_id}%00", headers=alice).status_code == 404
+    assert client.get("/api/v1/folders/x%00", headers=alice).status_code == 404
