@@ -104,17 +104,18 @@ def upload_file(args: dict):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise BadRequest("Invalid request: file: Missing data for required field.")
-    user = current_user()
-    file = files.store_upload(session, user, upload.stream, upload.filename, upload.mimetype,
-                              _metadata(), args["process"])
+    user, metadata = current_user(), _metadata()
+    knowledge = None
+    if args["process"] and metadata.get("knowledge_id"):
+        knowledge = knowledge_service.get_knowledge(session, str(metadata["knowledge_id"]), user, "write")
+    file = files.store_upload(session, user, upload.stream, upload.filename, upload.mimetype, metadata,
+                              args["process"])
     session.commit()
     if not args["process"]:
         return jsonify(file_json(file))
-    collection = (file.meta.get("data") or {}).get("knowledge_id") if isinstance(file.meta, dict) else None
-    if collection:
-        knowledge = knowledge_service.get_knowledge(session, collection, user, "write")
+    if knowledge is not None:
         knowledge_service.link_file(session, user, knowledge, file)
-    files.start_processing(session, file, user.id, collection_name=collection)
+    files.start_processing(session, file, user.id, collection_name=knowledge.id if knowledge else None)
     return jsonify({"status": True, **file_json(file)})
 
 

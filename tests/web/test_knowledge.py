@@ -1,6 +1,8 @@
 """``/api/v1/knowledge``: knowledge bases, access grants, their files and retrieval over them."""
 from __future__ import annotations
 
+import io
+
 from tests.helpers import bearer
 from tests.rag_support import (  # noqa: F401
     embeddings, fake_ollama, query_collection, rag_worker, upload, wait_processed,
@@ -121,3 +123,21 @@ def test_cannot_add_someone_elses_file(client, admin, make_user):
     response = client.post(f"/api/v1/knowledge/{kb['id']}/file/add", headers=bearer(user["token"]),
                            json={"file_id": secret["id"]})
     assert response.status_code == 404
+
+
+def test_upload_straight_into_a_knowledge_base(client, admin, make_user, embeddings):
+    kb = create(client, admin["token"]).get_json()
+    file = upload(client, admin["token"], b"Fire drills happen on Tuesdays.", "drill.txt",
+                  metadata=f'{{"knowledge_id": "{kb["id"]}"}}')
+    assert wait_processed(client, admin["token"], file["id"])[-1]["status"] == "completed"
+    listed = client.get(f"/api/v1/knowledge/{kb['id']}", headers=bearer(admin["token"])).get_json()
+    assert [f["id"] for f in listed["files"]] == [file["id"]]
+    hit = query_collection(client, admin["token"], [kb["id"]], "fire drills tuesdays", k=1).get_json()
+    assert hit["documents"][0] == ["Fire drills happen on Tuesdays."]
+
+    outsider = make_user()
+    refused = client.post("/api/v1/files/", headers=bearer(outsider["token"]), content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(b"x"), "x.txt", "text/plain"),
+                                "metadata": f'{{"knowledge_id": "{kb["id"]}"}}'})
+    assert refused.status_code == 404
+    assert client.get("/api/v1/files/", headers=bearer(outsider["token"])).get_json()["total"] == 0
