@@ -7,7 +7,9 @@ deletes and copies rows and does not load it.
 """
 from __future__ import annotations
 
+import os
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
@@ -22,6 +24,8 @@ if TYPE_CHECKING:
     import numpy as np
 
 DIRTY = "vector_collections_written"
+DEFAULT_CACHE_BYTES = int(float(os.environ.get("RAG_VECTOR_CACHE_MB", "1024")) * 1024 * 1024)
+"""Per process: ~1 GB holds about 700,000 chunks of 384 dimensions."""
 
 
 @dataclass(frozen=True)
@@ -85,17 +89,39 @@ def _forget_versions(session: Session) -> None:
 
 @dataclass
 class _Matrix:
-    version: str | None
+    version: str
     ids: list[str]
     vectors: np.ndarray
 
 
 class SqlVectorStore:
-    """The default store: rows in ``vector_chunk``, matrices cached per process and collection."""
+    """The default store: rows in ``vector_chunk``, matrices cached per process and collection.
 
-    def __init__(self) -> None:
-        self._cache: dict[str, _Matrix] = {}
+    ``cache_bytes`` bounds the cached matrices (least recently used go first); a collection larger
+    than the whole budget is still searched, just reloaded each time.
+    """
+
+    def __init__(self, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+        self._cache: OrderedDict[str, _Matrix] = OrderedDict()
+        self._cache_bytes = cache_bytes
         self._lock = threading.Lock()
+
+    def _remember(self, collection: str, matrix: _Matrix) -> None:
+        with self._lock:
+            self._cache[collection] = matrix
+            self._cache.move_to_end(collection)
+            while self._cache and sum(m.vectors.nbytes for m in self._cache.values()) > self._cache_bytes:
+                self._cache.popitem(last=False)
+
+    @staticmethod
+    def _version(collection: str) -> str:
+        """The collection's write counter (started at 0 when Redis has none, e.g. after a flush)."""
+        redis = get_redis()
+        version = redis.get(_version_key(collection))
+        if version is None:
+            redis.set(_version_key(collection), 0, nx=True)
+            version = redis.get(_version_key(collection))
+        return version
 
     @staticmethod
     def _touch(session: Session, collection: str) -> None:
@@ -150,11 +176,12 @@ class SqlVectorStore:
     def _matrix(self, session: Session, collection: str) -> _Matrix:
         import numpy as np
 
-        version = get_redis().get(_version_key(collection))
+        version = self._version(collection)
         with self._lock:
             cached = self._cache.get(collection)
-        if cached is not None and version is not None and cached.version == version:
-            return cached
+            if cached is not None and cached.version == version:
+                self._cache.move_to_end(collection)
+                return cached
         rows = session.execute(
             select(Chunk.id, Chunk.embedding, Chunk.dimensions).where(Chunk.collection == collection)
         ).all()
@@ -165,8 +192,7 @@ class SqlVectorStore:
         else:
             vectors = np.zeros((0, 0), dtype=np.float32)
         matrix = _Matrix(version, [r.id for r in rows], vectors)
-        with self._lock:
-            self._cache[collection] = matrix
+        self._remember(collection, matrix)
         return matrix
 
     def search(self, session: Session, collections: Iterable[str], query: np.ndarray, k: int) -> list[Hit]:

@@ -76,3 +76,22 @@ def test_local_engine_embeds_by_meaning():
                                   "Dogs are loyal pets."])
     assert vectors.shape == (3, 384)
     assert float(vectors[0] @ vectors[2]) > float(vectors[0] @ vectors[1])
+
+
+def test_vector_cache_is_bounded_and_survives_a_redis_flush():
+    from shared.redis_client import get_redis, key
+
+    store = SqlVectorStore(cache_bytes=3 * 4 * 2)  # room for two 3-dimension vectors
+    with session_scope() as session:
+        store.add(session, "one", [ChunkIn("a"), ChunkIn("b")], np.eye(3, dtype=np.float32)[:2])
+        store.add(session, "two", [ChunkIn("c")], np.eye(3, dtype=np.float32)[2:])
+    with session_scope() as session:
+        store.search(session, ["one"], np.ones(3), 2)
+        store.search(session, ["two"], np.ones(3), 2)
+        assert list(store._cache) == ["two"]  # "one" was evicted to stay within the budget
+        get_redis().delete(key("rag", "collection", "two", "version"))
+        assert [h.text for h in store.search(session, ["two"], np.ones(3), 2)] == ["c"]
+    with session_scope() as session:
+        store.add(session, "two", [ChunkIn("d")], np.array([[1.0, 0, 0]]))
+    with session_scope() as session:
+        assert sorted(h.text for h in store.search(session, ["two"], np.ones(3), 5)) == ["c", "d"]
