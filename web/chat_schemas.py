@@ -6,7 +6,11 @@ from marshmallow import Schema, fields, validate
 
 from web.schemas import Body
 
-_page = fields.Integer(load_default=None, validate=validate.Range(min=1))
+MAX_PAGE = 1_000_000
+MAX_TIME = 2**53
+"""Unix times up to JavaScript's largest exact integer (milliseconds and nanoseconds fit too)."""
+
+_page = fields.Integer(load_default=None, validate=validate.Range(min=1, max=MAX_PAGE))
 _direction = fields.String(load_default=None, validate=validate.OneOf(["asc", "desc"]))
 _order = fields.String(load_default=None, validate=validate.OneOf(["updated_at", "created_at", "title"]))
 
@@ -61,8 +65,8 @@ class ImportedChatBody(Body):
     pinned = fields.Boolean(load_default=False, allow_none=True)
     archived = fields.Boolean(load_default=False, allow_none=True)
     folder_id = fields.String(load_default=None, allow_none=True)
-    created_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
-    updated_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
+    created_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_TIME))
+    updated_at = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0, max=MAX_TIME))
 
 
 class ImportBody(Body):
@@ -82,7 +86,7 @@ class TagBody(Body):
 
 
 class TagFilterBody(TagBody):
-    skip = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    skip = fields.Integer(load_default=0, validate=validate.Range(min=0, max=MAX_PAGE))
     limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
 
 
@@ -111,7 +115,7 @@ class FilteredListQuery(Body):
 
 
 class FolderListQuery(Body):
-    page = fields.Integer(load_default=1, validate=validate.Range(min=1))
+    page = fields.Integer(load_default=1, validate=validate.Range(min=1, max=MAX_PAGE))
     sort_by = fields.String(load_default="updated_at",
                             validate=validate.OneOf(["updated_at", "unread_updated_at", "title"]))
     sort_dir = fields.String(load_default="desc", validate=validate.OneOf(["asc", "desc"]))

@@ -21,10 +21,9 @@ from web.chat_schemas import (
     TagSchema,
 )
 from web.db import db
-from web.nul_guard import refuse_nul_in_url
+from web.input_guards import guard
 
-blp = Blueprint("chats", __name__, url_prefix="/api/v1/chats", description="Chats, messages and tags")
-blp.before_request(refuse_nul_in_url)
+blp = guard(Blueprint("chats", __name__, url_prefix="/api/v1/chats", description="Chats, messages and tags"))
 
 _chat_schema = ChatResponseSchema()
 

@@ -13,10 +13,9 @@ from web.chat_schemas import (
     FolderParentBody, FolderSchema, FolderUpdateBody,
 )
 from web.db import db
-from web.nul_guard import refuse_nul_in_url
+from web.input_guards import guard
 
-blp = Blueprint("folders", __name__, url_prefix="/api/v1/folders", description="Chat folders")
-blp.before_request(refuse_nul_in_url)
+blp = guard(Blueprint("folders", __name__, url_prefix="/api/v1/folders", description="Chat folders"))
 
 
 def _me() -> str:

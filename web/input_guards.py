@@ -1,11 +1,13 @@
-"""Refuse NUL characters in the URL before they reach the database (which cannot compare them)."""
+"""Input the database or the JSON parser cannot take, answered as a clear 4xx instead of a 500."""
 from __future__ import annotations
 
 from flask import request
+from flask_smorest import Blueprint
 
 from shared import messages
 from shared.errors import BadRequest, NotFound
 from shared.services.nul_text import NUL
+from web.errors import json_error
 
 
 def refuse_nul_in_url() -> None:
@@ -14,3 +16,14 @@ def refuse_nul_in_url() -> None:
         raise NotFound(messages.NOT_FOUND)
     if any(NUL in value for value in request.args.values()):
         raise BadRequest("Query parameters may not contain NUL characters")
+
+
+def too_deep(_error: RecursionError):
+    return json_error(400, "Invalid JSON body: nested too deeply")
+
+
+def guard(blp: Blueprint) -> Blueprint:
+    """Install both guards on a blueprint."""
+    blp.before_request(refuse_nul_in_url)
+    blp.register_error_handler(RecursionError, too_deep)
+    return blp

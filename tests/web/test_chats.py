@@ -78,7 +78,13 @@ def test_bad_input_is_a_clear_4xx(client, alice):
     too_big = client.post(f"{CHATS}/new", data=b'{"chat": {"x": "' + b"a" * (17 * 1024 * 1024) + b'"}}',
                           content_type="application/json", headers=alice)
     assert too_big.status_code == 413 and "detail" in too_big.get_json()
+    too_deep = '{"chat": {"a": ' + "[" * 5000 + "]" * 5000 + "}}"
+    deep = client.post(f"{CHATS}/new", data=too_deep, content_type="application/json", headers=alice)
+    assert deep.status_code == 400 and "nested" in deep.get_json()["detail"]
     assert client.get(f"{CHATS}/?page=0", headers=alice).status_code == 422
+    assert client.get(f"{CHATS}/?page={10**18}", headers=alice).status_code == 422
+    assert client.post(f"{CHATS}/import", json={"chats": [{"chat": {}, "created_at": 2**70}]},
+                       headers=alice).status_code == 422
     assert client.get(f"{CHATS}/search", headers=alice).status_code == 422
 
 
