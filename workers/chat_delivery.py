@@ -53,7 +53,10 @@ class ChatRelay:
     def handle(self, event: JobEvent) -> bool:
         """Relay one event; False once this attempt's part of the log is over."""
         data = event.data
-        if event.type == "delta" and isinstance(data.get("content"), str):
+        sources = (data.get("chunk") or {}).get("sources") if event.type == "delta" else None
+        if isinstance(sources, list):  # retrieved context (RAG): the web app shows the citations at once
+            self.emit("chat:completion", {"sources": sources})
+        elif event.type == "delta" and isinstance(data.get("content"), str):
             self.content = data["content"]
             self.emit("chat:completion", {"content": self.content})
         elif event.type == "result":

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import uuid
 
 import docx
 import pytest
@@ -12,6 +13,7 @@ import requests
 from fpdf import FPDF
 
 from tests.e2e.gateway_stack import fake_ollama, fake_openai, ollama_server, openai_server, stack  # noqa: F401
+from tests.e2e.socket_client import Browser
 
 LLAMA = "llama-fake:latest"
 PDF_FACTS = [
@@ -141,3 +143,30 @@ def test_chat_with_memory_adds_the_user_context(api, fake_ollama):
     fake_ollama.reset()
     api.post(f"{api.base}/api/chat/completions", json=without, timeout=60)
     assert fake_ollama.received("/api/chat")[-1].body["messages"][0]["role"] == "user"
+
+
+def test_web_app_chat_gets_the_sources_over_socketio_and_in_the_saved_reply(stack, api, admin, fake_ollama):
+    kb = api.post(f"{api.base}/api/v1/knowledge/create", json={"name": "Office", "description": ""}, timeout=10).json()
+    doc, _ = upload_and_follow(
+        api, make_docx(), "office.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    api.post(f"{api.base}/api/v1/knowledge/{kb['id']}/file/add", json={"file_id": doc["id"]}, timeout=10)
+    browser = Browser(stack.url, admin["token"])
+    try:
+        reply_id, user_id = str(uuid.uuid4()), str(uuid.uuid4())
+        body = {"stream": True, "model": LLAMA, "messages": [], "session_id": browser.client.sid, "id": reply_id,
+                "parent_id": None, "files": [{"type": "collection", "id": kb["id"], "name": "Office"}],
+                "user_message": {"id": user_id, "parentId": None, "childrenIds": [], "role": "user",
+                                 "content": "Who approves badge access to the server room?",
+                                 "timestamp": 1700000000, "models": [LLAMA]}}
+        started = api.post(f"{api.base}/api/chat/completions", json=body, timeout=30).json()
+        events = browser.wait_until(lambda ev: any(e["data"]["type"] == "chat:completion"
+                                                   and e["data"]["data"].get("done") for e in ev), timeout=30)
+        payloads = [e["data"]["data"] for e in events if e["data"]["type"] == "chat:completion"]
+        with_sources = [p for p in payloads if "sources" in p]
+        assert with_sources and with_sources[0]["sources"][0]["document"][0] == DOCX_FACTS[2]
+        assert payloads.index(with_sources[0]) < payloads.index(next(p for p in payloads if "content" in p))
+        chat = api.get(f"{api.base}/api/v1/chats/{started['chat_id']}", timeout=10).json()
+        saved = chat["chat"]["history"]["messages"][reply_id]
+        assert saved["sources"][0]["source"]["id"] == kb["id"]
+    finally:
+        browser.close()
