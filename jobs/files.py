@@ -5,9 +5,9 @@ import dramatiq
 
 import workers.broker  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
+from shared.errors import BadRequest
 from shared.jobs import current
-from shared.jobs.service import enqueue
-from shared.models import File
+from shared.models import File, Job
 from shared.rag.extract import NotIndexable
 from shared.rag.indexing import extract_file
 from shared.services import files as file_service
@@ -29,28 +29,27 @@ def process_file(job_id: str, file_id: str, collection_name: str | None = None, 
             except NotIndexable as exc:
                 file_service.update_data(session, file, status="failed", indexable=False, error=str(exc))
                 return {"file_id": file_id, "status": "failed", "indexable": False, "error": str(exc)}
-            except ValueError as exc:
-                file_service.update_data(session, file, status="failed", error=str(exc))
-                raise
+            except ValueError as exc:  # a broken document: fail at once, with the reason (no retry)
+                raise BadRequest(str(exc)) from None
         file_service.update_data(session, file, content=text, status="pending", error=None)
         current.progress(0.5, f"extracted {len(text)} characters")
         session.commit()
-        follow_up = enqueue(
-            session, actor="embeddings.index_file", queue="embeddings", kind="file.embed",
-            owner_id=file.user_id, payload={"file_id": file_id, "collection_name": collection_name},
-            related_type="file", related_id=file_id, parent_id=job_id,
-            options={"on_failure": "files.mark_failed"},
-        )
+        follow_up = file_service.enqueue_embedding(session, file, file.user_id, collection_name, parent_id=job_id)
         file_service.update_data(session, file, job_id=follow_up.id)
     return {"file_id": file_id, "characters": len(text), "embedding_job_id": follow_up.id}
 
 
 @dramatiq.actor(actor_name="files.mark_failed", queue_name="files", max_retries=0)
 def mark_failed(message_data: dict, exception_data: dict) -> None:
-    """``on_failure`` callback of the file jobs: the file's status shows why processing gave up."""
+    """``on_failure`` callback of the file jobs: once an attempt failed for good (the job row says so;
+    a failure that will be retried leaves it ``queued``), the file's status shows why."""
     file_id = (message_data.get("kwargs") or {}).get("file_id")
     with session_scope() as session:
+        job = session.get(Job, message_data.get("message_id"))
+        if job is not None and job.status != "failed":
+            return
         file = session.get(File, file_id) if file_id else None
         if file is not None and file_service.status(file) != "completed":
+            reason = (job.error or {}).get("message") if job is not None else None
             file_service.update_data(session, file, status="failed",
-                                     error=exception_data.get("message") or exception_data.get("type"))
+                                     error=reason or exception_data.get("message") or exception_data.get("type"))

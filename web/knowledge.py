@@ -5,7 +5,6 @@ from flask import jsonify
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
-from shared.jobs.service import enqueue
 from shared.models import File, Knowledge
 from shared.rag.vectors import get_vector_store
 from shared.services import files
@@ -131,9 +130,7 @@ def add_file(body: dict, knowledge_id: str):
         if files.status(file) == "completed":
             get_vector_store().copy(session, files.file_collection(file.id), knowledge.id, file_id=file.id)
         elif (file.data or {}).get("content"):
-            enqueue(session, actor="embeddings.index_file", queue="embeddings", kind="file.embed",
-                    owner_id=user.id, payload={"file_id": file.id, "collection_name": knowledge.id},
-                    related_type="file", related_id=file.id)
+            files.enqueue_embedding(session, file, user.id, knowledge.id)
     return jsonify(_with_files(knowledge))
 
 

@@ -159,6 +159,20 @@ def response_headers(file: File, attachment: bool) -> tuple[str, dict[str, str]]
                           "Content-Security-Policy": "default-src 'none'; sandbox"}
 
 
+ON_FAILURE = {"on_failure": "files.mark_failed"}
+"""Dramatiq callback that records a file job's final failure on the file."""
+
+
+def enqueue_embedding(session: Session, file: File, owner_id: str, collection_name: str | None = None,
+                      parent_id: str | None = None) -> Job:
+    """Enqueue the embedding step for a file whose text is extracted (``embeddings`` queue)."""
+    return enqueue(
+        session, actor="embeddings.index_file", queue="embeddings", kind="file.embed", owner_id=owner_id,
+        payload={"file_id": file.id, "collection_name": collection_name}, related_type="file",
+        related_id=file.id, parent_id=parent_id, options=ON_FAILURE,
+    )
+
+
 def start_processing(session: Session, file: File, owner_id: str, collection_name: str | None = None,
                      use_content: bool = False) -> Job:
     """Mark the file pending and enqueue its processing job (extract, then embed); returns the job."""
@@ -166,7 +180,7 @@ def start_processing(session: Session, file: File, owner_id: str, collection_nam
     job = enqueue(
         session, actor="files.process", queue="files", kind="file.process", owner_id=owner_id,
         payload={"file_id": file.id, "collection_name": collection_name, "use_content": use_content},
-        related_type="file", related_id=file.id, options={"on_failure": "files.mark_failed"},
+        related_type="file", related_id=file.id, options=ON_FAILURE,
     )
     update_data(session, file, job_id=job.id)
     session.commit()

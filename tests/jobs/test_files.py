@@ -85,3 +85,45 @@ def test_upstream_refusal_marks_the_file_failed(client, admin, embeddings):
     final = wait_processed(client, admin["token"], file["id"])[-1]
     assert final["status"] == "failed" and "does not support embeddings" in final["error"]
     assert chunk_count(file["id"]) == 0
+
+
+def _jobs_of(file_id: str) -> dict[str, Job]:
+    with session_scope() as session:
+        return {j.kind: j for j in session.scalars(select(Job).where(Job.related_id == file_id))}
+
+
+def test_embedding_reports_progress_on_the_job_event_stream(client, admin, embeddings):
+    from shared.jobs import events
+
+    client.post("/api/v1/retrieval/config/update", headers=bearer(admin["token"]),
+                json={"CHUNK_SIZE": 200, "CHUNK_OVERLAP": 0})
+    file = upload(client, admin["token"], PARAGRAPHS.encode(), "topics.txt")
+    wait_processed(client, admin["token"], file["id"])
+    embed_job = _jobs_of(file["id"])["file.embed"]
+    logged = [e for e in events.read_after(embed_job.id, None) if e.type == "progress"]
+    messages = [e.data["message"] for e in logged]
+    assert messages[0].endswith("chunks") and messages[-1].startswith("embedded")
+    fractions = [e.data["progress"] for e in logged]
+    assert fractions == sorted(fractions) and len(fractions) >= 3
+
+
+def test_a_transient_upstream_failure_is_retried(client, admin, embeddings):
+    embeddings.behave(status=503, error="overloaded", fail_times=1)
+    file = upload(client, admin["token"], b"retry me please", "r.txt")
+    assert wait_processed(client, admin["token"], file["id"])[-1] == {"status": "completed"}
+    assert _jobs_of(file["id"])["file.embed"].attempts >= 2
+    assert chunk_count(file["id"]) == 1
+
+
+def test_changing_the_embedding_model_reindexes_everything(client, admin, embeddings):
+    file = upload(client, admin["token"], PARAGRAPHS.encode(), "topics.txt")
+    wait_processed(client, admin["token"], file["id"])
+    before = chunk_count(file["id"])
+    embeddings.reset()
+    changed = client.post("/api/v1/retrieval/embedding/update", headers=bearer(admin["token"]), json={
+        "RAG_EMBEDDING_ENGINE": "ollama", "RAG_EMBEDDING_MODEL": "llama-fake:latest"}).get_json()
+    response = client.get(f"/api/v1/jobs/{changed['reindex_job_id']}/events", headers=bearer(admin["token"]))
+    assert '"status": "succeeded"' in response.get_data(as_text=True)
+    calls = embeddings.received("/api/embed")
+    assert calls and {c.body["model"] for c in calls} == {"llama-fake:latest"}
+    assert chunk_count(file["id"]) == before
