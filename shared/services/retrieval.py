@@ -54,15 +54,14 @@ def _keyword_score(query_terms: set[str], text: str) -> float:
 def rank(session: Session, collection_names: list[str], query: str, k: int, *,
          threshold: float | None = None, hybrid: bool | None = None) -> list[Hit]:
     """The top ``k`` chunks for the query: vector similarity, optionally blended with keyword overlap."""
-    config = rag_config
     if hybrid is None:
-        hybrid = bool(config.get(session, "ENABLE_RAG_HYBRID_SEARCH"))
+        hybrid = bool(rag_config.get(session, "ENABLE_RAG_HYBRID_SEARCH"))
     if threshold is None:
-        threshold = float(config.get(session, "RELEVANCE_THRESHOLD") or 0.0)
+        threshold = float(rag_config.get(session, "RELEVANCE_THRESHOLD") or 0.0)
     vector = get_embedder(session).embed([query])[0]
     hits = get_vector_store().search(session, collection_names, vector, k * 4 if hybrid else k)
     if hybrid:
-        weight = float(config.get(session, "HYBRID_BM25_WEIGHT") or 0.5)
+        weight = float(rag_config.get(session, "HYBRID_BM25_WEIGHT") or 0.5)
         terms = set(WORD.findall(query.lower()))
         hits = sorted(
             (Hit(**{**h.__dict__, "score": (1 - weight) * h.score + weight * _keyword_score(terms, h.text)})
