@@ -83,7 +83,8 @@ def one_stream(url: str, headers: dict, body: dict, reader, tokens: int) -> tupl
     first = None
     received = []
     with session.post(url, headers=headers, json=body, stream=True, timeout=120) as response:
-        response.raise_for_status()
+        if response.status_code != 200:
+            raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
         for token in reader(response):
             if first is None:
                 first = time.perf_counter() - started
@@ -139,8 +140,13 @@ def main() -> None:
         from shared.cli import migrate
 
         migrate()
-        env = {**stack_env(fake_ollama.url, fake_openai.url), "AIOHTTP_CLIENT_TIMEOUT": "60"}
-        with running_worker(threads=80, modules=(), env=env), web_server(env) as url:
+        env = {**stack_env(fake_ollama.url, fake_openai.url), "AIOHTTP_CLIENT_TIMEOUT": "60",
+               # redis-py 8 reads with a 5 s socket timeout by default, as long as the event relay's 5 s
+               # blocking XREAD: an idle relay then "loses" Redis and drops its followers (reported).
+               "REDIS_URL": os.environ["REDIS_URL"] + "?socket_timeout=30"}
+        # Worker slots: the job lifecycle keeps one database connection per worker thread and a process
+        # has a pool of 30, so two processes of 24 threads (48 jobs at once; at concurrency 64 the rest wait).
+        with running_worker(processes=2, threads=24, modules=(), env=env), web_server(env) as url:
             token = session.post(f"{url}/api/v1/auths/signup", json={
                 "name": "Bench", "email": "bench@example.com", "password": "bench-pass-1"}).json()["token"]
             auth = {"Authorization": f"Bearer {token}"}
@@ -176,7 +182,11 @@ def main() -> None:
                 for concurrency in CONCURRENCY:
                     count = max(30, args.streams * concurrency)
                     d_ttft, d_total = run_streams(direct, concurrency, count, args.tokens)
-                    t_ttft, t_total = run_streams(through, concurrency, count, args.tokens)
+                    try:
+                        t_ttft, t_total = run_streams(through, concurrency, count, args.tokens)
+                    except (RuntimeError, AssertionError, requests.RequestException) as error:
+                        print(f"{name:<14} {concurrency:>4} {count:>4} | FAILED through Switchyard: {error}")
+                        continue
                     p = {k: (_pct(d, q), _pct(t, q)) for k, d, t, q in (
                         ("ttft50", d_ttft, t_ttft, 0.5), ("ttft99", d_ttft, t_ttft, 0.99),
                         ("tot50", d_total, t_total, 0.5), ("tot99", d_total, t_total, 0.99))}

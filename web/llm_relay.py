@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import redis
 from flask import Response, jsonify
 
 from shared.db import session_scope
@@ -118,22 +119,26 @@ def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
     def body() -> Iterator[str]:
         finished = False
         try:
-            for event in _prepend(first, events):
-                if event is None:
-                    if wire.keepalive:
-                        yield wire.keepalive
-                elif event.type == "delta":
-                    yield wire.frame(event.data["chunk"])
-                elif event.type == "error":
-                    yield wire.error_frame(event.data.get("message") or "Upstream failed",
-                                           int(event.data.get("status") or 502))
-                elif event.terminal:
-                    finished = True
+            try:
+                for event in _prepend(first, events):
+                    if event is None:
+                        if wire.keepalive:
+                            yield wire.keepalive
+                    elif event.type == "delta":
+                        yield wire.frame(event.data["chunk"])
+                    elif event.type == "error":
+                        yield wire.error_frame(event.data.get("message") or "Upstream failed",
+                                               int(event.data.get("status") or 502))
+                    elif event.terminal:
+                        finished = True
+            except redis.RedisError:
+                finished = True  # the job goes on; only this relay lost its feed
+                yield wire.error_frame("The stream was interrupted: the queue (Redis) could not be reached.", 503)
             yield wire.end
             finished = True
         finally:
             if not finished:
-                _cancel(job.id)
+                _cancel(job.id)  # the client went away mid-stream
 
     return Response(body(), content_type=wire.content_type,
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shared.errors import BadRequest, NotFound, ServiceError
 from shared.jobs import service as jobs
 from shared.models import Job, User
-from shared.services import app_config, chat_flow, chat_rag, connections, models_registry
+from shared.services import chat_flow, chat_rag, connections, models_registry
 from shared.services.connections import Connection, Kind
 
 MODELS_WAIT = float(os.environ.get("MODELS_WAIT_SECONDS") or 10)
