@@ -14,7 +14,7 @@ from shared.services import llm_gateway
 from web import llm_relay
 from web.auth import admin_required, current_user, user_required
 from web.db import db
-from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, ModelListSchema
+from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, ModelListSchema, PassThrough
 
 blp = Blueprint("gateway", __name__, url_prefix="/api", description="Models, chat completions and embeddings")
 
@@ -47,6 +47,14 @@ def chat_completions(body: dict):
     if body.get("stream"):
         return llm_relay.stream(job, llm_relay.SSE)
     return llm_relay.result(job)
+
+
+@blp.route("/chat/completed", methods=["POST"])
+@user_required
+@blp.arguments(PassThrough)
+def chat_completed(body: dict):
+    """Deprecated in Open WebUI (outlet filters run inline); kept for API clients."""
+    return jsonify(llm_gateway.chat_completed(db(), current_user(), body))
 
 
 @blp.route("/embeddings", methods=["POST"])

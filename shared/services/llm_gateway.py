@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shared.errors import BadRequest, NotFound, ServiceError
 from shared.jobs import service as jobs
 from shared.models import Job, User
-from shared.services import chat_flow, chat_rag, connections, models_registry
+from shared.services import chat_flow, chat_rag, chats, connections, models_registry
 from shared.services.connections import Connection, Kind
 
 MODELS_WAIT = float(os.environ.get("MODELS_WAIT_SECONDS") or 10)
@@ -171,6 +171,15 @@ def start_chat(session: Session, user: User, body: dict) -> tuple[Job, dict | No
     )
     answer = {"status": True, "task_ids": [job.id], "chat_id": background["chat_id"]} if background else None
     return job, answer
+
+
+def chat_completed(session: Session, user: User, body: dict) -> dict:
+    """Open WebUI's deprecated ``/api/chat/completed``: no outlet filters run here, so the messages come
+    back as sent, once the chat is known to be the caller's."""
+    chat_id = body.get("chat_id")
+    if isinstance(chat_id, str) and chat_id and not chat_id.startswith("local:"):
+        chats.get_chat(session, user.id, chat_id)
+    return {k: v for k, v in body.items() if k != "model_item"}
 
 
 def start_embeddings(session: Session, user: User, body: dict) -> Job:

@@ -74,3 +74,13 @@ def test_gateway_routes_need_a_verified_user(client):
         response = getattr(client, method)(path, json={})
         assert response.status_code == 401, path
     assert "error" in client.get("/openai/models").get_json()
+
+
+def test_chat_completed_echoes_the_messages_of_an_own_chat(client, admin, make_user):
+    headers = bearer(admin["token"])
+    chat = client.post("/api/v1/chats/new", headers=headers, json={"chat": {"title": "t"}}).get_json()
+    body = {"chat_id": chat["id"], "messages": [{"role": "user", "content": "hi"}], "model": "m", "model_item": {}}
+    answer = client.post("/api/chat/completed", headers=headers, json=body)
+    assert answer.status_code == 200 and answer.get_json() == {k: v for k, v in body.items() if k != "model_item"}
+    other = bearer(make_user()["token"])
+    assert client.post("/api/chat/completed", headers=other, json=body).status_code == 404
