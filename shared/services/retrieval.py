@@ -7,7 +7,7 @@ from collections.abc import Iterable
 from sqlalchemy.orm import Session
 
 from shared import messages
-from shared.errors import Forbidden
+from shared.errors import Forbidden, NotFound
 from shared.models import File, Knowledge, User
 from shared.rag import config as rag_config
 from shared.rag.embedding import get_embedder
@@ -91,13 +91,16 @@ def search(session: Session, collection_names: list[str], query: str, k: int, *,
 def item_collections(session: Session, user: User, item: dict) -> tuple[list[str], dict]:
     """The collections a chat's ``files`` item stands for, and how Open WebUI names it as a source."""
     kind, item_id = item.get("type"), item.get("id")
-    if kind == "collection" or (kind is None and item.get("collection_name")):
-        knowledge = knowledge_service.get_knowledge(session, item_id or item["collection_name"], user)
+    if kind == "collection" and item_id:
+        knowledge = knowledge_service.get_knowledge(session, item_id, user)
         return [knowledge.id], {"id": knowledge.id, "name": knowledge.name, "type": "collection"}
     if kind == "file" and item_id:
         file = file_service.get_file(session, item_id, user)
         return [file_service.file_collection(file.id)], {"id": file.id, "name": file.filename, "type": "file"}
-    names = item.get("collection_names") or []
+    # legacy items ("doc", or none): named collections, each checked like a retrieval query
+    names = item.get("collection_names") or ([item["collection_name"]] if item.get("collection_name") else [])
+    if not names:
+        raise NotFound(messages.NOT_FOUND)
     check_collections(session, user, names)
     return list(names), {"id": item_id or ",".join(names), "name": item.get("name"), "type": kind or "collection"}
 
