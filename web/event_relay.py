@@ -1,9 +1,12 @@
-"""One reader per web process for every job event stream its clients follow.
+"""One Redis pub/sub connection per web process for every job event stream its clients follow.
 
-Each subscriber first reads what is already in its job's log itself (one XRANGE), then joins the
-relay. The relay's single thread (a greenlet under gunicorn's gevent worker) blocks in one XREAD
-over all followed streams plus a private wake-up stream, and hands each event to the subscribers'
-queues. An idle stream costs a queue and a dict entry: no Redis connection and no thread each.
+Publishing appends each event to the job's log (a Redis Stream) and announces it on the job's
+channel in the same Lua call, so announcements arrive in log order. A new follower subscribes the
+channel (once per job per process), waits for Redis to confirm, then reads the log after its
+``Last-Event-ID``: everything published before is in that read, everything after arrives
+announced, and ids at or below the last one delivered are dropped, so nothing is lost or repeated.
+One reader thread (a greenlet under gunicorn's gevent worker) hands announcements to followers'
+queues: an idle stream costs a queue and a dict entry, no Redis connection and no thread.
 """
 from __future__ import annotations
 
@@ -12,21 +15,19 @@ import os
 import queue
 import threading
 import time
-import uuid
 from collections import defaultdict
 
 import redis
 
 from shared.jobs import events
 from shared.jobs.events import JobEvent
-from shared.redis_client import get_redis, key, redis_url
+from shared.redis_client import redis_url
 
 log = logging.getLogger(__name__)
 
-BLOCK_MS = 5000
-BATCH = 500
+CONFIRM_TIMEOUT = 5.0
 LOST = JobEvent("", "lost", {})
-"""Put in every subscriber's queue when Redis is lost: its events may have been missed."""
+"""Put in every follower's queue when Redis is lost: announcements may have been missed."""
 
 
 def _id_tuple(event_id: str) -> tuple[int, int]:
@@ -43,6 +44,9 @@ class Subscription:
         self.job_id = job_id
         self.last_id = last_id
         self.queue: queue.SimpleQueue[JobEvent] = queue.SimpleQueue()
+        self.lock = threading.Lock()
+        self.pending: list[JobEvent] | None = []
+        """Announcements that arrive while the log is being read; None once caught up."""
 
     def get(self, timeout: float) -> JobEvent | None:
         try:
@@ -53,10 +57,23 @@ class Subscription:
             raise redis.ConnectionError("The event relay lost its connection to Redis.")
         return event
 
-    def deliver(self, event: JobEvent) -> None:
+    def _put(self, event: JobEvent) -> None:
         if _id_tuple(event.id) > _id_tuple(self.last_id):
             self.last_id = event.id
             self.queue.put(event)
+
+    def announce(self, event: JobEvent) -> None:
+        with self.lock:
+            if self.pending is not None:
+                self.pending.append(event)
+            else:
+                self._put(event)
+
+    def catch_up(self, backlog: list[JobEvent]) -> None:
+        with self.lock:
+            for event in [*backlog, *(self.pending or [])]:
+                self._put(event)
+            self.pending = None
 
     def close(self) -> None:
         self.relay.unsubscribe(self)
@@ -64,81 +81,93 @@ class Subscription:
 
 class EventRelay:
     def __init__(self) -> None:
-        self.client = redis.Redis.from_url(redis_url(), decode_responses=True, socket_connect_timeout=2)
-        self.wake_stream = key("relay", uuid.uuid4().hex)
-        self.wake_last = "0-0"
-        self.subscribers: dict[str, set[Subscription]] = defaultdict(set)
+        client = redis.Redis.from_url(redis_url(), decode_responses=True, socket_connect_timeout=2)
+        self.pubsub = client.pubsub()
+        self.followers: dict[str, set[Subscription]] = defaultdict(set)
+        self.confirmed: dict[str, threading.Event] = {}
         self.lock = threading.Lock()
         threading.Thread(target=self._run, name="event-relay", daemon=True).start()
 
-    def subscribe(self, job_id: str, last_event_id: str | None) -> tuple[list[JobEvent], Subscription]:
-        """The events already logged after ``last_event_id`` and a subscription for the ones to come."""
-        backlog = events.read_after(job_id, last_event_id)
-        last = backlog[-1].id if backlog else (last_event_id or "0-0")
-        subscription = Subscription(self, job_id, last)
-        if backlog and backlog[-1].terminal:
-            return backlog, subscription
+    def subscribe(self, job_id: str, last_event_id: str | None) -> Subscription:
+        """Follow the job's events after ``last_event_id`` (all when None)."""
+        channel = events.channel(job_id)
+        subscription = Subscription(self, job_id, last_event_id or "0-0")
         with self.lock:
-            self.subscribers[events.stream_key(job_id)].add(subscription)
-        self._wake()
-        return backlog, subscription
+            first = channel not in self.followers
+            self.followers[channel].add(subscription)
+            if first:
+                self.confirmed[channel] = threading.Event()
+            confirmed = self.confirmed[channel]
+        try:
+            if first:
+                self.pubsub.subscribe(channel)
+            if not confirmed.wait(CONFIRM_TIMEOUT):
+                raise redis.TimeoutError("Redis did not confirm the event subscription.")
+            subscription.catch_up(events.read_after(job_id, last_event_id))
+        except BaseException:
+            subscription.close()
+            raise
+        return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        stream = events.stream_key(subscription.job_id)
+        channel = events.channel(subscription.job_id)
         with self.lock:
-            followers = self.subscribers.get(stream)
-            if followers is not None:
-                followers.discard(subscription)
-                if not followers:
-                    del self.subscribers[stream]
-
-    def _drop_all(self) -> None:
-        with self.lock:
-            dropped = [s for subscribers in self.subscribers.values() for s in subscribers]
-            self.subscribers.clear()
-        for subscription in dropped:
-            subscription.queue.put(LOST)
-
-    def _wake(self) -> None:
-        pipe = get_redis().pipeline(transaction=False)
-        pipe.xadd(self.wake_stream, {"w": 1}, maxlen=10, approximate=False)
-        pipe.expire(self.wake_stream, 24 * 3600)
-        pipe.execute()
-
-    def _offsets(self) -> dict[str, str]:
-        with self.lock:
-            offsets = {stream: min((s.last_id for s in subs), key=_id_tuple)
-                       for stream, subs in self.subscribers.items()}
-        offsets[self.wake_stream] = self.wake_last
-        return offsets
+            followers = self.followers.get(channel)
+            if followers is None or subscription not in followers:
+                return
+            followers.discard(subscription)
+            if followers:
+                return
+            del self.followers[channel]
+            self.confirmed.pop(channel, None)
+        try:
+            self.pubsub.unsubscribe(channel)
+        except redis.RedisError:
+            pass  # the reader notices the lost connection and starts afresh
 
     def _run(self) -> None:
         while True:
             try:
-                self._read_once()
+                message = self.pubsub.get_message(timeout=1.0)
+                if message is not None:
+                    self._handle(message)
             except redis.RedisError as error:
                 log.warning("event relay: Redis unavailable (%s); retrying", error)
                 self._drop_all()
                 time.sleep(0.5)
             except Exception:  # noqa: BLE001 - the relay must outlive any single failure
-                log.exception("event relay failed; restarting")
-                time.sleep(0.5)
+                log.exception("event relay failed; going on")
 
-    def _read_once(self) -> None:
-        answer = self.client.xread(self._offsets(), count=BATCH, block=BLOCK_MS) or []
-        for stream, entries in answer:
-            if stream == self.wake_stream:
-                self.wake_last = entries[-1][0]
-                continue
+    def _handle(self, message: dict) -> None:
+        channel = message["channel"]
+        if message["type"] == "subscribe":
             with self.lock:
-                followers = list(self.subscribers.get(stream, ()))
-            for event_id, fields in entries:
-                event = events.decode(event_id, fields)
-                for subscription in followers:
-                    subscription.deliver(event)
-                if event.terminal:
-                    for subscription in followers:
-                        self.unsubscribe(subscription)
+                confirmed = self.confirmed.get(channel)
+            if confirmed is not None:
+                confirmed.set()
+            return
+        if message["type"] != "message":
+            return
+        event = events.parse_announcement(message["data"])
+        with self.lock:
+            followers = list(self.followers.get(channel, ()))
+        for subscription in followers:
+            subscription.announce(event)
+        if event.terminal:
+            for subscription in followers:
+                self.unsubscribe(subscription)
+
+    def _drop_all(self) -> None:
+        with self.lock:
+            dropped = [s for followers in self.followers.values() for s in followers]
+            self.followers.clear()
+            self.confirmed.clear()
+        try:
+            self.pubsub.reset()
+        except redis.RedisError:
+            pass
+        for subscription in dropped:
+            subscription.queue.put(LOST)
 
 
 _relay: tuple[int, EventRelay] | None = None

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from flask import Response, jsonify, request, stream_with_context
 
+from shared.db import session_scope
 from shared.jobs import events, results
 from shared.jobs.events import JobEvent
 from shared.models.job import Job
@@ -38,20 +39,26 @@ def _replay_finished(job: Job) -> list[JobEvent]:
     return outcome
 
 
+def _finished_row(job_id: str) -> Job | None:
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        return job if job is not None and job.finished else None
+
+
 def follow(job: Job, last_event_id: str | None = None, keepalive: float = KEEPALIVE_SECONDS
            ) -> Iterator[JobEvent | None]:
     """The job's events after ``last_event_id`` through the process's relay; None on idle ticks."""
     if job.finished and not events.log_exists(job.id):
         yield from (e for e in _replay_finished(job) if last_event_id is None or e.id > last_event_id)
         return
-    backlog, subscription = get_relay().subscribe(job.id, last_event_id)
+    subscription = get_relay().subscribe(job.id, last_event_id)
     try:
-        for event in backlog:
-            yield event
-            if event.terminal:
-                return
         while True:
             event = subscription.get(keepalive)
+            if event is None and (finished := _finished_row(job.id)) is not None:
+                # The row ended but its final events never reached the log (Redis was down then).
+                yield from _replay_finished(finished)
+                return
             yield event
             if event is not None and event.terminal:
                 return

@@ -64,12 +64,15 @@ class JobListSchema(Schema):
     page = fields.Integer()
 
 
+COLUMNS = tuple(name for name in JobSchema().fields if name not in ("error", "result"))
+
+
 def present(job: Job, with_result: bool = True) -> dict:
     """The job as the API shows it: the trace in ``error.detail`` is for admins only."""
     error = job.error
     if error and current_user().role != "admin":
         error = {name: value for name, value in error.items() if name != "detail"}
-    data = {column: getattr(job, column) for column in JobSchema._declared_fields if column not in ("error", "result")}
+    data = {column: getattr(job, column) for column in COLUMNS}
     data["error"] = error
     data["result"] = results.load(job) if with_result else job.result
     return data

@@ -6,6 +6,7 @@ from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from shared.jobs import service
+from shared.services import chats
 from shared.models.job import Job
 from web.auth import admin_required, current_user, user_required
 from web.db import db
@@ -46,6 +47,8 @@ def chat_tasks(chat_id: str):
 @blp.route("/chat/<path:chat_id>/stop", methods=["POST"])
 @user_required
 def stop_chat_tasks(chat_id: str):
+    """Cancel the caller's active jobs for one of their chats (someone else's chat is 404)."""
+    chats.get_chat(db(), current_user().id, chat_id)
     ids = service.active_job_ids(db(), owner_id=current_user().id, related_type="chat", related_id=chat_id)
     if not ids:
         return jsonify(status=True, message=f"No tasks found for item {chat_id}.")

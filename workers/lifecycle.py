@@ -93,17 +93,18 @@ class JobLifecycle(Middleware):
         current.bind(None)
         if job is None or job.job_id is None:
             return
-        if exception is None:
-            self._succeeded(job.job_id, result)
-        elif job.stop_reason == "cancelled" or isinstance(exception, current.JobCancelled):
+        # A stopped job ends as stopped even when its actor returned (its upstream read was cut short).
+        if job.stop_reason == "cancelled" or isinstance(exception, current.JobCancelled):
             _update(job.job_id, status="cancelled", finished_at=now())
             events.publish(job.job_id, "status", {"status": "cancelled"})
-        elif message.failed:
+        elif job.stop_reason == "time_limit" or (exception is not None and message.failed):
             limit = message.options.get("time_limit") or broker.get_actor(message.actor_name).options.get("time_limit")
-            error = describe(exception, limit)
+            error = describe(TimeLimitExceeded() if job.stop_reason == "time_limit" else exception, limit)
             _update(job.job_id, status="failed", error=error, finished_at=now())
             public = {name: value for name, value in error.items() if name != "detail"}
             events.publish_many(job.job_id, [("error", public), ("status", {"status": "failed"})])
+        elif exception is None:
+            self._succeeded(job.job_id, result)
         else:
             error = describe(exception)
             _update(job.job_id, status="queued", error=error, progress_message=f"Retrying: {error['message']}")

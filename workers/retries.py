@@ -5,6 +5,7 @@ import requests
 from dramatiq.middleware import Retries
 
 from shared.errors import UpstreamError
+from shared.jobs import current
 from shared.jobs.current import JobCancelled
 
 TRANSIENT = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
@@ -20,14 +21,16 @@ def is_transient(exception: BaseException) -> bool:
 class TransientRetries(Retries):
     """Retries with exponential backoff for transient failures; anything else fails at once.
 
-    Cancelled jobs are neither retried nor dead-lettered. Parameters as Dramatiq's ``Retries``
+    Cancelled jobs are neither retried nor dead-lettered; a job stopped by its time limit fails at once
+    (whatever its actor raised when its upstream connection was closed). Parameters as Dramatiq's ``Retries``
     (``max_retries``, ``min_backoff``, ``max_backoff`` in ms, also per actor or per message).
     """
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
-        if exception is None or isinstance(exception, JobCancelled):
+        stopped = current.running() is not None and current.running().stop_reason
+        if exception is None or isinstance(exception, JobCancelled) or stopped == "cancelled":
             return
-        if not is_transient(exception):
+        if stopped or not is_transient(exception):
             message.fail()
             return
         super().after_process_message(broker, message, result=result, exception=exception)

@@ -74,14 +74,14 @@ class JobSupervisor(Middleware):
             return
         now = time.monotonic()
         for job in jobs:
-            if job.deadline <= now and job.stop("time_limit"):
+            if job.deadline <= now and job.stop(
+                    "time_limit", lambda: raise_thread_exception(job.thread_id, TimeLimitExceeded)):
                 log.warning("job %s exceeded its time limit", job.job_id or "(no job row)")
-                raise_thread_exception(job.thread_id, TimeLimitExceeded)
         with_rows = [job for job in jobs if job.job_id is not None and job.stop_reason is None]
         if not with_rows:
             return
         flags = get_redis().mget([cancel_key(job.job_id) for job in with_rows])
         for job, flag in zip(with_rows, flags):
-            if flag and job.stop("cancelled"):
+            if flag and job.stop("cancelled",
+                                 lambda: raise_thread_exception(job.thread_id, current.JobCancelled)):
                 log.info("cancelling job %s", job.job_id)
-                raise_thread_exception(job.thread_id, current.JobCancelled)

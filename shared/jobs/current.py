@@ -32,13 +32,16 @@ class RunningJob:
     callbacks: list[Callable[[], None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
-    def stop(self, reason: str) -> bool:
-        """Mark the job stopping and run its cleanup callbacks once; False if it already ended or was stopped."""
+    def stop(self, reason: str, interrupt: Callable[[], None]) -> bool:
+        """Mark the job stopping, ``interrupt`` its thread, then run its cleanup callbacks once; False if
+        it already ended or was stopped. Interrupting first means that a read the callbacks unblock
+        ends in the interruption rather than in an ordinary return."""
         with self.lock:
             if self.done or self.stop_reason is not None:
                 return False
             self.stop_reason = reason
             callbacks, self.callbacks = self.callbacks, []
+            interrupt()
         for callback in callbacks:
             try:
                 callback()

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 from shared.jobs.config import get_job_settings
@@ -41,20 +42,45 @@ def decode(event_id: str, fields: dict[str, str]) -> JobEvent:
     return JobEvent(event_id, fields["type"], json.loads(fields.get("data") or "{}"))
 
 
+_PUBLISH = """
+local ids = {}
+for i = 4, #ARGV, 2 do
+    local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[i], 'data', ARGV[i + 1])
+    redis.call('PUBLISH', ARGV[3], id .. '\\n' .. ARGV[i] .. '\\n' .. ARGV[i + 1])
+    ids[#ids + 1] = id
+end
+redis.call('EXPIRE', KEYS[1], ARGV[2])
+return ids
+"""
+"""Append events to the log and announce each on the job's live channel, atomically and in order."""
+
+
+def channel(job_id: str) -> str:
+    """The pub/sub channel announcing the job's new events as ``<id>\\n<type>\\n<json data>``."""
+    return key("job", job_id, "live")
+
+
+def parse_announcement(message: str) -> JobEvent:
+    event_id, event_type, data = message.split("\n", 2)
+    return JobEvent(event_id, event_type, json.loads(data))
+
+
 def publish_many(job_id: str, events: Iterable[tuple[str, dict | None]]) -> list[str]:
     """Append events in one round trip; returns their ids."""
     settings = get_job_settings()
-    stream = stream_key(job_id)
-    pipe = get_redis().pipeline(transaction=False)
     ttl = ACTIVE_TTL
+    args: list = []
     for event_type, data in events:
         data = data or {}
-        pipe.xadd(stream, {"type": event_type, "data": json.dumps(data, default=str)},
-                  maxlen=settings.events_maxlen, approximate=True)
+        args += [event_type, json.dumps(data, default=str)]
         if event_type == "status" and data.get("status") in FINISHED:
             ttl = settings.events_ttl
-    pipe.expire(stream, ttl)
-    return pipe.execute()[:-1]
+    return _publish_script()(keys=[stream_key(job_id)], args=[settings.events_maxlen, ttl, channel(job_id), *args])
+
+
+@lru_cache(maxsize=1)
+def _publish_script():
+    return get_redis().register_script(_PUBLISH)
 
 
 def publish(job_id: str, type: str, data: dict[str, Any] | None = None) -> str:

@@ -2,6 +2,7 @@
 jobs whose message never left."""
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -17,13 +18,12 @@ from tests.jobs.worker import ROOT
 from workers import scheduler
 
 
-def queued_actors() -> list[str]:
+def queued_actors(queues: tuple[str, ...] = ("default",)) -> list[str]:
+    """Actor names of the messages waiting on the queues, in order."""
     client = get_redis()
     namespace = broker.namespace()
-    ids = client.lrange(f"{namespace}:default", 0, -1)
-    import json
-
-    return [json.loads(client.hget(f"{namespace}:default.msgs", i))["actor_name"] for i in ids]
+    return [json.loads(client.hget(f"{namespace}:{queue}.msgs", message_id))["actor_name"]
+            for queue in queues for message_id in client.lrange(f"{namespace}:{queue}", 0, -1)]
 
 
 def test_two_schedulers_send_each_slot_once():
@@ -36,11 +36,12 @@ def test_two_schedulers_send_each_slot_once():
 
 
 def test_scheduler_processes_started_twice_send_once():
+    queues = tuple(sorted({entry.queue for entry in scheduler.SCHEDULE}))
     processes = [subprocess.Popen([sys.executable, "-m", "workers.scheduler"], cwd=ROOT, env=os.environ.copy(),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
     try:
         deadline = time.monotonic() + 15
-        while len(queued_actors()) < len(scheduler.SCHEDULE):
+        while len(queued_actors(queues)) < len(scheduler.SCHEDULE):
             assert time.monotonic() < deadline
             time.sleep(0.1)
         time.sleep(1.5)
@@ -48,7 +49,7 @@ def test_scheduler_processes_started_twice_send_once():
         for process in processes:
             process.terminate()
             process.wait(10)
-    assert sorted(queued_actors()) == sorted(entry.actor for entry in scheduler.SCHEDULE)
+    assert sorted(queued_actors(queues)) == sorted(entry.actor for entry in scheduler.SCHEDULE)
     assert all(process.returncode == 0 for process in processes)
 
 

@@ -154,19 +154,22 @@ def test_failed_job_error_is_redacted_for_owner_not_admin(client, admin, make_us
 def test_open_webui_task_routes(client, admin, make_user, worker):
     alice = make_user("alice@example.com")
     bob = make_user("bob@example.com")
-    first = enqueue(alice["id"], actor="system.sleep", related="chat-1", seconds=30, steps=300)
-    second = enqueue(alice["id"], actor="system.sleep", related="chat-1", seconds=30, steps=300)
+    created = client.post("/api/v1/chats/new", json={"chat": {"title": "t", "messages": []}},
+                          headers=bearer(alice["token"]))
+    assert created.status_code == 200, created.get_json()
+    chat = created.get_json()["id"]
+    first = enqueue(alice["id"], actor="system.sleep", related=chat, seconds=30, steps=300)
+    second = enqueue(alice["id"], actor="system.sleep", related=chat, seconds=30, steps=300)
     wait_status(first, ("running",))
 
     listed = client.get("/api/tasks", headers=bearer(admin["token"]))
     assert listed.status_code == 200 and set(listed.get_json()["tasks"]) == {first, second}
     assert client.get("/api/tasks", headers=bearer(alice["token"])).status_code == 401
 
-    assert client.get("/api/tasks/chat/chat-1", headers=bearer(alice["token"])).get_json() == {
+    assert client.get(f"/api/tasks/chat/{chat}", headers=bearer(alice["token"])).get_json() == {
         "task_ids": [first, second]}
-    assert client.get("/api/tasks/chat/chat-1", headers=bearer(bob["token"])).get_json() == {"task_ids": []}
-    assert client.post("/api/tasks/chat/chat-1/stop", headers=bearer(bob["token"])).get_json() == {
-        "status": True, "message": "No tasks found for item chat-1."}
+    assert client.get(f"/api/tasks/chat/{chat}", headers=bearer(bob["token"])).get_json() == {"task_ids": []}
+    assert client.post(f"/api/tasks/chat/{chat}/stop", headers=bearer(bob["token"])).status_code == 404
 
     stopped = client.post(f"/api/tasks/stop/{first}", headers=bearer(admin["token"]))
     assert stopped.get_json() == {"status": True, "message": f"Task {first} stopped."}
@@ -174,10 +177,12 @@ def test_open_webui_task_routes(client, admin, make_user, worker):
     assert client.post("/api/tasks/stop/unknown", headers=bearer(admin["token"])).get_json() == {
         "status": False, "message": "Task with ID unknown not found."}
 
-    assert client.post("/api/tasks/chat/chat-1/stop", headers=bearer(alice["token"])).get_json() == {
-        "status": True, "message": "All tasks for item chat-1 stopped."}
+    assert client.post(f"/api/tasks/chat/{chat}/stop", headers=bearer(alice["token"])).get_json() == {
+        "status": True, "message": f"All tasks for item {chat} stopped."}
     wait_status(second, ("cancelled",))
-    assert client.get("/api/tasks/chat/chat-1", headers=bearer(alice["token"])).get_json() == {"task_ids": []}
+    assert client.get(f"/api/tasks/chat/{chat}", headers=bearer(alice["token"])).get_json() == {"task_ids": []}
+    assert client.post(f"/api/tasks/chat/{chat}/stop", headers=bearer(alice["token"])).get_json() == {
+        "status": True, "message": f"No tasks found for item {chat}."}
 
 
 def test_result_or_accepted(app, admin, worker):
