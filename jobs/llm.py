@@ -79,9 +79,13 @@ def verify(job_id: str, provider: str, url: str, key: str | None = None, config:
     """Check a connection before it is saved: Ollama's ``/api/version``, an OpenAI API's ``/models``."""
     with session_scope() as session:
         _, list_timeout = connections.timeouts(session)
-    if provider == "ollama":
-        return OllamaClient(url, key, list_timeout).call("GET", "/api/version")
-    return OpenAIClient(url, key, list_timeout).call("GET", "/models")
+    client = (OllamaClient if provider == "ollama" else OpenAIClient)(url, key, list_timeout)
+    try:
+        return client.call("GET", "/api/version" if provider == "ollama" else "/models")
+    except UpstreamError as exc:
+        if exc.status in (401, 403):  # the admin's session is fine; the key under test is not
+            raise UpstreamError(f"The server refused the key: {exc.detail}", 400) from exc
+        raise
 
 
 def _openai_chunks(client: OpenAIClient, body: dict) -> Iterator[dict]:

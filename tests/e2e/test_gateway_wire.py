@@ -200,3 +200,14 @@ def test_users_see_only_the_models_opened_to_them(stack, admin, make_user, clien
     assert post(stack, "/api/chat/completions", user, {"model": LLAMA, "messages": CHAT}).status_code == 200
     assert post(stack, "/api/chat/completions", user, {"model": "gpt-fake", "messages": CHAT}).status_code == 404
     assert requests.get(f"{stack.url}/api/models/base", headers=user, timeout=10).status_code == 401
+
+
+def test_verify_connections_before_saving_them(stack, auth, fake_ollama, fake_openai):
+    ollama = post(stack, "/ollama/verify", auth, {"url": fake_ollama.url})
+    assert ollama.status_code == 200 and ollama.json()["version"]
+    openai = post(stack, "/openai/verify", auth, {"url": fake_openai.url, "key": "sk-fake"})
+    assert {m["id"] for m in openai.json()["data"]} == {"gpt-fake", "gpt-fake-mini"}
+    wrong = post(stack, "/openai/verify", auth, {"url": fake_openai.url, "key": "sk-wrong"})
+    assert wrong.status_code == 400 and "Incorrect API key" in wrong.json()["detail"]
+    dead = post(stack, "/ollama/verify", auth, {"url": f"http://127.0.0.1:{free_port()}"})
+    assert dead.status_code == 502
