@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 import dramatiq
+import redis
 
 from shared import socket_events
 from shared.db import session_scope
@@ -26,6 +28,10 @@ log = logging.getLogger(__name__)
 
 ACTOR = "llm.chat_completion"
 TASKS_ACTOR = "chat_tasks.generate"
+KEEPALIVE = 1.0
+"""Seconds each blocking read of the job's log waits (kept under any Redis socket timeout)."""
+IDLE_LIMIT = 3600.0
+RESUME_DELAY = 0.2
 
 
 class ChatRelay:
@@ -79,20 +85,26 @@ class ChatRelay:
 
 
 def relay(job_id: str, chat: ChatRelay, after: str | None) -> None:
-    """Follow the job's log from ``after`` until this attempt ends (bounded by the keep-alive ticks)."""
-    idle = 0
-    try:
-        for event in events.iter_events(job_id, after, keepalive=5.0):
-            if event is None:
-                idle += 1
-                if idle > 12 * 60:  # an hour without a single event: the attempt is gone
+    """Follow the job's log from ``after`` until this attempt ends. A Redis hiccup resumes after the last
+    relayed event; an hour without any event (the attempt is gone) ends it."""
+    deadline = time.monotonic() + IDLE_LIMIT
+    while time.monotonic() < deadline:
+        try:
+            for event in events.iter_events(job_id, after, keepalive=KEEPALIVE):
+                if event is None:
+                    if time.monotonic() > deadline:
+                        return
+                    continue
+                after, deadline = event.id, time.monotonic() + IDLE_LIMIT
+                if not chat.handle(event):
                     return
-                continue
-            idle = 0
-            if not chat.handle(event):
-                return
-    except Exception:  # never let delivery trouble touch the job itself
-        log.exception("socket delivery of job %s stopped", job_id)
+            return
+        except redis.RedisError as error:
+            log.warning("socket delivery of job %s: Redis unavailable (%s); resuming", job_id, error)
+            time.sleep(RESUME_DELAY)
+        except Exception:  # never let delivery trouble touch the job itself
+            log.exception("socket delivery of job %s stopped", job_id)
+            return
 
 
 def _last_event_id(job_id: str) -> str | None:

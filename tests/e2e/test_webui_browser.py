@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -95,14 +96,31 @@ def test_chat_in_the_real_web_app(app, stack, fake_ollama):
     assert app.driver.current_url == chat_url
     app.screenshot("07-after-reload")
 
+    fake_ollama.behave(delay=0.4)
+    app.send("please count slowly from one to twenty and then stop counting")
+    app.wait(lambda: any("You said: please" in e.text for e in app.visible("#response-content-container")), 20,
+             "the second answer to start")
+    app.wait(lambda: app.labelled("Stop"), what="the stop button").click()
+    time.sleep(1.5)
+    stopped = app.visible("#response-content-container")[-1].text
+    assert "then stop counting" not in stopped
+    app.screenshot("08-stopped")
+    app.driver.refresh()
+    app.wait_for_chat_page()
+    app.wait(lambda: app.visible("#response-content-container")[-1].text.startswith("You said: please"), 20,
+             "the stopped answer after a reload")
+    assert "then stop counting" not in app.visible("#response-content-container")[-1].text
+    assert not app.labelled("Stop")
+    fake_ollama.behave(delay=0.0)
+
     app.sign_out()
     app.wait(lambda: "/auth" in app.driver.current_url and app.visible("input[type='email']"), 20, "the sign-in page")
-    app.screenshot("08-signed-out")
+    app.screenshot("09-signed-out")
     app.sign_in(ADMIN[1], ADMIN[2])
     app.wait_for_chat_page()
     app.open_sidebar()
     app.wait(lambda: TITLE in app.sidebar_chat_titles(), 20, "the chat after signing in again")
-    app.screenshot("09-signed-in-again")
+    app.screenshot("10-signed-in-again")
 
     server_errors = [m for m in app.console_errors() if "status of 5" in m]
     assert server_errors == []

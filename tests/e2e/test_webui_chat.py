@@ -127,3 +127,24 @@ def test_an_upstream_failure_reaches_the_browser_and_the_chat(stack, admin, fake
         assert stored["done"] is True and "model is sleeping" in stored["error"]["content"]
     finally:
         browser.close()
+
+
+def test_stopping_a_reply_keeps_what_was_said(stack, admin, fake_ollama):
+    headers = {"Authorization": f"Bearer {admin['token']}"}
+    fake_ollama.behave(delay=0.3)
+    browser = Browser(stack.url, admin["token"])
+    try:
+        body, reply_id = app_request(browser.client.sid, "one two three four five six seven eight nine ten")
+        chat_id = requests.post(f"{stack.url}/api/chat/completions", json=body, headers=headers).json()["chat_id"]
+        browser.wait_until(lambda ev: sum(1 for e in ev if e["data"]["type"] == "chat:completion") >= 3)
+        stop = requests.post(f"{stack.url}/api/tasks/chat/{chat_id}/stop", headers=headers)
+        assert stop.status_code == 200, stop.text
+        events = browser.wait_until(lambda ev: any(e["data"]["data"] == {"active": False} for e in ev), timeout=10)
+        assert "chat:tasks:cancel" in types(events)
+        said = [e["data"]["data"]["content"] for e in events if e["data"]["type"] == "chat:completion"][-1]
+        assert said.startswith("You said: one") and not said.endswith("ten")
+        stored = requests.get(f"{stack.url}/api/v1/chats/{chat_id}", headers=headers).json()
+        reply = stored["chat"]["history"]["messages"][reply_id]
+        assert reply["done"] is True and reply["content"] == said
+    finally:
+        browser.close()
