@@ -16,7 +16,7 @@ from flask import Flask
 from shared import socket_events
 from shared.db import session_scope
 from shared.errors import ServiceError
-from shared.services import api_keys, sessions
+from shared.services import api_keys, chats, sessions
 from web.auth import decode
 
 log = logging.getLogger(__name__)
@@ -47,8 +47,6 @@ def _token(data) -> str | None:
 
 
 def _may_read_chat(user_id: str, chat_id: str) -> bool:
-    from shared.services import chats  # the chats area; absent until it lands
-
     try:
         with session_scope() as session:
             chats.get_chat(session, user_id, chat_id)
@@ -62,6 +60,8 @@ def create_server(app: Flask) -> socketio.Server:
     sio = socketio.Server(
         async_mode="gevent",
         client_manager=socket_events.client_manager(),
+        # Credentials travel in the socket.io ``auth`` payload, never in cookies, so any origin may connect
+        # (Open WebUI's default); behind a proxy the Host/Origin pair need not match.
         cors_allowed_origins=[],
         always_connect=True,
         transports=["websocket", "polling"],
