@@ -7,15 +7,17 @@ fails the job with an error event.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Any
+import queue
+import threading
+from collections.abc import Iterable, Iterator
+from typing import Any, TypeVar
 
 import dramatiq
 
 import workers.broker  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
 from shared.errors import UpstreamError
-from shared.jobs import current
+from shared.jobs import current, events
 from shared.providers.ollama import OllamaClient
 from shared.providers.openai import OpenAIClient
 from shared.services import chat_rag, chats, connections, llm_format, models_registry
@@ -24,6 +26,7 @@ from shared.services.connections import Connection
 RETRIES = {"max_retries": 2, "min_backoff": 200, "max_backoff": 1000}
 """Interactive work: a person waits, so retry quickly and give up soon."""
 TIME_LIMIT = 30 * 60 * 1000
+T = TypeVar("T")
 
 
 def _client(conn: Connection, timeout: float) -> OllamaClient | OpenAIClient:
@@ -37,6 +40,69 @@ def _open(provider: str, url_idx: int) -> tuple[Connection, OllamaClient | OpenA
     return conn, _client(conn, timeout)
 
 
+class _Ended:
+    """What the reader thread leaves last: nothing (the stream ended) or the exception that ended it."""
+
+    def __init__(self, error: BaseException | None = None) -> None:
+        self.error = error
+
+
+def _batches(source: Iterator[T]) -> Iterator[list[T]]:
+    """``source``'s items in batches: everything that arrived while the previous batch was handled.
+
+    A reader thread (bound to the same job, so a cancel still shuts the upstream socket it reads)
+    drains ``source``; this thread takes what is queued. A slow upstream gives batches of one (no
+    added latency); a fast upstream or a busy worker gives bigger batches and fewer Redis round trips.
+    """
+    inbox: queue.SimpleQueue = queue.SimpleQueue()
+    job, stop = current.running(), threading.Event()
+
+    def read() -> None:
+        current.bind(job)
+        try:
+            for item in source:
+                if stop.is_set():
+                    break
+                inbox.put(item)
+            inbox.put(_Ended())
+        except BaseException as error:  # noqa: BLE001 - handed to the actor's thread
+            inbox.put(_Ended(error))
+        finally:
+            getattr(source, "close", lambda: None)()
+
+    threading.Thread(target=read, name="llm-stream-reader", daemon=True).start()
+    try:
+        while True:
+            batch = [_get(inbox)]
+            while not isinstance(batch[-1], _Ended):
+                try:
+                    batch.append(inbox.get_nowait())
+                except queue.Empty:
+                    break
+            ended = batch.pop() if isinstance(batch[-1], _Ended) else None
+            if batch:
+                yield batch
+            if ended is not None:
+                if ended.error is not None:
+                    raise ended.error
+                return
+    finally:
+        stop.set()
+
+
+def _get(inbox: queue.SimpleQueue) -> Any:
+    """The next item, waking every half second so an interrupt (cancel, time limit) is not held up."""
+    while True:
+        try:
+            return inbox.get(timeout=0.5)
+        except queue.Empty:
+            continue
+
+
+def _publish_deltas(datas: Iterable[dict]) -> None:
+    events.publish_many(current.current_job_id(), [("delta", data) for data in datas])
+
+
 @dramatiq.actor(actor_name="llm.proxy", queue_name="llm", time_limit=TIME_LIMIT, **RETRIES)
 def proxy(job_id: str, provider: str, url_idx: int, method: str, path: str, body: dict | None = None,
           stream: bool = False) -> Any:
@@ -48,8 +114,9 @@ def proxy(job_id: str, provider: str, url_idx: int, method: str, path: str, body
     if not stream:
         return client.call(method, path, body)
     last = None
-    for last in client.stream(path, body or {}):
-        current.publish("delta", {"chunk": last})
+    for batch in _batches(client.stream(path, body or {})):
+        _publish_deltas({"chunk": chunk} for chunk in batch)
+        last = batch[-1]
     return last
 
 
@@ -111,7 +178,8 @@ class _Reply:
         self.finish_reason: str | None = None
         self.usage: dict | None = None
 
-    def add(self, chunk: dict) -> None:
+    def add(self, chunk: dict) -> dict:
+        """Take one chunk; returns its ``delta`` event data."""
         self.first = self.first or chunk
         for choice in chunk.get("choices") or []:
             self.content += (choice.get("delta") or {}).get("content") or ""
@@ -121,7 +189,7 @@ class _Reply:
         if self.background:
             event.update(chat_id=self.background["chat_id"], message_id=self.background["message_id"],
                          content=self.content)
-        current.publish("delta", event)
+        return event
 
     def completion(self) -> dict:
         return llm_format.completion_from_chunks(self.first, self.content, self.finish_reason, self.usage, self.model)
@@ -169,8 +237,12 @@ def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: 
     reply = _Reply(model, background)
     chunks = _ollama_chunks(client, request, model) if conn.kind == "ollama" else _openai_chunks(client, request)
     try:
-        for chunk in chunks:
-            reply.add(chunk)
+        for batch in _batches(chunks):
+            _publish_deltas([reply.add(chunk) for chunk in batch])
+    except current.JobCancelled:
+        if background:  # stopped by the user: keep what was said so far
+            _save_reply(owner_id, background, {"content": reply.content, "done": True})
+        raise
     except Exception as exc:
         if background:
             message = getattr(exc, "detail", None) or str(exc) or type(exc).__name__

@@ -211,3 +211,31 @@ def test_verify_connections_before_saving_them(stack, auth, fake_ollama, fake_op
     assert wrong.status_code == 400 and "Incorrect API key" in wrong.json()["detail"]
     dead = post(stack, "/ollama/verify", auth, {"url": f"http://127.0.0.1:{free_port()}"})
     assert dead.status_code == 502
+
+
+def test_stopping_a_background_reply_keeps_what_was_said(stack, auth, fake_ollama):
+    warm(stack, auth)
+    fake_ollama.behave(delay=0.05)
+    reply_id = str(uuid.uuid4())
+    user_message = {"id": str(uuid.uuid4()), "parentId": None, "childrenIds": [], "role": "user",
+                    "content": "count", "timestamp": int(time.time())}
+    body = post(stack, "/api/chat/completions", auth, {
+        "model": LLAMA, "session_id": "sid-2", "id": reply_id, "parent_id": None, "user_message": user_message,
+        "params": {"max_tokens": 400}}).json()
+    job_id, chat_id = body["task_ids"][0], body["chat_id"]
+    for event in events.iter_events(job_id, keepalive=0.2):
+        if event is not None and event.type == "delta" and "w3" in event.data["content"]:
+            break
+    assert requests.get(f"{stack.url}/api/tasks/chat/{chat_id}", headers=auth, timeout=10).json()["task_ids"] == [job_id]
+    stopped = post(stack, f"/api/tasks/chat/{chat_id}/stop", auth, {})
+    assert stopped.status_code == 200
+    assert fake_ollama.received("/api/chat")[-1].disconnected.wait(3)
+    deadline = time.monotonic() + 5
+    while time.monotonic() < deadline:
+        chat = requests.get(f"{stack.url}/api/v1/chats/{chat_id}", headers=auth, timeout=10).json()["chat"]
+        reply = chat["history"]["messages"][reply_id]
+        if reply.get("done"):
+            break
+        time.sleep(0.05)
+    assert reply["done"] is True and reply["content"].startswith("w0 w1 w2 w3") and "w399" not in reply["content"]
+    assert "error" not in reply or not reply["error"]
