@@ -140,10 +140,7 @@ def main() -> None:
         from shared.cli import migrate
 
         migrate()
-        env = {**stack_env(fake_ollama.url, fake_openai.url), "AIOHTTP_CLIENT_TIMEOUT": "60",
-               # redis-py 8 reads with a 5 s socket timeout by default, as long as the event relay's 5 s
-               # blocking XREAD: an idle relay then "loses" Redis and drops its followers (reported).
-               "REDIS_URL": os.environ["REDIS_URL"] + "?socket_timeout=30"}
+        env = {**stack_env(fake_ollama.url, fake_openai.url), "AIOHTTP_CLIENT_TIMEOUT": "60"}
         # Worker slots: the job lifecycle keeps one database connection per worker thread and a process
         # has a pool of 30, so two processes of 24 threads (48 jobs at once; at concurrency 64 the rest wait).
         with running_worker(processes=2, threads=24, modules=(), env=env), web_server(env) as url:

@@ -25,8 +25,9 @@ from shared.services import connections
 from web.db import db
 from web.job_responses import accepted, follow, wants_async
 
-TICK = 0.5
-"""Seconds between idle checks (deadline, keep-alive) while following a job."""
+TICK = 5.0
+"""Seconds between idle checks (deadline, SSE keep-alive) while following a job. Not shorter: on an idle
+tick ``follow`` checks the job row and, once finished, replays the row instead of the log."""
 
 
 def _compact(obj: dict) -> str:
@@ -141,7 +142,7 @@ def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
                 _cancel(job.id)  # the client went away mid-stream
 
     return Response(body(), content_type=wire.content_type,
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Job-Id": job.id})
 
 
 def _prepend(first: JobEvent, rest: Iterator[JobEvent | None]) -> Iterator[JobEvent | None]:
