@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from dramatiq.threading import Interrupt
 
 from shared.jobs import events
+from shared.jobs.service import record_progress
 
 
 class JobCancelled(Interrupt):
@@ -84,8 +85,6 @@ def publish(type: str, data: dict | None = None) -> str:
 
 def progress(fraction: float, message: str = "") -> None:
     """Record progress (0..1) on the job row and publish a ``progress`` event. Keep calls coarse."""
-    from shared.jobs.service import record_progress
-
     job = _require()
     fraction = min(1.0, max(0.0, float(fraction)))
     record_progress(job.job_id, fraction, message)
