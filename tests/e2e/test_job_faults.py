@@ -57,6 +57,7 @@ def test_worker_killed_mid_job_is_redelivered_and_finishes_once():
         assert (job.status, job.attempts, job.result) == ("succeeded", 2, {"runs": 2})
     # Redelivery: the redelivery timeout (2 s here) plus up to one maintenance interval and worker start.
     assert redelivered is not None and redelivered < 6, redelivered
+    print(f"redelivered {redelivered:.2f} s after the kill (JOB_REDELIVERY_TIMEOUT_MS=2000)")
 
 
 def test_undecodable_message_is_rejected_and_recorded():

@@ -83,3 +83,31 @@ def test_connection_refused_is_a_clear_upstream_error(worker):
     job_id = run("tests.http", url="http://127.0.0.1:9/")
     seen = finish(job_id)
     assert seen[-2].data["type"] == "upstream" and seen[-2].data["status"] == 502
+
+
+def test_large_results_are_stored_in_a_file(worker):
+    from shared.config import get_settings
+    from shared.jobs import results
+
+    big = "x" * 300_000
+    job_id = run("tests.echo", value=big)
+    seen = finish(job_id)
+    assert seen[-2].data == {"result": None, "stored": True}
+    job = row(job_id)
+    assert job.result is None and job.result_path == f"job-results/{job_id}.json"
+    assert (get_settings().data_dir / job.result_path).stat().st_size > 300_000
+    assert results.load(job) == {"echo": big}
+
+
+def test_prune_deletes_only_old_finished_jobs():
+    from shared.models.base import now
+
+    with session_scope() as session:
+        old = now() - 40 * 86400
+        for status, finished in (("succeeded", old), ("failed", old), ("running", None), ("succeeded", now())):
+            session.add(Job(actor="a", queue="default", kind="k", owner_id=None, payload={}, options={},
+                            status=status, progress=0.0, progress_message="", attempts=1,
+                            created_at=old, updated_at=old, finished_at=finished))
+        session.commit()
+        assert service.prune_finished(session) == 2
+        assert sorted(j.status for j in session.query(Job).all()) == ["running", "succeeded"]

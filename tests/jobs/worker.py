@@ -10,6 +10,8 @@ import time
 from contextlib import contextmanager
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 DRAMATIQ = str(Path(sys.executable).parent / "dramatiq")
 
@@ -63,3 +65,10 @@ def running_worker(**kwargs):
         yield worker
     finally:
         worker.stop()
+
+
+@pytest.fixture(scope="module")
+def worker(database):
+    """A worker (``workers.main tests.jobs.actors``, 4 threads) shared by the tests of a module."""
+    with running_worker(threads=4) as process:
+        yield process

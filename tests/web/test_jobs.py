@@ -10,13 +10,7 @@ from shared.db import session_scope
 from shared.jobs import service
 from shared.models import Job, User
 from tests.helpers import bearer
-from tests.jobs.worker import running_worker
-
-
-@pytest.fixture(scope="module")
-def worker(database):
-    with running_worker(threads=4) as process:
-        yield process
+from tests.jobs.worker import worker  # noqa: F401  (the fixture)
 
 
 def enqueue(owner_id: str, actor: str = "tests.echo", related: str | None = None, **payload) -> str:
