@@ -1,7 +1,7 @@
 """``/api/v1/jobs``: the caller's jobs (every job for admins), their event streams, cancel and retry."""
 from __future__ import annotations
 
-from flask import request
+from flask import jsonify, request
 from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
@@ -98,6 +98,14 @@ def probe(args: dict):
     job = service.enqueue(db(), actor=actor, queue="default", kind="system.probe",
                           owner_id=current_user().id, payload=payload)
     return result_or_accepted(job, timeout=args["wait"])
+
+
+@blp.route("/stats", methods=["GET"])
+@admin_required
+def job_stats():
+    """Jobs per status; per queue the messages waiting, delayed (retry backoff) and dead-lettered; and
+    how many undecodable messages were rejected."""
+    return jsonify(service.stats(db()))
 
 
 @blp.route("/<job_id>", methods=["GET"])

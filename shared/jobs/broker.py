@@ -153,6 +153,24 @@ def record_poisoned(client: redis.Redis, queue_name: str, raw: bytes) -> None:
     pipe.execute()
 
 
+def queue_depths(queues: Iterable[str]) -> dict[str, dict[str, int]]:
+    """Messages waiting, delayed (retries) and dead-lettered per queue, read from Dramatiq's keys."""
+    client = sending_broker().client
+    prefix = namespace()
+    pipe = client.pipeline(transaction=False)
+    for queue in queues:
+        pipe.llen(f"{prefix}:{queue}")
+        pipe.llen(f"{prefix}:{dq_name(queue)}")
+        pipe.zcard(f"{prefix}:{queue}.XQ")
+    counts = pipe.execute()
+    return {queue: {"waiting": counts[3 * i], "delayed": counts[3 * i + 1], "dead": counts[3 * i + 2]}
+            for i, queue in enumerate(queues)}
+
+
+def poisoned_count() -> int:
+    return sending_broker().client.llen(poisoned_key())
+
+
 def make_broker(middleware: Iterable[Middleware] = ()) -> SwitchyardBroker:
     settings = get_job_settings()
     return SwitchyardBroker(

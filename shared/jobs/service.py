@@ -177,3 +177,10 @@ def record_progress(job_id: str, fraction: float, message: str) -> None:
     with get_engine().begin() as conn:
         conn.execute(update(Job).where(Job.id == job_id, Job.status == "running")
                      .values(progress=fraction, progress_message=message, updated_at=now()))
+
+
+def stats(session: Session) -> dict:
+    """For operators: jobs per status, and per queue the messages waiting, delayed and dead-lettered."""
+    by_status = dict(session.execute(select(Job.status, func.count()).group_by(Job.status)).all())
+    return {"jobs": {status: by_status.get(status, 0) for status in STATUSES},
+            "queues": broker.queue_depths(QUEUES), "poisoned": broker.poisoned_count()}

@@ -202,3 +202,14 @@ def test_result_or_accepted(app, admin, worker):
     with app.test_request_context(headers={"Prefer": "respond-async"}):
         response = result_or_accepted(jobs[fast], timeout=10)
         assert response.status_code == 202 and response.headers["Location"] == f"/api/v1/jobs/{fast}"
+
+
+def test_stats_for_admins(client, admin, make_user, worker):
+    alice = make_user("alice@example.com")
+    wait_status(enqueue(alice["id"], value=1), ("succeeded",))
+    wait_status(enqueue(alice["id"], actor="tests.crash"), ("failed",))
+    assert client.get("/api/v1/jobs/stats", headers=bearer(alice["token"])).status_code == 401
+    stats = client.get("/api/v1/jobs/stats", headers=bearer(admin["token"])).get_json()
+    assert stats["jobs"] == {"queued": 0, "running": 0, "succeeded": 1, "failed": 1, "cancelled": 0}
+    assert stats["queues"]["default"] == {"waiting": 0, "delayed": 0, "dead": 1}
+    assert set(stats["queues"]) >= {"llm", "files", "embeddings"} and stats["poisoned"] == 0
