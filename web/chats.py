@@ -96,13 +96,19 @@ def search_chats(args: dict):
 @blp.route("/all", methods=["GET"])
 @user_required
 def export_chats():
-    """Every chat of the user as NDJSON, one ``ChatResponse`` a line, streamed in batches."""
+    """Every chat of the user as NDJSON, one ``ChatResponse`` a line, streamed 100 at a time."""
     user_id = _me()
 
     def lines():
-        with session_scope() as session:
-            for chat in chat_lists.iter_chats(session, user_id):
-                yield json.dumps(chat_response(chat), ensure_ascii=False) + "\n"
+        after = None
+        while True:
+            with session_scope() as session:
+                batch = chat_lists.export_batch(session, user_id, after)
+                text = "".join(json.dumps(chat_response(c), ensure_ascii=False) + "\n" for c in batch)
+            if not batch:
+                return
+            yield text
+            after = (batch[-1].created_at, batch[-1].id)
 
     return Response(stream_with_context(lines()), mimetype="application/x-ndjson")
 

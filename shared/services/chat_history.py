@@ -32,22 +32,38 @@ def current_id(chat: dict) -> str | None:
     return None
 
 
+def _node(messages: dict, message_id) -> dict | None:
+    """The message stored under ``message_id``, None when absent or not an object."""
+    node = messages.get(message_id) if isinstance(message_id, str) else None
+    return node if isinstance(node, dict) else None
+
+
+def _children(messages: dict, message_id) -> list[str]:
+    node = _node(messages, message_id)
+    ids = node.get("childrenIds") if node else None
+    return [c for c in ids if _node(messages, c) is not None] if isinstance(ids, list) else []
+
+
+def has_message(chat: dict, message_id: str) -> bool:
+    return _node(messages_of(chat), message_id) is not None
+
+
+def _branch_ids(messages: dict, leaf_id: str | None) -> list[str]:
+    ids: list[str] = []
+    while _node(messages, leaf_id) is not None and leaf_id not in ids:
+        ids.append(leaf_id)
+        leaf_id = messages[leaf_id].get("parentId")
+    return ids[::-1]
+
+
 def branch(messages: dict, leaf_id: str | None) -> list[dict]:
     """The messages from the root down to ``leaf_id`` (cycles and dangling parents end the walk)."""
-    path: list[dict] = []
-    seen: set[str] = set()
-    node = messages.get(leaf_id) if leaf_id else None
-    while isinstance(node, dict) and node.get("id") not in seen:
-        seen.add(node.get("id"))
-        path.append(node)
-        parent_id = node.get("parentId")
-        node = messages.get(parent_id) if parent_id else None
-    return path[::-1]
+    return [messages[mid] for mid in _branch_ids(messages, leaf_id)]
 
 
 def _with_child(messages: dict, parent_id: str | None, child_id: str) -> None:
-    parent = messages.get(parent_id) if parent_id else None
-    if not isinstance(parent, dict):
+    parent = _node(messages, parent_id)
+    if parent is None:
         return
     children = parent.get("childrenIds") if isinstance(parent.get("childrenIds"), list) else []
     if child_id not in children:
@@ -57,9 +73,9 @@ def _with_child(messages: dict, parent_id: str | None, child_id: str) -> None:
 def _last_descendant(messages: dict, message_id: str | None) -> str | None:
     """Follow the newest child from ``message_id`` down to a leaf."""
     seen: set[str] = set()
-    while message_id in messages and message_id not in seen:
+    while _node(messages, message_id) is not None and message_id not in seen:
         seen.add(message_id)
-        children = [c for c in messages[message_id].get("childrenIds") or [] if c in messages]
+        children = _children(messages, message_id)
         if not children:
             break
         message_id = children[-1]
@@ -118,8 +134,8 @@ def upsert(chat: dict, message: dict) -> tuple[dict, dict]:
     message_id = message["id"]
     messages = dict(messages_of(chat))
     current = current_id(chat)
-    if message_id in messages:
-        stored = messages[message_id]
+    stored = _node(messages, message_id)
+    if stored is not None:
         links = {key: stored[key] for key in ("parentId", "childrenIds") if key in stored}
         saved = {**stored, **message, **links}
     else:
@@ -138,23 +154,30 @@ def upsert(chat: dict, message: dict) -> tuple[dict, dict]:
 def delete(chat: dict, message_id: str) -> dict:
     """Remove a message and its direct replies (as Open WebUI does); their replies move up to its parent.
 
-    ``currentId`` becomes the newest leaf under the parent (or under the roots).
+    ``currentId`` becomes the newest leaf under the parent (or under the roots). KeyError when the
+    message is unknown.
     """
     messages = dict(messages_of(chat))
-    message = messages[message_id]
-    parent_id = message.get("parentId") if message.get("parentId") in messages else None
-    children = [c for c in message.get("childrenIds") or [] if c in messages]
-    grandchildren = [g for c in children for g in messages[c].get("childrenIds") or [] if g in messages]
-    for gone in (message_id, *children):
-        messages.pop(gone, None)
+    message = _node(messages, message_id)
+    if message is None:
+        raise KeyError(message_id)
+    children = [c for c in _children(messages, message_id) if c != message_id]
+    gone = {message_id, *children}
+    parent_id = message.get("parentId")
+    if _node(messages, parent_id) is None or parent_id in gone:
+        parent_id = None
+    grandchildren = list(dict.fromkeys(g for c in children for g in _children(messages, c) if g not in gone))
+    for mid in gone:
+        del messages[mid]
     for grandchild in grandchildren:
         messages[grandchild] = {**messages[grandchild], "parentId": parent_id}
     if parent_id is not None:
-        siblings = [c for c in messages[parent_id].get("childrenIds") or [] if c != message_id and c in messages]
+        siblings = [c for c in _children(messages, parent_id) if c not in grandchildren]
         messages[parent_id] = {**messages[parent_id], "childrenIds": siblings + grandchildren}
         current = _last_descendant(messages, parent_id)
     else:
-        roots = [mid for mid, m in messages.items() if not m.get("parentId")]
+        roots = [mid for mid in messages
+                 if _node(messages, mid) is not None and _node(messages, messages[mid].get("parentId")) is None]
         current = _last_descendant(messages, roots[-1]) if roots else None
     return _with_branch(chat, messages, current)
 
@@ -164,17 +187,16 @@ def fork(messages: dict, leaf_id: str) -> tuple[dict, list[dict]]:
 
     Unfinished assistant replies in it are marked done: nothing will ever finish them in the fork.
     """
-    if leaf_id not in messages:
+    if _node(messages, leaf_id) is None:
         raise KeyError(leaf_id)
-    path = branch(messages, leaf_id)
     copies: dict[str, dict] = {}
     parent_id = None
-    for message in path:
-        copied = {**copy.deepcopy(message), "parentId": parent_id, "childrenIds": []}
+    for mid in _branch_ids(messages, leaf_id):
+        copied = {**copy.deepcopy(messages[mid]), "id": mid, "parentId": parent_id, "childrenIds": []}
         if copied.get("role") == "assistant" and copied.get("done") is False:
             copied["done"] = True
         if parent_id is not None:
-            copies[parent_id]["childrenIds"] = [copied["id"]]
-        copies[copied["id"]] = copied
-        parent_id = copied["id"]
+            copies[parent_id]["childrenIds"] = [mid]
+        copies[mid] = copied
+        parent_id = mid
     return {"messages": copies, "currentId": leaf_id}, list(copies.values())

@@ -5,8 +5,6 @@ served by the ``(user_id, archived, updated_at, id)`` index.
 """
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 from sqlalchemy import Text, and_, exists, func, not_, or_, select, text
 from sqlalchemy.orm import Session
 
@@ -120,19 +118,14 @@ def by_tag(session: Session, user_id: str, name: str, skip: int = 0, limit: int 
     return rows
 
 
-def iter_chats(session: Session, user_id: str, batch: int = 100) -> Iterator[Chat]:
-    """Every chat of the user, oldest first, loaded ``batch`` at a time (keyset pagination)."""
-    after: tuple[int, str] | None = None
-    while True:
-        stmt = select(Chat).where(Chat.user_id == user_id).order_by(Chat.created_at, Chat.id).limit(batch)
-        if after is not None:
-            stmt = stmt.where(or_(Chat.created_at > after[0], and_(Chat.created_at == after[0], Chat.id > after[1])))
-        rows = list(session.scalars(stmt))
-        yield from rows
-        if len(rows) < batch:
-            return
-        after = (rows[-1].created_at, rows[-1].id)
-        session.expunge_all()
+def export_batch(session: Session, user_id: str, after: tuple[int, str] | None = None,
+                 size: int = 100) -> list[Chat]:
+    """The next ``size`` chats of the user after the cursor ``(created_at, id)``, oldest first (keyset
+    pagination: an export reads one short batch at a time and holds no transaction in between)."""
+    stmt = select(Chat).where(Chat.user_id == user_id).order_by(Chat.created_at, Chat.id).limit(size)
+    if after is not None:
+        stmt = stmt.where(or_(Chat.created_at > after[0], and_(Chat.created_at == after[0], Chat.id > after[1])))
+    return list(session.scalars(stmt))
 
 
 # --- search -------------------------------------------------------------------------------------

@@ -142,8 +142,9 @@ def upsert_message(session: Session, user_id: str, chat_id: str, message: dict) 
     _check_message(message)
     row = get_chat(session, user_id, chat_id, for_update=True)
     parent_id = message.get("parentId")
-    existing = chat_history.messages_of(row.chat or {})
-    if parent_id is not None and parent_id not in existing and message["id"] not in existing:
+    stored = row.chat or {}
+    is_new = not chat_history.has_message(stored, message["id"])
+    if is_new and parent_id is not None and not chat_history.has_message(stored, parent_id):
         raise BadRequest(f"Unknown parent message '{parent_id}'")
     chat, saved = chat_history.upsert(row.chat or {}, message)
     _save(row, chat)
@@ -154,7 +155,7 @@ def upsert_message(session: Session, user_id: str, chat_id: str, message: dict) 
 def update_message(session: Session, user_id: str, chat_id: str, message_id: str, fields: dict) -> Chat:
     """Change fields of an existing message (its content, say); an unknown message is NotFound."""
     row = get_chat(session, user_id, chat_id, for_update=True)
-    if message_id not in chat_history.messages_of(row.chat or {}):
+    if not chat_history.has_message(row.chat or {}, message_id):
         raise NotFound(texts.NOT_FOUND)
     chat, _ = chat_history.upsert(row.chat, {**fields, "id": message_id})
     _save(row, chat)
@@ -164,7 +165,7 @@ def update_message(session: Session, user_id: str, chat_id: str, message_id: str
 
 def delete_message(session: Session, user_id: str, chat_id: str, message_id: str) -> Chat:
     row = get_chat(session, user_id, chat_id, for_update=True)
-    if message_id not in chat_history.messages_of(row.chat or {}):
+    if not chat_history.has_message(row.chat or {}, message_id):
         raise NotFound(texts.NOT_FOUND)
     _save(row, chat_history.delete(row.chat, message_id))
     session.flush()

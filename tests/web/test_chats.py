@@ -5,7 +5,9 @@ import json
 import threading
 
 import pytest
+from sqlalchemy import text
 
+from shared.db import get_engine
 from tests.helpers import bearer
 
 CHATS = "/api/v1/chats"
@@ -408,3 +410,56 @@ def test_nul_characters_never_reach_the_database_as_a_500(client, alice):
     assert "NUL" in refused[0].get_json()["detail"]
     assert client.get(f"{CHATS}/{chat_id}%00", headers=alice).status_code == 404
     assert client.get("/api/v1/folders/x%00", headers=alice).status_code == 404
+
+
+def test_export_streams_in_batches_without_holding_a_transaction(client, alice):
+    created = client.post(f"{CHATS}/import", json={"chats": [
+        {"chat": {"title": f"c{i}"}, "created_at": 1600000000 + i // 3} for i in range(230)]}, headers=alice)
+    assert created.status_code == 200
+    response = client.get(f"{CHATS}/all", headers=alice, buffered=False)
+    first = next(iter(response.response))
+    assert first.count(b"\n") == 100
+    with get_engine().connect() as conn:  # the first batch is out; no transaction waits on the client
+        waiting = conn.execute(text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                                    "AND state = 'idle in transaction'")).scalar()
+    assert waiting == 0
+    assert client.post(f"{CHATS}/archive/all", headers=alice).status_code == 200
+    rest = b"".join(response.response)
+    response.close()
+    titles = [json.loads(line)["title"] for line in (first + rest).decode().splitlines()]
+    assert sorted(titles) == sorted(f"c{i}" for i in range(230)) and len(set(titles)) == 230
+
+
+MALFORMED = [
+    {"history": []}, {"history": {"messages": []}}, {"history": {"messages": {"m1": 5, "m0": "x"}, "currentId": "m1"}},
+    {"history": {"messages": {"m1": {"id": "m1", "parentId": "m1", "childrenIds": ["m1"]}}, "currentId": "m1"}},
+    {"history": {"messages": {"m1": {"parentId": 7, "childrenIds": "zz"}}, "currentId": 3}},
+    {"history": {"messages": {"m1": {"id": "m1", "parentId": "m0", "childrenIds": [None, 1]},
+                              "m0": {"id": "m0", "parentId": "m1", "childrenIds": ["m1"]}}, "currentId": "m1"}},
+    {"messages": "str", "title": ["x"]}, {"messages": [1, None, {"id": 5}]}, {"params": 5},
+]
+
+
+@pytest.mark.parametrize("chat", MALFORMED)
+def test_malformed_chat_objects_never_cause_a_500(client, alice, chat):
+    """Clients store what they like; every route on such a chat answers 2xx or a clear 4xx."""
+    cid = client.post(f"{CHATS}/new", json={"chat": chat}, headers=alice).get_json()["id"]
+    calls = [
+        ("get", f"{CHATS}/{cid}", None),
+        ("post", f"{CHATS}/{cid}", {"chat": {"history": {"messages": {"m2": {"id": "m2", "parentId": "m1"}}}}}),
+        ("post", f"{CHATS}/{cid}", {"chat": chat}),
+        ("post", f"{CHATS}/{cid}/messages/m1", {"content": "x"}),
+        ("post", f"{CHATS}/{cid}/messages/m0", {"voice": {"a": 1}}),
+        ("delete", f"{CHATS}/{cid}/messages/m0", None),
+        ("delete", f"{CHATS}/{cid}/messages/m1", None),
+        ("post", f"{CHATS}/{cid}/fork", {}),
+        ("post", f"{CHATS}/{cid}/fork", {"message_id": "m1"}),
+        ("post", f"{CHATS}/{cid}/clone", {}),
+        ("patch", f"{CHATS}/{cid}/params", {"a": 1}),
+        ("post", f"{CHATS}/{cid}/share", None),
+        ("get", f"{CHATS}/search?text=x", None),
+    ]
+    for method, path, body in calls:
+        response = getattr(client, method)(path, json=body, headers=alice)
+        assert response.status_code < 500, (method, path, response.get_json())
+    assert len(client.get(f"{CHATS}/all", headers=alice).get_data(as_text=True).splitlines()) >= 1
