@@ -92,7 +92,8 @@ def one_stream(url: str, headers: dict, body: dict, reader, tokens: int) -> tupl
     total = time.perf_counter() - started
     expected = [f"w{i}" for i in range(tokens)]
     if received != expected:
-        raise AssertionError(f"stream corrupted: {len(received)} tokens, first difference at "
+        raise AssertionError(f"stream corrupted (job {response.headers.get('X-Job-Id')}): {len(received)} tokens, "
+                             f"first difference at "
                              f"{next((i for i, (a, b) in enumerate(zip(received, expected)) if a != b), len(received))}")
     return first or total, total
 
@@ -166,7 +167,10 @@ def main() -> None:
             }
             for direct, through in targets.values():  # warm up: model registry, connections, worker threads
                 run_streams(direct, 4, 8, args.tokens)
-                run_streams(through, 4, 8, args.tokens)
+                try:
+                    run_streams(through, 4, 8, args.tokens)
+                except (RuntimeError, AssertionError, requests.RequestException) as error:
+                    print(f"warm-up through Switchyard failed: {error}")
 
             print(f"\n{args.tokens}-token streams, fake upstream token delay {args.token_delay * 1000:g} ms "
                   f"(times in ms; added = through Switchyard - direct)\n")

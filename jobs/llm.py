@@ -34,10 +34,9 @@ def _client(conn: Connection, timeout: float) -> OllamaClient | OpenAIClient:
 
 
 def _open(provider: str, url_idx: int) -> tuple[Connection, OllamaClient | OpenAIClient]:
-    with session_scope() as session:
-        conn = connections.connection(session, provider, url_idx)
-        timeout, _ = connections.timeouts(session)
-    return conn, _client(conn, timeout)
+    values = connections.cached_settings()
+    conn = connections.connection_in(values, provider, url_idx)
+    return conn, _client(conn, connections.timeouts_in(values)[0])
 
 
 class _Ended:

@@ -16,13 +16,17 @@ from __future__ import annotations
 
 import copy
 import os
+import time
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from shared.crypto import decrypt, encrypt
+from shared.db import session_scope
 from shared.errors import BadRequest, NotFound
+from shared.redis_client import get_redis, key
 from shared.services import app_config
 
 Kind = Literal["ollama", "openai"]
@@ -138,6 +142,33 @@ def settings(session: Session) -> dict[str, Any]:
 def _store(session: Session, values: dict[str, Any]) -> None:
     app_config.set_many(session, values)
     session.info.pop("llm_settings", None)
+    session.info["llm_settings_changed"] = True
+
+
+def _version_key() -> str:
+    return key("llm", "config_version")
+
+
+@event.listens_for(Session, "after_commit")
+def _announce_change(session: Session) -> None:
+    """Once a config change is committed, tell every process's cache (see :func:`cached_settings`)."""
+    if session.info.pop("llm_settings_changed", False):
+        get_redis().incr(_version_key())
+
+
+_cache: dict[str, Any] = {"version": None, "loaded": 0.0, "values": None}
+CACHE_MAX_AGE = 30.0
+
+
+def cached_settings() -> dict[str, Any]:
+    """The config values for a worker's hot path without a database round trip: kept per process and
+    read again when an admin changes them (a version counter in Redis) or after ``CACHE_MAX_AGE`` s."""
+    version = get_redis().get(_version_key())
+    if _cache["values"] is None or _cache["version"] != version or time.monotonic() - _cache["loaded"] > CACHE_MAX_AGE:
+        with session_scope() as session:
+            values = dict(settings(session))
+        _cache.update(version=version, loaded=time.monotonic(), values=values)
+    return _cache["values"]
 
 
 def ollama_config(session: Session) -> dict:
@@ -183,7 +214,11 @@ def update_openai_config(session: Session, enable: bool | None, urls: list[str],
 def connections(session: Session, kind: Kind) -> list[Connection]:
     """Every configured connection of this kind (disabled ones too, see ``Connection.enabled``);
     none when the whole API is switched off."""
-    values = settings(session)
+    return connections_in(settings(session), kind)
+
+
+def connections_in(values: dict[str, Any], kind: Kind) -> list[Connection]:
+    """:func:`connections` from already loaded config values."""
     if kind == "ollama":
         if not values["ollama.enable"]:
             return []
@@ -204,7 +239,11 @@ def connections(session: Session, kind: Kind) -> list[Connection]:
 
 def connection(session: Session, kind: Kind, idx: int) -> Connection:
     """The enabled connection at ``idx``, else 404."""
-    found = connections(session, kind)
+    return connection_in(settings(session), kind, idx)
+
+
+def connection_in(values: dict[str, Any], kind: Kind, idx: int) -> Connection:
+    found = connections_in(values, kind)
     if not 0 <= idx < len(found) or not found[idx].enabled:
         label = "Ollama" if kind == "ollama" else "OpenAI"
         raise NotFound(f"{label} connection {idx} is not configured or not enabled.")
@@ -213,5 +252,8 @@ def connection(session: Session, kind: Kind, idx: int) -> Connection:
 
 def timeouts(session: Session) -> tuple[float, float]:
     """Seconds to wait for an answer, and for a model list (``AIOHTTP_CLIENT_TIMEOUT[_MODEL_LIST]``)."""
-    values = settings(session)
+    return timeouts_in(settings(session))
+
+
+def timeouts_in(values: dict[str, Any]) -> tuple[float, float]:
     return float(values["llm.timeout"]), float(values["llm.model_list_timeout"])
