@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import json
 
-from flask import Response, jsonify, stream_with_context
+from flask import Response, jsonify
 from flask_smorest import Blueprint
 
 from shared.db import session_scope
@@ -110,7 +110,7 @@ def export_chats():
             yield text
             after = (batch[-1].created_at, batch[-1].id)
 
-    return Response(stream_with_context(lines()), mimetype="application/x-ndjson")
+    return Response(lines(), mimetype="application/x-ndjson")
 
 
 @blp.route("/all/archived", methods=["GET"])
