@@ -15,6 +15,7 @@ import logging
 import threading
 import traceback
 
+import redis
 from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 from sqlalchemy import Connection, or_, update
@@ -39,6 +40,8 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
         return {"type": "upstream", "message": exception.detail, "status": exception.status}
     if isinstance(exception, ServiceError):
         return {"type": type(exception).__name__, "message": exception.detail, "status": exception.status}
+    if isinstance(exception, redis.RedisError):
+        return {"type": "unavailable", "message": "The queue (Redis) could not be reached.", "status": 503}
     if isinstance(exception, TRANSIENT):
         return {"type": "upstream", "message": f"The upstream service failed: {type(exception).__name__}.",
                 "status": 502}

@@ -1,6 +1,7 @@
 """Dramatiq's Retries, applied only to transient failures."""
 from __future__ import annotations
 
+import redis
 import requests
 from dramatiq.middleware import Retries
 
@@ -8,7 +9,9 @@ from shared.errors import UpstreamError
 from shared.jobs import current
 from shared.jobs.current import JobCancelled
 
-TRANSIENT = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError)
+TRANSIENT = (requests.ConnectionError, requests.Timeout, ConnectionError, TimeoutError,
+             redis.ConnectionError, redis.TimeoutError)
+"""Failures worth retrying: the upstream or our own Redis could not be reached in time."""
 
 
 def is_transient(exception: BaseException) -> bool:

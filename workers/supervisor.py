@@ -58,12 +58,16 @@ class JobSupervisor(Middleware):
     after_skip_message = after_process_message
 
     def _monitor(self) -> None:
+        redis_ok = True
         while True:
             time.sleep(self.interval)
             try:
                 self._check()
+                redis_ok = True
             except redis.RedisError as error:
-                log.warning("cannot read cancel flags: %s", error)
+                if redis_ok:
+                    log.warning("cannot read cancel flags until Redis is back: %s", error)
+                redis_ok = False
             except Exception:  # noqa: BLE001 - the monitor must outlive any single failure
                 log.exception("job supervisor check failed")
 
