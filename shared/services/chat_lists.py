@@ -8,7 +8,8 @@ from __future__ import annotations
 from sqlalchemy import Text, and_, exists, func, not_, or_, select, text
 from sqlalchemy.orm import Session
 
-from shared.models import Chat, ChatTag, Folder, SharedChat
+from shared.models import Chat, ChatTag, Folder, Job, SharedChat
+from shared.models.job import ACTIVE
 from shared.services import chat_history, folders, tags
 
 PAGE_SIZE = 60
@@ -29,8 +30,21 @@ def _page(stmt, page: int | None, size: int = PAGE_SIZE):
     return stmt if page is None else stmt.offset((max(page, 1) - 1) * size).limit(size)
 
 
-def _titles(session: Session, stmt) -> list[dict]:
+def _rows(session: Session, stmt) -> list[dict]:
     return [dict(row._mapping) for row in session.execute(stmt)]
+
+
+def _titles(session: Session, user_id: str, stmt) -> list[dict]:
+    return _with_active(session, user_id, _rows(session, stmt))
+
+
+def _with_active(session: Session, user_id: str, rows: list[dict]) -> list[dict]:
+    """Set ``active`` on each listed chat: a job of its owner (a reply, its title ...) is queued or running for it."""
+    busy = set(session.scalars(select(Job.related_id).where(
+        Job.owner_id == user_id, Job.status.in_(ACTIVE), Job.related_type == "chat"))) if rows else set()
+    for row in rows:
+        row["active"] = row["id"] in busy
+    return rows
 
 
 def _like(value: str) -> str:
@@ -46,7 +60,7 @@ def list_titles(session: Session, user_id: str, *, page: int | None = None, incl
         stmt = stmt.where(Chat.folder_id.is_(None))
     if not include_pinned:
         stmt = stmt.where(Chat.pinned.is_(False))
-    return _titles(session, _page(_ordered(stmt, sort_by, sort_dir), page))
+    return _titles(session, user_id, _page(_ordered(stmt, sort_by, sort_dir), page))
 
 
 def folder_titles(session: Session, user_id: str, folder_id: str, *, page: int = 1, sort_by: str = "updated_at",
@@ -55,7 +69,7 @@ def folder_titles(session: Session, user_id: str, folder_id: str, *, page: int =
     folders.get_folder(session, user_id, folder_id)
     stmt = select(*TITLE_COLUMNS).where(Chat.user_id == user_id, Chat.folder_id == folder_id,
                                         Chat.pinned.is_(False), Chat.archived.is_(False))
-    return _titles(session, _page(_ordered(stmt, sort_by, sort_dir), page, FOLDER_PAGE_SIZE))
+    return _titles(session, user_id, _page(_ordered(stmt, sort_by, sort_dir), page, FOLDER_PAGE_SIZE))
 
 
 def shares(session: Session, user_id: str, *, page: int = 1, query: str | None = None,
@@ -67,7 +81,7 @@ def shares(session: Session, user_id: str, *, page: int = 1, query: str | None =
     if query:
         stmt = stmt.where(func.lower(SharedChat.title).like(_like(query), escape="\\"))
     ordering = column.asc() if (direction or "desc").lower() == "asc" else column.desc()
-    return _titles(session, _page(stmt.order_by(ordering, SharedChat.id), page))
+    return _rows(session, _page(stmt.order_by(ordering, SharedChat.id), page))
 
 
 def list_filtered(session: Session, user_id: str, *, archived: bool | None, page: int = 1,
@@ -78,7 +92,7 @@ def list_filtered(session: Session, user_id: str, *, archived: bool | None, page
         stmt = stmt.where(Chat.archived.is_(archived))
     if query:
         stmt = stmt.where(func.lower(Chat.title).like(_like(query), escape="\\"))
-    return _titles(session, _page(_ordered(stmt, order_by, direction), page))
+    return _titles(session, user_id, _page(_ordered(stmt, order_by, direction), page))
 
 
 def count_archived(session: Session, user_id: str) -> int:
@@ -89,7 +103,7 @@ def count_archived(session: Session, user_id: str) -> int:
 
 def pinned(session: Session, user_id: str) -> list[dict]:
     stmt = select(*TITLE_COLUMNS).where(Chat.user_id == user_id, Chat.pinned.is_(True), Chat.archived.is_(False))
-    return _titles(session, _ordered(stmt))
+    return _titles(session, user_id, _ordered(stmt))
 
 
 def archived_chats(session: Session, user_id: str) -> list[Chat]:
@@ -112,7 +126,7 @@ def _has_tag(tag: str):
 def by_tag(session: Session, user_id: str, name: str, skip: int = 0, limit: int = 50) -> list[dict]:
     """Chats carrying a tag; a tag no chat carries any more is dropped."""
     stmt = select(*TITLE_COLUMNS).where(Chat.user_id == user_id, _has_tag(name))
-    rows = _titles(session, _ordered(stmt).offset(max(skip, 0)).limit(max(limit, 1)))
+    rows = _titles(session, user_id, _ordered(stmt).offset(max(skip, 0)).limit(max(limit, 1)))
     if not rows:
         tags.delete_orphans(session, user_id, [tags.tag_id(name)])
     return rows
@@ -210,6 +224,7 @@ def search(session: Session, user_id: str, query: str, page: int = 1) -> list[di
         item = dict(row._mapping)
         item["snippet"] = _snippet(item.pop("chat") or {}, terms) if terms else None
         results.append(item)
+    _with_active(session, user_id, results)
     if page == 1 and not results and len(words) == 1 and tag_words and tag_words[0] != "none":
         tags.delete_orphans(session, user_id, [tags.tag_id(tag_words[0])])
     return results

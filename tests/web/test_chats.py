@@ -7,7 +7,8 @@ import threading
 import pytest
 from sqlalchemy import text
 
-from shared.db import get_engine
+from shared.db import get_engine, session_scope
+from shared.models import Job
 from tests.helpers import bearer
 
 CHATS = "/api/v1/chats"
@@ -463,3 +464,17 @@ def test_malformed_chat_objects_never_cause_a_500(client, alice, chat):
         response = getattr(client, method)(path, json=body, headers=alice)
         assert response.status_code < 500, (method, path, response.get_json())
     assert len(client.get(f"{CHATS}/all", headers=alice).get_data(as_text=True).splitlines()) >= 1
+
+
+def test_a_chat_with_a_running_job_is_listed_active(client, alice):
+
+    busy, idle = new_chat(client, alice, "busy"), new_chat(client, alice, "idle")
+    with session_scope() as session:
+        for status in ("running", "succeeded"):
+            session.add(Job(kind="chat.completion", queue="llm", actor="llm.chat", owner_id=busy["user_id"],
+                            status=status, related_type="chat", related_id=busy["id"] if status == "running"
+                            else idle["id"]))
+    listed = {c["id"]: c["active"] for c in client.get(f"{CHATS}/?page=1", headers=alice).get_json()}
+    assert listed == {busy["id"]: True, idle["id"]: False}
+    found = client.get(f"{CHATS}/search?text=busy", headers=alice).get_json()
+    assert [c["active"] for c in found] == [True]
