@@ -112,7 +112,7 @@ def test_redis_restart_gives_503_then_recovers_without_restarting_processes():
         in_flight: dict = {}
 
         def slow_probe() -> None:
-            in_flight["response"] = requests.post(f"{url}/api/v1/jobs/probe", json={"seconds": 5, "wait": 20},
+            in_flight["response"] = requests.post(f"{url}/api/v1/jobs/probe", json={"seconds": 3, "wait": 20},
                                                   headers=headers, timeout=30)
 
         waiter = threading.Thread(target=slow_probe)
@@ -128,11 +128,14 @@ def test_redis_restart_gives_503_then_recovers_without_restarting_processes():
         assert down.status_code == 503 and "Redis" in down.json()["detail"]
 
         with private_redis(port):
-            deadline = time.monotonic() + 20
+            restarted = time.monotonic()
+            answers = []
             while True:
                 again = requests.post(f"{url}/api/v1/jobs/probe", json={"wait": 2}, headers=headers, timeout=10)
+                answers.append(again.status_code)
                 if again.status_code == 200:
                     break
-                assert time.monotonic() < deadline, (again.status_code, again.text)
+                assert time.monotonic() - restarted < 20, (answers, again.text)
                 time.sleep(0.25)
             assert again.json() == {"ok": True}
+            print(f"recovered {time.monotonic() - restarted:.1f} s after Redis came back: {answers}")
