@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 
 from shared import messages as texts
 from shared.errors import BadRequest, NotFound, Unauthorized
-from shared.models import Chat, ChatTag, SharedChat, User
+from shared.jobs import service as jobs
+from shared.models import Chat, ChatTag, Job, SharedChat, User
 from shared.models.base import new_id, now
 from shared.services import chat_history, folders, permissions, tags
 from shared.services.nul_text import refuse_nul, strip_nul
@@ -215,8 +216,16 @@ def remove_tag(session: Session, user_id: str, chat_id: str, name: str) -> list:
     return tags.tags_by_ids(session, user_id, row.meta["tags"])
 
 
+def stop_jobs(session: Session, user_id: str, chat_id: str) -> None:
+    """Cancel the owner's queued or running jobs for the chat (a reply being written, its title ...)."""
+    for job_id in jobs.active_job_ids(session, owner_id=user_id, related_type="chat", related_id=chat_id):
+        jobs.request_cancel(session, session.get(Job, job_id))
+
+
 def delete_chat(session: Session, user_id: str, chat_id: str) -> None:
+    """Delete a chat, stopping its jobs first."""
     row = get_chat(session, user_id, chat_id)
+    stop_jobs(session, user_id, chat_id)
     dropped = list((row.meta or {}).get("tags") or [])
     session.delete(row)
     session.flush()
@@ -237,8 +246,11 @@ def toggle_pinned(session: Session, user_id: str, chat_id: str) -> Chat:
 
 
 def toggle_archived(session: Session, user_id: str, chat_id: str) -> Chat:
-    """Archive (leaving its folder, as Open WebUI does) or unarchive a chat."""
+    """Archive (leaving its folder and stopping its jobs, as Open WebUI does) or unarchive a chat."""
     row = get_chat(session, user_id, chat_id, for_update=True)
+    if not row.archived:
+        stop_jobs(session, user_id, chat_id)
+        row = get_chat(session, user_id, chat_id, for_update=True)
     row.archived = not row.archived
     row.folder_id = None
     row.updated_at = row.last_read_at = now()

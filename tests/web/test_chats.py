@@ -478,3 +478,20 @@ def test_a_chat_with_a_running_job_is_listed_active(client, alice):
     assert listed == {busy["id"]: True, idle["id"]: False}
     found = client.get(f"{CHATS}/search?text=busy", headers=alice).get_json()
     assert [c["active"] for c in found] == [True]
+
+
+@pytest.mark.parametrize("action", ["delete", "archive"])
+def test_deleting_or_archiving_a_chat_stops_its_jobs(client, alice, action):
+    chat = new_chat(client, alice)
+    with session_scope() as session:
+        job = Job(kind="chat.completion", queue="llm", actor="llm.chat", owner_id=chat["user_id"], status="queued",
+                  related_type="chat", related_id=chat["id"])
+        session.add(job)
+        session.flush()
+        job_id = job.id
+    if action == "delete":
+        assert client.delete(f"{CHATS}/{chat['id']}", headers=alice).status_code == 200
+    else:
+        assert client.post(f"{CHATS}/{chat['id']}/archive", headers=alice).get_json()["archived"] is True
+    with session_scope() as session:
+        assert session.get(Job, job_id).status == "cancelled"
