@@ -107,7 +107,7 @@ def update_chat(session: Session, user_id: str, chat_id: str, changes: dict, *,
     _check_object(changes, "chat")
     row = get_chat(session, user_id, chat_id, for_update=True)
     stored = row.chat if isinstance(row.chat, dict) else {}
-    merged = {**stored, **changes}
+    merged = {**changes, **{key: value for key, value in stored.items() if key not in changes}}
     if isinstance(changes.get("history"), dict):
         merged["history"] = chat_history.merge_history(stored.get("history"), changes["history"])
     _save(row, merged, touch="history" in changes or "messages" in changes)

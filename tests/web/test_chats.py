@@ -64,6 +64,10 @@ def test_update_merges_top_level_keys(client, alice):
     assert updated["title"] == "Renamed" and updated["chat"]["title"] == "Renamed"
     assert updated["chat"]["history"] == chat["chat"]["history"]
     assert updated["updated_at"] >= chat["updated_at"]
+    # the client's key order wins: a chat posted whole in another order comes back in that order
+    reordered = dict(reversed(list(updated["chat"].items())))
+    again = client.post(f"{CHATS}/{chat['id']}", json={"chat": reordered}, headers=alice).get_json()
+    assert json.dumps(again["chat"]) == json.dumps(reordered)
 
 
 def test_bad_input_is_a_clear_4xx(client, alice):
