@@ -16,6 +16,7 @@ PAGE_SIZE = 60
 FOLDER_PAGE_SIZE = 10
 TITLE_COLUMNS = (Chat.id, Chat.title, Chat.updated_at, Chat.created_at, Chat.last_read_at, Chat.archived)
 FILTER_PREFIXES = ("tag:", "folder:", "pinned:", "archived:", "shared:")
+MAX_SEARCH_WORDS = 20
 _ORDER_COLUMNS = {"updated_at": Chat.updated_at, "created_at": Chat.created_at, "title": Chat.title}
 
 
@@ -193,10 +194,10 @@ def _snippet(chat: dict, words: list[str], width: int = 200) -> str | None:
 
 
 def search(session: Session, user_id: str, query: str, page: int = 1) -> list[dict]:
-    """Chats whose title or message text contains every word of ``query``, with Open WebUI's filters:
+    """Chats whose title or message text contains every word of ``query`` (its first 20), with Open WebUI's filters:
     ``tag:name`` (``tag:none``), ``folder:name``, ``pinned:``/``archived:``/``shared:`` ``true|false``."""
     words = query.lower().split()
-    terms = [w for w in words if not w.startswith(FILTER_PREFIXES)]
+    terms = [w for w in words if not w.startswith(FILTER_PREFIXES)][:MAX_SEARCH_WORDS]
     stmt = select(*TITLE_COLUMNS, Chat.chat).where(Chat.user_id == user_id)
     archived = _flag(words, "archived")
     stmt = stmt.where(Chat.archived.is_(bool(archived)))
@@ -212,8 +213,8 @@ def search(session: Session, user_id: str, query: str, page: int = 1) -> list[di
     folder_names = [w[len("folder:"):] for w in words if w.startswith("folder:")]
     if folder_names:
         wanted = {" ".join(n.replace("_", " ").split()) for n in folder_names}
-        matches = session.scalars(select(Folder.id).where(
-            Folder.user_id == user_id, func.lower(func.replace(Folder.name, "_", " ")).in_(wanted)))
+        matches = list(session.scalars(select(Folder.id).where(
+            Folder.user_id == user_id, func.lower(func.replace(Folder.name, "_", " ")).in_(wanted))))
         ids = {i for f in matches for i in folders.subtree_ids(session, user_id, f)}
         stmt = stmt.where(Chat.folder_id.in_(ids))
     dialect = session.get_bind().dialect.name
