@@ -148,29 +148,54 @@ def is_background(body: dict) -> bool:
     return all(body.get(name) for name in BACKGROUND_FIELDS) and ("chat_id" in body or "parent_id" in body)
 
 
-def start_chat(session: Session, user: User, body: dict) -> tuple[Job, dict | None]:
-    """Enqueue a unified chat completion. Returns the job and, for the web app's background mode,
-    the immediate answer ``{status, task_ids, chat_id}``."""
-    entry, conn = resolve(session, user, body.get("model"))
-    request = _openai_body(body, entry["id"])
-    background = None
-    related_id = body.get("chat_id") if isinstance(body.get("chat_id"), str) else None
-    if is_background(body):
-        turn = chat_flow.start_turn(session, user, {**body, "model": entry["id"]})
-        request["messages"], request["stream"] = turn.messages, True
-        background = {"chat_id": turn.chat_id, "message_id": turn.message_id, "session_id": body["session_id"],
-                      "tasks": turn.tasks}
-        related_id = turn.chat_id
-    if not request.get("messages"):
-        raise BadRequest("Invalid request: messages: Missing data for required field.")
-    job = jobs.enqueue(
+def _enqueue_chat(session: Session, user: User, entry: dict, conn: Connection, request: dict,
+                  background: dict | None, related_id: str | None, rag: dict | None) -> Job:
+    return jobs.enqueue(
         session, actor="llm.chat_completion", queue="llm", kind="chat.completion", owner_id=user.id,
         related_type="chat" if related_id else None, related_id=related_id,
         payload={"provider": conn.kind, "url_idx": conn.idx, "model": entry["id"], "body": request,
-                 "owner_id": user.id, "background": background, "rag": chat_rag.rag_request(body)},
+                 "owner_id": user.id, "background": background, "rag": rag},
     )
-    answer = {"status": True, "task_ids": [job.id], "chat_id": background["chat_id"]} if background else None
-    return job, answer
+
+
+def _reply_targets(session: Session, user: User, body: dict) -> list[tuple[dict, Connection, str]]:
+    """(model entry, connection, assistant message id) for each reply a web-app turn asks for: the
+    request's own, then the other models of a multi-model chat (``message_ids``). All are resolved
+    before anything is stored, so an unknown model stores nothing."""
+    wanted = [(body.get("model"), body["id"])]
+    for item in body.get("message_ids") or []:
+        if isinstance(item, dict) and item.get("model_id") and item.get("message_id") not in {w[1] for w in wanted}:
+            wanted.append((item["model_id"], item["message_id"]))
+    return [(*resolve(session, user, model_id), message_id) for model_id, message_id in wanted]
+
+
+def _start_turns(session: Session, user: User, body: dict) -> tuple[list[Job], dict]:
+    """The web app's background mode: store the turn, one job per reply, answer ``{status, task_ids, chat_id}``."""
+    chat_id, started = body.get("chat_id"), []
+    rag = chat_rag.rag_request(body)
+    for index, (entry, conn, message_id) in enumerate(_reply_targets(session, user, body)):
+        turn = chat_flow.start_turn(session, user, {**body, "model": entry["id"], "id": message_id,
+                                                    **({"chat_id": chat_id} if chat_id else {})})
+        chat_id = turn.chat_id
+        request = {**_openai_body(body, entry["id"]), "messages": turn.messages, "stream": True}
+        background = {"chat_id": chat_id, "message_id": message_id, "session_id": body["session_id"],
+                      "tasks": turn.tasks if index == 0 else {}}
+        started.append(_enqueue_chat(session, user, entry, conn, request, background, chat_id, rag))
+    return started, {"status": True, "task_ids": [job.id for job in started], "chat_id": chat_id}
+
+
+def start_chat(session: Session, user: User, body: dict) -> tuple[Job, dict | None]:
+    """Enqueue a unified chat completion. Returns the job and, for the web app's background mode
+    (several jobs when several models answer), the immediate answer ``{status, task_ids, chat_id}``."""
+    if is_background(body):
+        started, answer = _start_turns(session, user, body)
+        return started[0], answer
+    entry, conn = resolve(session, user, body.get("model"))
+    request = _openai_body(body, entry["id"])
+    if not request.get("messages"):
+        raise BadRequest("Invalid request: messages: Missing data for required field.")
+    related_id = body.get("chat_id") if isinstance(body.get("chat_id"), str) else None
+    return _enqueue_chat(session, user, entry, conn, request, None, related_id, chat_rag.rag_request(body)), None
 
 
 def chat_completed(session: Session, user: User, body: dict) -> dict:

@@ -239,3 +239,27 @@ def test_stopping_a_background_reply_keeps_what_was_said(stack, auth, fake_ollam
         time.sleep(0.05)
     assert reply["done"] is True and reply["content"].startswith("w0 w1 w2 w3") and "w399" not in reply["content"]
     assert "error" not in reply or not reply["error"]
+
+
+def test_a_multi_model_turn_gets_one_reply_per_model(stack, auth, fake_ollama, fake_openai):
+    first, second = str(uuid.uuid4()), str(uuid.uuid4())
+    user_message = {"id": str(uuid.uuid4()), "parentId": None, "childrenIds": [], "role": "user",
+                    "content": "both of you", "timestamp": int(time.time())}
+    body = post(stack, "/api/chat/completions", auth, {
+        "model": LLAMA, "session_id": "sid-3", "id": first, "parent_id": None, "user_message": user_message,
+        "message_ids": [{"model_id": LLAMA, "message_id": first, "modelIdx": 0},
+                        {"model_id": "gpt-fake", "message_id": second, "modelIdx": 1}]}).json()
+    assert len(body["task_ids"]) == 2
+    for job_id in body["task_ids"]:
+        assert list(events.iter_events(job_id, keepalive=0.2))[-1].data == {"status": "succeeded"}
+    messages = requests.get(f"{stack.url}/api/v1/chats/{body['chat_id']}", headers=auth,
+                            timeout=10).json()["chat"]["history"]["messages"]
+    assert messages[user_message["id"]]["childrenIds"] == [first, second]
+    assert [(messages[m]["model"], messages[m]["content"], messages[m]["done"]) for m in (first, second)] == [
+        (LLAMA, "You said: both of you", True), ("gpt-fake", "You said: both of you", True)]
+
+    unknown = post(stack, "/api/chat/completions", auth, {
+        "model": LLAMA, "session_id": "sid-3", "id": str(uuid.uuid4()), "parent_id": None,
+        "user_message": {**user_message, "id": str(uuid.uuid4())},
+        "message_ids": [{"model_id": "nope", "message_id": str(uuid.uuid4())}]})
+    assert unknown.status_code == 404
