@@ -136,24 +136,32 @@ def one_round_trip(session: requests.Session, base: str) -> float:
     raise RuntimeError(f"job {job_id} ended without success")
 
 
-def round_trips(base: str, token: str, concurrency: int, total: int) -> list[float]:
+def round_trips(base: str, token: str, concurrency: int, total: int) -> tuple[list[float], list[str]]:
+    """Round-trip timings (ms) and the errors of the ones that failed."""
     timings: list[float] = []
+    errors: list[str] = []
     lock = threading.Lock()
 
     def client(count: int) -> None:
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {token}"
         one_round_trip(session, base)  # warm the connection
-        mine = [one_round_trip(session, base) for _ in range(count)]
-        with lock:
-            timings.extend(mine)
+        for _ in range(count):
+            try:
+                timing = one_round_trip(session, base)
+            except Exception as error:  # noqa: BLE001 - counted and shown, not hidden
+                with lock:
+                    errors.append(repr(error)[:200])
+                continue
+            with lock:
+                timings.append(timing)
 
     threads = [threading.Thread(target=client, args=(max(1, total // concurrency),)) for _ in range(concurrency)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    return timings
+    return timings, errors
 
 
 # --- idle pickup ----------------------------------------------------------------------------------
@@ -336,10 +344,16 @@ def main() -> None:
 
         workers = start_workers(1)
         for concurrency in (1, 32):
-            timings = round_trips(base, token, concurrency, args.roundtrips if concurrency == 1 else args.roundtrips * 4)
+            started = time.monotonic()
+            timings, errors = round_trips(base, token, concurrency,
+                                          args.roundtrips if concurrency == 1 else args.roundtrips * 4)
+            rate = len(timings) / (time.monotonic() - started)
             rows.append((f"round trip HTTP enqueue → final SSE event, concurrency {concurrency}",
-                         f"p50 {statistics.median(timings):.1f} ms, p99 {pct(timings, 99):.1f} ms",
+                         f"p50 {statistics.median(timings):.1f} ms, p99 {pct(timings, 99):.1f} ms "
+                         f"({len(timings)} ok, {len(errors)} failed, {rate:.0f}/s)",
                          "p50 ≤ 5 ms" if concurrency == 1 else ""))
+            if errors:
+                print(f"round trip errors at concurrency {concurrency}: {sorted(set(errors))[:5]}")
         pickups = idle_pickups(10)
         rows.append(("idle pickup (2 s idle, queued → running event)",
                      f"p50 {statistics.median(pickups):.1f} ms, max {max(pickups):.1f} ms", ""))

@@ -86,6 +86,8 @@ class EventRelay:
         self.followers: dict[str, set[Subscription]] = defaultdict(set)
         self.confirmed: dict[str, threading.Event] = {}
         self.lock = threading.Lock()
+        self.commands = threading.Lock()
+        """Serialises (un)subscribe commands: redis-py's PubSub opens its connection on first use, unlocked."""
         threading.Thread(target=self._run, name="event-relay", daemon=True).start()
 
     def subscribe(self, job_id: str, last_event_id: str | None) -> Subscription:
@@ -100,7 +102,8 @@ class EventRelay:
             confirmed = self.confirmed[channel]
         try:
             if first:
-                self.pubsub.subscribe(channel)
+                with self.commands:
+                    self.pubsub.subscribe(channel)
             if not confirmed.wait(CONFIRM_TIMEOUT):
                 raise redis.TimeoutError("Redis did not confirm the event subscription.")
             subscription.catch_up(events.read_after(job_id, last_event_id))
@@ -121,7 +124,8 @@ class EventRelay:
             del self.followers[channel]
             self.confirmed.pop(channel, None)
         try:
-            self.pubsub.unsubscribe(channel)
+            with self.commands:
+                self.pubsub.unsubscribe(channel)
         except redis.RedisError:
             pass  # the reader notices the lost connection and starts afresh
 
@@ -163,7 +167,8 @@ class EventRelay:
             self.followers.clear()
             self.confirmed.clear()
         try:
-            self.pubsub.reset()
+            with self.commands:
+                self.pubsub.reset()
         except redis.RedisError:
             pass
         for subscription in dropped:

@@ -1,0 +1,56 @@
+"""The per-process event relay: many followers at once, live and logged events, none lost or repeated."""
+from __future__ import annotations
+
+import threading
+
+from shared.jobs import events
+from shared.models.base import new_id
+from web.event_relay import EventRelay
+
+
+def collect(relay: EventRelay, job_id: str, last: str | None = None) -> list[events.JobEvent]:
+    subscription = relay.subscribe(job_id, last)
+    seen = []
+    try:
+        while not seen or not seen[-1].terminal:
+            event = subscription.get(timeout=10)
+            assert event is not None, f"no event for {job_id} after {seen}"
+            seen.append(event)
+    finally:
+        subscription.close()
+    return seen
+
+
+def test_many_followers_subscribing_at_once_all_get_every_event():
+    relay = EventRelay()
+    jobs = [new_id() for _ in range(30)]
+    for job_id in jobs:
+        events.publish(job_id, "status", {"status": "running"})
+    results: dict[str, list] = {}
+
+    def follow(job_id: str) -> None:
+        results[job_id] = collect(relay, job_id)
+
+    threads = [threading.Thread(target=follow, args=(job_id,)) for job_id in jobs]
+    for thread in threads:
+        thread.start()
+    for index in range(5):
+        for job_id in jobs:
+            events.publish(job_id, "delta", {"index": index})
+    for job_id in jobs:
+        events.publish(job_id, "status", {"status": "succeeded"})
+    for thread in threads:
+        thread.join(20)
+    for job_id in jobs:
+        assert [e.type for e in results[job_id]] == ["status"] + ["delta"] * 5 + ["status"], job_id
+        assert [e.data["index"] for e in results[job_id] if e.type == "delta"] == list(range(5))
+    assert not relay.followers  # every channel was left once its job ended
+
+
+def test_resume_after_an_id_gets_only_later_events():
+    relay = EventRelay()
+    job_id = new_id()
+    ids = [events.publish(job_id, "delta", {"n": n}) for n in range(3)]
+    events.publish(job_id, "status", {"status": "failed"})
+    seen = collect(relay, job_id, last=ids[0])
+    assert [e.data for e in seen] == [{"n": 1}, {"n": 2}, {"status": "failed"}]
