@@ -12,6 +12,7 @@ from flask import Response, jsonify, request, stream_with_context
 from shared.db import session_scope
 from shared.jobs import events, results
 from shared.jobs.events import JobEvent
+from shared.models.base import now
 from shared.models.job import Job
 from web.event_relay import get_relay
 
@@ -39,10 +40,17 @@ def _replay_finished(job: Job) -> list[JobEvent]:
     return outcome
 
 
+LOST_EVENTS_GRACE = 2
+"""Seconds after a job's row ended without its final events reaching the log before the row is used."""
+
+
 def _finished_row(job_id: str) -> Job | None:
+    """The job's row if it ended a while ago (its worker writes the row just before the final events)."""
     with session_scope() as session:
         job = session.get(Job, job_id)
-        return job if job is not None and job.finished else None
+    if job is None or not job.finished or (job.finished_at or 0) > now() - LOST_EVENTS_GRACE:
+        return None
+    return job
 
 
 def follow(job: Job, last_event_id: str | None = None, keepalive: float = KEEPALIVE_SECONDS

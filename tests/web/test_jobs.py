@@ -213,3 +213,23 @@ def test_stats_for_admins(client, admin, make_user, worker):
     assert stats["jobs"] == {"queued": 0, "running": 0, "succeeded": 1, "failed": 1, "cancelled": 0}
     assert stats["queues"]["default"] == {"waiting": 0, "delayed": 0, "dead": 1}
     assert set(stats["queues"]) >= {"llm", "files", "embeddings"} and stats["poisoned"] == 0
+
+
+def test_final_events_lost_with_redis_are_rebuilt_from_the_row(app, admin):
+    """The worker wrote the outcome to the row, but Redis went away before the final events."""
+    from shared.jobs import events
+    from shared.models.base import now
+    from web.job_responses import result_or_accepted
+
+    with session_scope() as session:
+        job = Job(actor="tests.echo", queue="default", kind="k", owner_id=admin["id"], payload={}, options={},
+                  status="succeeded", progress=1.0, progress_message="", attempts=1, result={"echo": 3},
+                  finished_at=now() - 10)
+        session.add(job)
+        session.commit()
+    events.publish(job.id, "status", {"status": "running"})
+    with app.test_request_context():
+        started = time.monotonic()
+        response = result_or_accepted(job, timeout=5)
+    assert (response.status_code, response.get_json()) == (200, {"echo": 3})
+    assert time.monotonic() - started < 3
