@@ -103,11 +103,15 @@ def _meaningful(job: Job, deadline: float | None) -> Iterator[JobEvent | None]:
                 return
 
 
-def _failure(event: JobEvent, openai_style: bool) -> Response:
-    if event.type == "error":
-        return error_body(int(event.data.get("status") or 502), event.data.get("message") or "Upstream failed",
-                          openai_style)
-    return error_body(409, "The request was cancelled.", openai_style)
+def _failure(job: Job, event: JobEvent | None, openai_style: bool) -> Response:
+    """The error answer for a job that failed (or was cancelled) before any output."""
+    if event is not None and event.type == "error":
+        response = error_body(int(event.data.get("status") or 502),
+                              event.data.get("message") or "Upstream failed", openai_style)
+    else:
+        response = error_body(409, "The request was cancelled.", openai_style)
+    response.headers["X-Job-Id"] = job.id
+    return response
 
 
 def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
@@ -115,7 +119,7 @@ def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
     events = _meaningful(job, _deadline())
     first = next((e for e in events if e is not None), None)
     if first is None or first.type == "error" or (first.terminal and first.data.get("status") != "succeeded"):
-        return _failure(first, openai_style) if first else error_body(502, "No answer", openai_style)
+        return _failure(job, first, openai_style)
 
     def body() -> Iterator[str]:
         finished = False
@@ -162,7 +166,6 @@ def result(job: Job, *, openai_style: bool = False, render: Callable[[Any], Any]
         if event is not None and event.terminal:
             break
     if outcome is None or outcome.type == "error":
-        return _failure(outcome, openai_style) if outcome else error_body(409, "The request was cancelled.",
-                                                                           openai_style)
+        return _failure(job, outcome, openai_style)
     value = results.load(db().get(Job, job.id)) if outcome.data.get("stored") else outcome.data.get("result")
     return jsonify(render(value))
