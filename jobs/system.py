@@ -9,6 +9,7 @@ import dramatiq
 import workers.broker  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
 from shared.jobs import current, service
+from workers.supervisor import DEFAULT_TIME_LIMIT
 
 
 @dramatiq.actor(actor_name="system.noop", queue_name="default", max_retries=0, time_limit=10_000)
@@ -27,10 +28,18 @@ def sleep(job_id: str, seconds: float = 1.0, steps: int = 10):
 
 
 @dramatiq.actor(actor_name="system.resend_stale_jobs", queue_name="default", max_retries=0)
-def resend_stale_jobs() -> int:
-    """Send again jobs whose message was never sent (their row stayed ``queued``)."""
+def resend_stale_jobs() -> dict:
+    """Send again jobs whose message was never sent (their row stayed ``queued``), and fail running
+    jobs whose outcome was lost."""
     with session_scope() as session:
-        return service.resend_stale(session)
+        return {"resent": service.resend_stale(session), "lost": service.fail_lost(session, time_limit_ms)}
+
+
+def time_limit_ms(job) -> int:
+    """The job's time limit: its own option, else its actor's, else the supervisor's default."""
+    broker = dramatiq.get_broker()
+    options = broker.get_actor(job.actor).options if job.actor in broker.actors else {}
+    return int((job.options or {}).get("time_limit") or options.get("time_limit") or DEFAULT_TIME_LIMIT)
 
 
 @dramatiq.actor(actor_name="system.prune_jobs", queue_name="default", max_retries=0)

@@ -26,9 +26,12 @@ from shared.redis_client import get_redis
 
 log = logging.getLogger(__name__)
 
+DEFAULT_TIME_LIMIT = 600_000
+"""Milliseconds a message may run when neither it nor its actor sets ``time_limit``."""
+
 
 class JobSupervisor(Middleware):
-    def __init__(self, *, time_limit: int = 600_000, interval: int = 100) -> None:
+    def __init__(self, *, time_limit: int = DEFAULT_TIME_LIMIT, interval: int = 100) -> None:
         self.time_limit = time_limit
         self.interval = interval / 1000
         self.running: dict[int, current.RunningJob] = {}

@@ -6,6 +6,8 @@ delivery only runs a job it can claim (``queued`` → ``running``), so a duplica
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import redis
 from dramatiq import Message
 from sqlalchemy import delete, func, select, update
@@ -161,6 +163,22 @@ def resend_stale(session: Session) -> int:
         broker.send(message_for(job))
     session.commit()
     return len(stale)
+
+
+def fail_lost(session: Session, time_limit_ms: Callable[[Job], int]) -> int:
+    """Fail ``running`` jobs that outlived their time limit plus the redelivery timeout: their worker
+    lost its database or Redis before it could record the outcome, and no delivery is left to run them."""
+    margin = get_job_settings().redelivery_timeout_ms / 1000 + 60
+    candidates = session.scalars(select(Job).where(Job.status == "running", Job.started_at < now() - margin)).all()
+    lost = [job for job in candidates if job.started_at < now() - margin - time_limit_ms(job) / 1000]
+    for job in lost:
+        job.status, job.finished_at = "failed", now()
+        job.error = {"type": "lost", "message": "The job's worker stopped reporting before it finished.",
+                     "status": 500}
+    session.commit()
+    for job in lost:
+        events.publish_many(job.id, [("error", job.error), ("status", {"status": "failed"})])
+    return len(lost)
 
 
 def prune_finished(session: Session) -> int:

@@ -68,3 +68,38 @@ def test_sweep_resends_a_job_whose_message_was_never_sent(worker):
     assert seen[-2].data["result"] == {"echo": 5}
     assert row(job.id).status == "succeeded"
     assert row(fresh.id).status == "queued"  # too young to be considered lost
+
+
+def test_running_jobs_whose_outcome_was_lost_fail_after_their_time_limit():
+    def running(started_ago: int) -> str:
+        with session_scope() as session:
+            job = Job(actor="tests.echo", queue="default", kind="tests.echo", owner_id=None, payload={},
+                      options={}, status="running", progress=0.0, progress_message="", attempts=1,
+                      created_at=now() - started_ago, started_at=now() - started_ago)
+            session.add(job)
+            session.commit()
+            return job.id
+
+    lost, alive = running(started_ago=1000), running(started_ago=300)
+    with session_scope() as session:
+        assert service.fail_lost(session, lambda job: 600_000) == 1
+    assert row(lost).status == "failed" and row(lost).error["type"] == "lost"
+    assert finish(lost)[-1].data == {"status": "failed"}
+    assert row(alive).status == "running"
+
+
+def test_the_sweep_actor_fails_lost_jobs_with_their_actors_time_limit(worker):
+    from dramatiq import Message
+
+    with session_scope() as session:
+        # tests.hang's own limit is 60 s: started 200 s ago it is lost (margin 75 s); tests.echo's is 10 min.
+        hung = Job(actor="tests.hang", queue="default", kind="k", owner_id=None, payload={}, options={},
+                   status="running", progress=0.0, progress_message="", attempts=1, started_at=now() - 200)
+        echo = Job(actor="tests.echo", queue="default", kind="k", owner_id=None, payload={}, options={},
+                   status="running", progress=0.0, progress_message="", attempts=1, started_at=now() - 200)
+        session.add_all([hung, echo])
+        session.commit()
+    broker.send(Message(queue_name="default", actor_name="system.resend_stale_jobs", args=(), kwargs={},
+                        options={}))
+    assert finish(hung.id)[-1].data == {"status": "failed"}
+    assert row(echo.id).status == "running"
