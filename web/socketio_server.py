@@ -16,7 +16,7 @@ from flask import Flask
 from shared import socket_events
 from shared.db import session_scope
 from shared.errors import ServiceError
-from shared.services import api_keys, chats, sessions
+from shared.services import api_keys, chats, presence, sessions
 from web.auth import decode
 
 log = logging.getLogger(__name__)
@@ -88,7 +88,11 @@ def create_server(app: Flask) -> socketio.Server:
 
     @sio.on("heartbeat")
     def heartbeat(sid, data=None):
-        """Presence ping from the app (every 30 s); nothing to store yet."""
+        """Presence ping from the app (every 30 s per tab): the user's ``last_active_at``."""
+        user = session_user(sid)
+        if user is not None:
+            with session_scope() as session:
+                presence.seen(session, user["id"])
 
     @sio.on("usage")
     def usage(sid, data=None):

@@ -125,3 +125,26 @@ def test_sockets_without_a_user_cannot_join_chats(two_webs):
         assert browser.client.call("events:chat", {"chat_id": "x", "data": {"type": "join"}}, timeout=5) is False
     finally:
         browser.close()
+
+
+def test_heartbeats_mark_the_user_active(two_webs, users):
+    from sqlalchemy import update
+
+    from shared.db import session_scope
+    from shared.models import User
+
+    (first, _), (admin, _) = two_webs, users
+    with session_scope() as session:
+        session.execute(update(User).where(User.id == admin["id"]).values(last_active_at=0))
+    browser = Browser(first, admin["token"])
+    try:
+        browser.client.emit("heartbeat", {})
+        deadline = time.monotonic() + 5
+        seen = 0
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.1)
+            with session_scope() as session:
+                seen = session.get(User, admin["id"]).last_active_at
+        assert seen > time.time() - 60
+    finally:
+        browser.close()
