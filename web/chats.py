@@ -59,7 +59,8 @@ def list_chats(args: dict):
 @blp.arguments(FilteredListQuery, location="query")
 @blp.response(200, ChatTitleSchema(many=True))
 def list_user_chats(args: dict, user_id: str):
-    """An admin's view of one user's chats, archived included."""
+    """An admin's view of one user's chats, archived included (unless ``ENABLE_ADMIN_CHAT_ACCESS=false``)."""
+    chats.require_admin_chat_access(db())
     return chat_lists.list_filtered(db(), user_id, archived=None, **{**args, "page": args["page"] or 1})
 
 

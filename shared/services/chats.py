@@ -7,6 +7,7 @@ chat is ``NotFound``, exactly like an unknown id. Writes to one chat take a row 
 from __future__ import annotations
 
 import copy
+import os
 from collections.abc import Iterable
 
 from sqlalchemy import delete, select, update
@@ -17,10 +18,25 @@ from shared.errors import BadRequest, NotFound, Unauthorized
 from shared.jobs import service as jobs
 from shared.models import Chat, ChatTag, Job, SharedChat, User
 from shared.models.base import new_id, now
-from shared.services import chat_history, folders, permissions, tags
+from shared.services import app_config, chat_history, folders, permissions, tags
 from shared.services.nul_text import refuse_nul, strip_nul
 
 MAX_TITLE_LENGTH = 1000
+
+app_config.register_default(
+    "admin.enable_chat_access",
+    lambda _s: os.environ.get("ENABLE_ADMIN_CHAT_ACCESS", "true").strip().lower() in {"1", "true", "yes", "on"},
+)
+
+
+def admin_chat_access(session: Session) -> bool:
+    """Whether admins may read users' chats (Open WebUI's ``ENABLE_ADMIN_CHAT_ACCESS``, on by default)."""
+    return app_config.get(session, "admin.enable_chat_access") is not False
+
+
+def require_admin_chat_access(session: Session) -> None:
+    if not admin_chat_access(session):
+        raise Unauthorized(texts.ACCESS_PROHIBITED)
 
 
 def has_permission(session: Session, user: User, path: str) -> bool:
@@ -375,9 +391,10 @@ def get_shared(session: Session, viewer: User, share_id: str) -> tuple[Chat, dic
     WebUI's admin chat access allows); for everyone else it does not exist.
     """
     shared = session.get(SharedChat, share_id)
-    if shared is not None and (shared.user_id == viewer.id or viewer.role == "admin"):
+    as_admin = viewer.role == "admin" and admin_chat_access(session)
+    if shared is not None and (shared.user_id == viewer.id or as_admin):
         return session.get(Chat, shared.chat_id), shared.chat
-    if viewer.role == "admin":
+    if as_admin:
         chat = session.get(Chat, share_id)
         if chat is not None:
             return chat, chat.chat

@@ -284,6 +284,17 @@ def test_admin_lists_a_users_chats_and_a_plain_user_cannot(client, admin, alice,
     assert client.get(f"{CHATS}/{chat['id']}", headers=bearer(admin["token"])).status_code == 404
 
 
+def test_admin_chat_access_can_be_switched_off(client, admin, alice, monkeypatch):
+    chat = new_chat(client, alice)
+    share_id = client.post(f"{CHATS}/{chat['id']}/share", headers=alice).get_json()["share_id"]
+    monkeypatch.setenv("ENABLE_ADMIN_CHAT_ACCESS", "false")
+    as_admin = bearer(admin["token"])
+    assert client.get(f"{CHATS}/list/user/{chat['user_id']}", headers=as_admin).status_code == 401
+    assert client.get(f"{CHATS}/share/{share_id}", headers=as_admin).status_code == 404
+    assert client.get(f"{CHATS}/share/{chat['id']}", headers=as_admin).status_code == 404
+    assert client.get(f"{CHATS}/share/{share_id}", headers=alice).status_code == 200
+
+
 def test_concurrent_saves_of_one_chat_never_corrupt_it(client, app, alice):
     chat = new_chat(client, alice)
     cid = chat["id"]
