@@ -28,6 +28,7 @@ log = logging.getLogger(__name__)
 
 ACTOR = "llm.chat_completion"
 TASKS_ACTOR = "chat_tasks.generate"
+TASK_FLAGS = ("title_generation", "tags_generation", "follow_up_generation")
 KEEPALIVE = 1.0
 """Seconds each blocking read of the job's log waits (kept under any Redis socket timeout)."""
 IDLE_LIMIT = 3600.0
@@ -122,7 +123,11 @@ def _target(message: dramatiq.Message) -> tuple[str, str, dict] | None:
 
 
 class ChatDelivery(dramatiq.Middleware):
-    """Starts a relay per attempt of a background chat completion, and the follow-up tasks job after it."""
+    """Starts a relay per attempt of a background chat completion, and the follow-up tasks job after it.
+
+    Delivery is best effort around the job: a failure here is logged and never fails the reply itself,
+    which the worker saves into the chat either way.
+    """
 
     def before_process_message(self, broker, message):
         target = _target(message)
@@ -130,9 +135,13 @@ class ChatDelivery(dramatiq.Middleware):
             return
         job_id, owner_id, background = target
         chat = ChatRelay(owner_id, background["chat_id"], background["message_id"])
-        # Events from before this attempt (an earlier one's) are not relayed again.
-        after = _last_event_id(job_id)
-        chat.emit("chat:active", {"active": True})
+        try:
+            # Events from before this attempt (an earlier one's) are not relayed again.
+            after = _last_event_id(job_id)
+            chat.emit("chat:active", {"active": True})
+        except redis.RedisError as error:
+            log.warning("socket delivery of job %s not started: %s", job_id, error)
+            return
         threading.Thread(target=relay, args=(job_id, chat, after), daemon=True,
                          name=f"chat-delivery-{job_id}").start()
 
@@ -142,15 +151,16 @@ class ChatDelivery(dramatiq.Middleware):
             return
         job_id, owner_id, background = target
         tasks = background.get("tasks") or {}
-        if not any(name in tasks for name in ("title_generation", "tags_generation", "follow_up_generation")):
+        if background["chat_id"].startswith("local:") or not any(name in tasks for name in TASK_FLAGS):
             return
-        if background["chat_id"].startswith("local:"):
-            return
-        with session_scope() as session:
-            service.enqueue(
-                session, actor=TASKS_ACTOR, queue="llm", kind="chat.tasks", owner_id=owner_id,
-                payload={"owner_id": owner_id, "chat_id": background["chat_id"],
-                         "message_id": background["message_id"], "model": message.kwargs.get("model"),
-                         "tasks": tasks},
-                related_type="chat", related_id=background["chat_id"], parent_id=job_id,
-            )
+        try:
+            with session_scope() as session:
+                service.enqueue(
+                    session, actor=TASKS_ACTOR, queue="llm", kind="chat.tasks", owner_id=owner_id,
+                    payload={"owner_id": owner_id, "chat_id": background["chat_id"],
+                             "message_id": background["message_id"], "model": message.kwargs.get("model"),
+                             "tasks": tasks},
+                    related_type="chat", related_id=background["chat_id"], parent_id=job_id,
+                )
+        except Exception:  # the reply is done and saved; only its title/tags/follow-ups are lost
+            log.exception("chat tasks for job %s not enqueued", job_id)
