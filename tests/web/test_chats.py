@@ -369,6 +369,10 @@ def test_no_route_reaches_another_users_chat(client, alice, bob):
     for path in ("/", "/pinned", "/archived", "/all/archived", "/all/tags", "/search?text=secret"):
         assert chat["id"] not in json.dumps(client.get(f"{CHATS}{path}", headers=bob).get_json()), path
     assert client.post(f"{CHATS}/tags", json={"name": "mine"}, headers=bob).get_json() == []
+    client.post(f"{CHATS}/{new_chat(client, alice, 'Archived')['id']}/archive", headers=alice)
+    assert client.get(f"{CHATS}/archived/count", headers=bob).get_json() == 0
+    imported = client.post(f"{CHATS}/import", json={"chats": [{"chat": {}, "folder_id": folder["id"]}]}, headers=bob)
+    assert imported.get_json()[0]["folder_id"] is None  # another user's folder is dropped, not used
     assert chat["id"] not in client.get(f"{CHATS}/all", headers=bob).get_data(as_text=True)
     for method, path in (("post", "/archive/all"), ("post", "/unarchive/all"), ("delete", "/")):
         assert getattr(client, method)(f"{CHATS}{path}", headers=bob).status_code == 200
