@@ -7,8 +7,10 @@ fails the job with an error event.
 """
 from __future__ import annotations
 
+import logging
 import queue
 import threading
+from datetime import datetime
 from collections.abc import Iterable, Iterator
 from typing import Any, TypeVar
 
@@ -27,6 +29,7 @@ RETRIES = {"max_retries": 2, "min_backoff": 200, "max_backoff": 1000}
 """Interactive work: a person waits, so retry quickly and give up soon."""
 TIME_LIMIT = 30 * 60 * 1000
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def _client(conn: Connection, timeout: float) -> OllamaClient | OpenAIClient:
@@ -266,6 +269,27 @@ def embeddings(job_id: str, provider: str, url_idx: int, model: str, body: dict)
     return client.call("POST", "/embeddings", {**body, "model": upstream_model})
 
 
+def _ollama_models(conn: Connection, timeout: float) -> list[dict]:
+    """One Ollama server's tags, those loaded in memory (``/api/ps``) marked with their ``expires_at``."""
+    client = _client(conn, timeout)
+    tags = client.tags()
+    try:
+        loaded = {m.get("model"): m.get("expires_at") for m in (client.call("GET", "/api/ps") or {}).get("models", [])}
+    except UpstreamError:
+        loaded = {}
+    for tag in tags:
+        if loaded.get(tag.get("model")):
+            tag["expires_at"] = _unix_seconds(loaded[tag["model"]])
+    return models_registry.ollama_entries(conn, tags)
+
+
+def _unix_seconds(stamp: str) -> int | None:
+    try:
+        return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+    except ValueError:
+        return None
+
+
 @dramatiq.actor(actor_name="llm.refresh_models", queue_name="llm", time_limit=5 * 60 * 1000, max_retries=0)
 def refresh_models(job_id: str | None = None) -> dict:
     """Gather the models of every enabled connection into the registry cache; an unreachable
@@ -279,12 +303,14 @@ def refresh_models(job_id: str | None = None) -> dict:
         for conn in conns:
             try:
                 if conn.kind == "ollama":
-                    lists["ollama"].append(models_registry.ollama_entries(conn, _client(conn, list_timeout).tags()))
+                    lists["ollama"].append(_ollama_models(conn, list_timeout))
                 elif conn.config.get("model_ids"):
                     lists["openai"].append(models_registry.openai_entries(conn, None))
                 else:
                     lists["openai"].append(models_registry.openai_entries(conn, _client(conn, list_timeout).models()))
             except UpstreamError as exc:
+                log.warning("model refresh: skipping %s connection %s (%s): %s", conn.kind, conn.idx, conn.url,
+                            exc.detail)
                 errors.append({"connection_type": conn.kind, "url_idx": conn.idx, "url": conn.url,
                                "error": exc.detail})
         models_registry.store(models_registry.build(lists["openai"], lists["ollama"]), errors)

@@ -58,8 +58,14 @@ def test_unified_chat_with_an_openai_model(stack, token, fake_openai):
 
 
 def test_model_list_through_the_openai_client(stack, token):
-    ids = {m.id for m in openai_client(stack, token, "/api").models.list()}
-    assert {"gpt-fake", "gpt-fake-mini", LLAMA, "qwen-fake:0.5b"} <= ids
+    models = {m.id: m for m in openai_client(stack, token, "/api").models.list()}
+    assert {"gpt-fake", "gpt-fake-mini", LLAMA, "qwen-fake:0.5b"} <= set(models)
+    llama, qwen = models[LLAMA].model_dump(), models["qwen-fake:0.5b"].model_dump()
+    assert llama["owned_by"] == "ollama" and llama["urls"] == [0] and llama["connection_type"] == "local"
+    assert llama["loaded"] is True and llama["ollama"]["expires_at"] == 4070908800  # in /api/ps
+    assert qwen["loaded"] is False and qwen["ollama"]["details"]["parameter_size"] == "8.0B"
+    gpt = models["gpt-fake"].model_dump()
+    assert gpt["owned_by"] == "openai" and gpt["urlIdx"] == 0 and gpt["connection_type"] == "external"
 
 
 def test_openai_proxy(stack, token, fake_openai):
