@@ -1,14 +1,12 @@
 """``/api/v1/retrieval``: RAG settings, embedding engine, indexing and similarity queries (run as jobs)."""
 from __future__ import annotations
 
-import hashlib
-
 from flask import jsonify
 from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from shared import messages
-from shared.errors import BadRequest, NotFound
+from shared.errors import NotFound
 from shared.jobs.service import enqueue
 from shared.models import File
 from shared.rag import config as rag_config
@@ -101,16 +99,6 @@ class DeleteBody(Body):
     file_id = fields.String(required=True)
 
 
-def _check_size_limit(value):
-    if value in (None, ""):
-        return
-    try:
-        if float(value) <= 0:
-            raise ValueError
-    except (TypeError, ValueError):
-        raise BadRequest("FILE_MAX_SIZE and FILE_MAX_COUNT must be positive numbers or empty.") from None
-
-
 @blp.route("/embedding", methods=["GET"])
 @admin_required
 def get_embedding_config():
@@ -141,8 +129,6 @@ def get_config():
 @admin_required
 @blp.arguments(ConfigBody)
 def update_config(body: dict):
-    _check_size_limit(body.get("FILE_MAX_SIZE"))
-    _check_size_limit(body.get("FILE_MAX_COUNT"))
     return jsonify(rag_config.update_rag_config(db(), body))
 
 
@@ -177,12 +163,9 @@ def process_file(body: dict):
 @user_required
 @blp.arguments(ProcessTextBody)
 def process_text(body: dict):
+    """Index a text into a collection the caller may write (default: one named by the text's hash)."""
     session, user = db(), current_user()
-    collection = body["collection_name"]
-    if collection is None:
-        collection = hashlib.sha256(body["content"].encode()).hexdigest()
-    else:
-        retrieval.check_collections(session, user, [collection], "write")
+    collection = retrieval.text_collection(session, user, body["content"], body["collection_name"])
     job = enqueue(session, actor="embeddings.index_text", queue="embeddings", kind="rag.index_text",
                   owner_id=user.id, payload={"collection_name": collection, "name": body["name"],
                                              "content": body["content"], "user_id": user.id})

@@ -6,6 +6,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shared.errors import BadRequest
 from shared.services import app_config
 
 DEFAULT_RAG_TEMPLATE = """### Task:
@@ -121,8 +122,21 @@ def rag_config(session: Session) -> dict[str, Any]:
             "web": {"ENABLE_WEB_SEARCH": app_config.get(session, "web.search.enable")}}
 
 
+def _check_limit(field: str, value: Any) -> None:
+    if value in (None, ""):
+        return
+    try:
+        valid = float(value) > 0
+    except (TypeError, ValueError):
+        valid = False
+    if not valid:
+        raise BadRequest(f"{field} must be a positive number, or empty for no limit.")
+
+
 def update_rag_config(session: Session, values: dict[str, Any]) -> dict[str, Any]:
     """Store the submitted fields (None = unchanged; ``""`` clears a size limit)."""
+    for field in ("FILE_MAX_SIZE", "FILE_MAX_COUNT"):
+        _check_limit(field, values.get(field))
     updates = {FIELDS[f][0]: (None if v == "" else v) for f, v in values.items() if f in FIELDS and v is not None}
     web = values.get("web") or {}
     if web.get("ENABLE_WEB_SEARCH") is not None:

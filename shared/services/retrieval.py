@@ -1,6 +1,7 @@
 """Retrieval: who may search which collection, the search itself, and RAG context for chat completions."""
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Iterable
 
@@ -43,6 +44,15 @@ def check_collections(session: Session, user: User, names: Iterable[str], permis
     """403 unless the user may use every named collection (files, own memories, readable knowledge bases)."""
     if not all(_can_use(session, user, name, permission) for name in names):
         raise Forbidden(messages.ACCESS_PROHIBITED)
+
+
+def text_collection(session: Session, user: User, content: str, requested: str | None) -> str:
+    """Where ``process/text`` indexes: the requested collection if the user may write it, else the
+    text's own (named by its SHA-256, as Open WebUI does)."""
+    if requested is None:
+        return hashlib.sha256(content.encode()).hexdigest()
+    check_collections(session, user, [requested], "write")
+    return requested
 
 
 def _keyword_score(query_terms: set[str], text: str) -> float:
