@@ -11,12 +11,12 @@ from flask_smorest import Api
 from shared.config import VERSION, Settings, get_settings
 from web import jobs, tasks
 from web import auths, banners, chats, folders, db, empty_areas, profile_images, system, users, webui
-from web import task_config
+from web import task_config, usage
 from web import files, knowledge, memories, retrieval
 from web import gateway, ollama, openai
 from web.errors import handle_http_exception, register_error_handlers
 
-BLUEPRINTS = (system.blp, auths.blp, users.blp, chats.blp, folders.blp, banners.blp, profile_images.blp, *empty_areas.BLUEPRINTS, task_config.blp, webui.blp, jobs.blp, tasks.blp, files.blp, retrieval.blp, knowledge.blp, memories.blp, gateway.blp, ollama.blp, openai.blp)
+BLUEPRINTS = (system.blp, auths.blp, users.blp, chats.blp, folders.blp, banners.blp, profile_images.blp, *empty_areas.BLUEPRINTS, task_config.blp, usage.blp, webui.blp, jobs.blp, tasks.blp, files.blp, retrieval.blp, knowledge.blp, memories.blp, gateway.blp, ollama.blp, openai.blp)
 
 
 class SwitchyardApi(Api):

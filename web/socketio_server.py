@@ -96,7 +96,10 @@ def create_server(app: Flask) -> socketio.Server:
 
     @sio.on("usage")
     def usage(sid, data=None):
-        """"Model in use" pings while a request is sent; accepted and ignored."""
+        """"Model in use" pings (every second while the app sends a request), for ``/api/usage``."""
+        model = data.get("model") if isinstance(data, dict) else None
+        if session_user(sid) is not None and isinstance(model, str) and model:
+            presence.model_used(model)
 
     @sio.on("events:chat")
     def chat_events(sid, data):

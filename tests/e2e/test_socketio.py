@@ -127,7 +127,7 @@ def test_sockets_without_a_user_cannot_join_chats(two_webs):
         browser.close()
 
 
-def test_heartbeats_mark_the_user_active(two_webs, users):
+def test_heartbeats_and_usage_pings_feed_api_usage(two_webs, users):
     from sqlalchemy import update
 
     from shared.db import session_scope
@@ -139,6 +139,7 @@ def test_heartbeats_mark_the_user_active(two_webs, users):
     browser = Browser(first, admin["token"])
     try:
         browser.client.emit("heartbeat", {})
+        browser.client.emit("usage", {"action": "chat", "model": "llama-fake:latest", "chat_id": "c"})
         deadline = time.monotonic() + 5
         seen = 0
         while not seen and time.monotonic() < deadline:
@@ -146,5 +147,7 @@ def test_heartbeats_mark_the_user_active(two_webs, users):
             with session_scope() as session:
                 seen = session.get(User, admin["id"]).last_active_at
         assert seen > time.time() - 60
+        usage = requests.get(f"{first}/api/usage", headers={"Authorization": f"Bearer {admin['token']}"}).json()
+        assert usage == {"model_ids": ["llama-fake:latest"], "user_count": 2}  # both signed in just now
     finally:
         browser.close()

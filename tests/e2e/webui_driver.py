@@ -5,10 +5,12 @@ Only what a person does: click, type, read the page. Each step can save a screen
 """
 from __future__ import annotations
 
+import json
 import shutil
 import tempfile
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from selenium import webdriver
 from selenium.common.exceptions import StaleElementReferenceException, WebDriverException
@@ -38,7 +40,7 @@ class WebApp:
         options.binary_location = CHROMIUM
         for flag in (*FLAGS, f"--user-data-dir={self.profile}"):
             options.add_argument(flag)
-        options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
+        options.set_capability("goog:loggingPrefs", {"browser": "ALL", "performance": "ALL"})
         self.driver = webdriver.Chrome(service=Service(CHROMEDRIVER), options=options)
         self.driver.set_page_load_timeout(30)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
@@ -97,6 +99,19 @@ class WebApp:
 
     def text(self) -> str:
         return self.driver.find_element(By.TAG_NAME, "body").text
+
+    def failed_api_calls(self) -> list[tuple[int, str]]:
+        """Every API response (``/api``, ``/ollama``, ``/openai``) with an error status since the last call."""
+        failed = []
+        for entry in self.driver.get_log("performance"):
+            message = json.loads(entry["message"])["message"]
+            if message["method"] != "Network.responseReceived":
+                continue
+            response = message["params"]["response"]
+            path = urlsplit(response["url"]).path
+            if response["status"] >= 400 and path.startswith(("/api", "/ollama", "/openai")):
+                failed.append((response["status"], response["url"]))
+        return failed
 
     def console_errors(self) -> list[str]:
         return [e["message"] for e in self.driver.get_log("browser") if e["level"] == "SEVERE"]
