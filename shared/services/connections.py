@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import os
 import time
+import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -133,13 +134,15 @@ def _clean_urls(urls: list[Any]) -> list[str]:
 
 
 def settings(session: Session) -> dict[str, Any]:
-    """The gateway's config values, read once per session (a request, a job) and kept in ``session.info``."""
+    """The gateway's config values for this session (a request, a job): the process-wide copy (see
+    :func:`cached_settings`), read through this session when it has to be read again."""
     if "llm_settings" not in session.info:
-        session.info["llm_settings"] = app_config.get_many(session, LLM_KEYS)
+        session.info["llm_settings"] = cached_settings(session)
     return session.info["llm_settings"]
 
 
-def _store(session: Session, values: dict[str, Any]) -> None:
+def store(session: Session, values: dict[str, Any]) -> None:
+    """Save gateway config values; every process re-reads them once the transaction commits."""
     app_config.set_many(session, values)
     session.info.pop("llm_settings", None)
     session.info["llm_settings_changed"] = True
@@ -151,28 +154,32 @@ def _version_key() -> str:
 
 @event.listens_for(Session, "after_commit")
 def _announce_change(session: Session) -> None:
-    """Once a config change is committed, tell every process's cache (see :func:`cached_settings`)."""
+    """Once a config change is committed, a new version tells every process's copy to re-read."""
     if session.info.pop("llm_settings_changed", False):
-        get_redis().incr(_version_key())
+        get_redis().set(_version_key(), uuid.uuid4().hex)
 
 
 _cache: dict[str, Any] = {"version": None, "loaded": 0.0, "values": None}
 CACHE_MAX_AGE = 30.0
+"""Seconds after which the copy is re-read anyway (a value written around :func:`store`)."""
 
 
-def cached_settings() -> dict[str, Any]:
-    """The config values for a worker's hot path without a database round trip: kept per process and
-    read again when an admin changes them (a version counter in Redis) or after ``CACHE_MAX_AGE`` s."""
+def cached_settings(session: Session | None = None) -> dict[str, Any]:
+    """The config values without a database round trip on the hot path: one copy per process, read
+    again when the version in Redis changes (see :func:`store`) or after ``CACHE_MAX_AGE`` seconds."""
     version = get_redis().get(_version_key())
     if _cache["values"] is None or _cache["version"] != version or time.monotonic() - _cache["loaded"] > CACHE_MAX_AGE:
-        with session_scope() as session:
-            values = dict(settings(session))
+        if session is None:
+            with session_scope() as own:
+                values = app_config.get_many(own, LLM_KEYS)
+        else:
+            values = app_config.get_many(session, LLM_KEYS)
         _cache.update(version=version, loaded=time.monotonic(), values=values)
     return _cache["values"]
 
 
 def ollama_config(session: Session) -> dict:
-    values = settings(session)
+    values = app_config.get_many(session, OLLAMA_KEYS.values())
     return {
         "ENABLE_OLLAMA_API": values["ollama.enable"],
         "OLLAMA_BASE_URLS": values["ollama.base_urls"],
@@ -182,14 +189,14 @@ def ollama_config(session: Session) -> dict:
 
 def update_ollama_config(session: Session, enable: bool | None, urls: list[str], configs: dict) -> dict:
     urls = _clean_urls(urls)
-    _store(session, {
+    store(session, {
         "ollama.enable": enable, "ollama.base_urls": urls, "ollama.api_configs": _configs_in(configs, len(urls)),
     })
     return ollama_config(session)
 
 
 def openai_config(session: Session) -> dict:
-    values = settings(session)
+    values = app_config.get_many(session, OPENAI_KEYS.values())
     return {
         "ENABLE_OPENAI_API": values["openai.enable"],
         "OPENAI_API_BASE_URLS": values["openai.api_base_urls"],
@@ -203,7 +210,7 @@ def update_openai_config(session: Session, enable: bool | None, urls: list[str],
     """Store the OpenAI connections; keys are padded or cut to one per URL, as Open WebUI does."""
     urls = _clean_urls(urls)
     keys = (list(keys) + [""] * len(urls))[: len(urls)]
-    _store(session, {
+    store(session, {
         "openai.enable": enable, "openai.api_base_urls": urls,
         "openai.api_keys": [encrypt(k) if k else "" for k in keys],
         "openai.api_configs": _configs_in(configs, len(urls)),

@@ -20,6 +20,7 @@ from shared.models import User
 from shared.redis_client import get_redis, key
 from shared.services import app_config
 from shared.services.connections import Connection, connection
+from shared.services.connections import store as store_settings
 
 app_config.register_default(
     "models.user_model_ids",
@@ -137,6 +138,11 @@ def visible_to(user: User, models: list[dict], user_model_ids: list[str] | str) 
         return models
     allowed = set(user_model_ids or [])
     return [m for m in models if m["id"] in allowed]
+
+
+def open_to_users(session: Session, model_ids: list[str] | str) -> None:
+    """Let users (not only admins) use these models (``"*"``: all)."""
+    store_settings(session, {"models.user_model_ids": model_ids})
 
 
 def find(models: list[dict], model_id: str | None) -> dict:

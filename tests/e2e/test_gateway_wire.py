@@ -187,7 +187,7 @@ def test_background_mode_answers_at_once_and_saves_the_reply(stack, auth, fake_o
 
 
 def test_users_see_only_the_models_opened_to_them(stack, admin, make_user, client):
-    from shared.services import app_config
+    from shared.services import models_registry
 
     user = bearer(make_user()["token"])
     assert requests.get(f"{stack.url}/api/models", headers=user, timeout=30).json() == {"data": []}
@@ -195,7 +195,7 @@ def test_users_see_only_the_models_opened_to_them(stack, admin, make_user, clien
     assert denied.status_code == 404
 
     with session_scope() as session:
-        app_config.set_many(session, {"models.user_model_ids": [LLAMA]})
+        models_registry.open_to_users(session, [LLAMA])
     assert [m["id"] for m in requests.get(f"{stack.url}/api/models", headers=user, timeout=30).json()["data"]] == [LLAMA]
     assert post(stack, "/api/chat/completions", user, {"model": LLAMA, "messages": CHAT}).status_code == 200
     assert post(stack, "/api/chat/completions", user, {"model": "gpt-fake", "messages": CHAT}).status_code == 404
