@@ -10,8 +10,8 @@ from __future__ import annotations
 import logging
 import queue
 import threading
-from datetime import datetime
 from collections.abc import Iterable, Iterator
+from datetime import datetime
 from typing import Any, TypeVar
 
 import dramatiq
