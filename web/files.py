@@ -114,8 +114,8 @@ def upload_file(args: dict):
     if not args["process"]:
         return jsonify(file_json(file))
     if knowledge is not None:
-        knowledge_service.link_file(session, user, knowledge, file)
-    files.start_processing(session, file, user.id, collection_name=knowledge.id if knowledge else None)
+        files.add_to_knowledge(session, user, knowledge, file)
+    files.start_processing(session, file, user.id)
     return jsonify({"status": True, **file_json(file)})
 
 

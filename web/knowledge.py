@@ -6,7 +6,6 @@ from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from shared.models import File, Knowledge
-from shared.rag.vectors import get_vector_store
 from shared.services import files
 from shared.services import knowledge as knowledge_service
 from web.auth import current_user, user_required
@@ -125,12 +124,7 @@ def add_file(body: dict, knowledge_id: str):
     """Add one of the caller's files; processed chunks are copied in, otherwise an embedding job indexes it."""
     session, user = db(), current_user()
     knowledge = knowledge_service.get_knowledge(session, knowledge_id, user, "write")
-    file = files.get_file(session, body["file_id"], user)
-    if knowledge_service.link_file(session, user, knowledge, file):
-        if files.status(file) == "completed":
-            get_vector_store().copy(session, files.file_collection(file.id), knowledge.id, file_id=file.id)
-        elif (file.data or {}).get("content"):
-            files.enqueue_embedding(session, file, user.id, knowledge.id)
+    files.add_to_knowledge(session, user, knowledge, files.get_file(session, body["file_id"], user))
     return jsonify(_with_files(knowledge))
 
 

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 from shared import messages
 from shared.errors import BadRequest, NotFound, ServiceError
 from shared.jobs.service import enqueue
-from shared.models import File, KnowledgeFile, User
+from shared.models import File, Knowledge, KnowledgeFile, User
 from shared.models.job import Job
 from shared.models.base import new_id, now
 from shared.rag import config as rag_config
@@ -185,3 +185,14 @@ def start_processing(session: Session, file: File, owner_id: str, collection_nam
     update_data(session, file, job_id=job.id)
     session.commit()
     return job
+
+
+def add_to_knowledge(session: Session, user: User, knowledge: Knowledge, file: File) -> None:
+    """Put a file in a knowledge base: its chunks are copied in when it is processed; otherwise the
+    embedding step (running or enqueued here) indexes it there too."""
+    if not knowledge_service.link_file(session, user, knowledge, file):
+        return
+    if status(file) == "completed":
+        get_vector_store().copy(session, file_collection(file.id), knowledge.id, file_id=file.id)
+    elif (file.data or {}).get("content"):
+        enqueue_embedding(session, file, user.id, knowledge.id)
