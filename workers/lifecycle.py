@@ -12,15 +12,16 @@ when ``message.failed`` tells whether the failure is final).
 from __future__ import annotations
 
 import logging
-import threading
 import traceback
+from functools import lru_cache
 
 import redis
 from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
-from sqlalchemy import Connection, or_, update
+from sqlalchemy import Engine, create_engine, or_, update
 from sqlalchemy.exc import DBAPIError
 
+from shared.config import get_settings
 from shared.db import get_engine
 from shared.errors import ServiceError, UpstreamError
 from shared.jobs import current, events, results
@@ -51,27 +52,33 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
 
 JOBS = Job.__table__
 """Core table: status updates skip the ORM's per-statement bookkeeping."""
-_thread = threading.local()
+STATE_POOL = {"pool_size": 2, "max_overflow": 6}
+"""Connections for job-state updates per worker process, however many threads it runs."""
 
 
-def _connection() -> Connection:
-    """This worker thread's own autocommit connection: one round trip per update, no pool checkout."""
-    conn = getattr(_thread, "conn", None)
-    if conn is None or conn.invalidated or conn.closed:
-        conn = _thread.conn = get_engine().connect().execution_options(isolation_level="AUTOCOMMIT")
-    return conn
+@lru_cache(maxsize=1)
+def _state_engine() -> Engine:
+    """Autocommit (one round trip per update) and no pre-ping (a dead connection is retried once)."""
+    url = get_settings().database_url
+    if url.startswith("sqlite"):
+        return get_engine().execution_options(isolation_level="AUTOCOMMIT")
+    return create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, **STATE_POOL)
+
+
+def _execute(statement) -> int:
+    with _state_engine().connect() as conn:
+        return conn.execute(statement).rowcount
 
 
 def _update(job_id: str, *conditions, **values) -> int:
     statement = update(JOBS).where(JOBS.c.id == job_id, *conditions).values(updated_at=now(), **values)
     try:
-        return _connection().execute(statement).rowcount
+        return _execute(statement)
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
-        # The database restarted since this thread's last job: reconnect once.
-        _thread.conn = None
-        return _connection().execute(statement).rowcount
+        # The database dropped a pooled connection (restart, idle timeout): once more on a fresh one.
+        return _execute(statement)
 
 
 class JobLifecycle(Middleware):

@@ -111,3 +111,18 @@ def test_prune_deletes_only_old_finished_jobs():
         session.commit()
         assert service.prune_finished(session) == 2
         assert sorted(j.status for j in session.query(Job).all()) == ["running", "succeeded"]
+
+
+def test_worker_reconnects_after_the_database_drops_its_connections(worker):
+    import psycopg
+
+    from tests.conftest import PG_ADMIN_URL, TEST_DB
+
+    assert finish(run("tests.echo", value=1))[-1].data == {"status": "succeeded"}
+    with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
+        dropped = conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                               "WHERE datname = %s AND pid <> pg_backend_pid()", (TEST_DB,)).fetchone()[0]
+    assert dropped >= 1
+    job_id = run("tests.echo", value=2)
+    assert finish(job_id)[-1].data == {"status": "succeeded"}
+    assert row(job_id).result == {"echo": 2}
