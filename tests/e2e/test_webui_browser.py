@@ -43,7 +43,7 @@ def app(stack, installed_webui):
     browser.close()
 
 
-def answer_states(app: WebApp, final: str, timeout: float = 20.0) -> list[str]:
+def answer_states(app: WebApp, final: str, timeout: float = 30.0) -> list[str]:
     """The assistant's text as it grows, sampled until it reads ``final``."""
     seen: list[str] = []
 
@@ -85,14 +85,14 @@ def test_chat_in_the_real_web_app(app, stack, fake_ollama):
     chat_url = app.driver.current_url
 
     app.open_sidebar()
-    app.wait(lambda: TITLE in app.sidebar_chat_titles(), 20, "the generated title in the sidebar")
+    app.wait(lambda: TITLE in app.sidebar_chat_titles(), 30, "the generated title in the sidebar")
     app.screenshot("06-titled-chat-in-sidebar")
 
     app.driver.refresh()
     app.wait_for_chat_page()
     answer_states(app, "You said: hello from the browser")
     app.open_sidebar()
-    app.wait(lambda: TITLE in app.sidebar_chat_titles(), 20, "the title after a reload")
+    app.wait(lambda: TITLE in app.sidebar_chat_titles(), 30, "the title after a reload")
     assert app.driver.current_url == chat_url
     app.screenshot("07-after-reload")
 
@@ -114,12 +114,12 @@ def test_chat_in_the_real_web_app(app, stack, fake_ollama):
     fake_ollama.behave(delay=0.0)
 
     app.sign_out()
-    app.wait(lambda: "/auth" in app.driver.current_url and app.visible("input[type='email']"), 20, "the sign-in page")
+    app.wait(lambda: "/auth" in app.driver.current_url and app.visible("input[type='email']"), 30, "the sign-in page")
     app.screenshot("09-signed-out")
     app.sign_in(ADMIN[1], ADMIN[2])
     app.wait_for_chat_page()
     app.open_sidebar()
-    app.wait(lambda: TITLE in app.sidebar_chat_titles(), 20, "the chat after signing in again")
+    app.wait(lambda: TITLE in app.sidebar_chat_titles(), 30, "the chat after signing in again")
     app.screenshot("10-signed-in-again")
 
     assert app.failed_api_calls() == []

@@ -57,8 +57,8 @@ class WebApp:
         self.driver.save_screenshot(str(path))
         return path
 
-    def wait(self, predicate, timeout: float = 20.0, what: str = "the page"):
-        """Poll ``predicate()`` until it returns something truthy (bounded)."""
+    def wait(self, predicate, timeout: float = 30.0, what: str = "the page"):
+        """Poll ``predicate()`` until it returns something truthy (bounded); a timeout leaves a screenshot."""
         deadline = time.monotonic() + timeout
         while True:
             try:
@@ -68,7 +68,8 @@ class WebApp:
             if value:
                 return value
             if time.monotonic() > deadline:
-                raise TimeoutError(f"timed out waiting for {what} (at {self.driver.current_url})")
+                shot = self.screenshot("timed-out")
+                raise TimeoutError(f"timed out waiting for {what} (at {self.driver.current_url}; see {shot})")
             time.sleep(0.2)
 
     def visible(self, css: str) -> list[WebElement]:
@@ -140,7 +141,7 @@ class WebApp:
         self.driver.find_element(By.CSS_SELECTOR, "form button[type='submit']").click()
 
     def wait_for_chat_page(self) -> None:
-        self.wait(lambda: self.visible("#chat-input"), 30, "the chat input")
+        self.wait(lambda: self.visible("#chat-input"), 60, "the chat input")
 
     def dismiss_release_notes(self) -> None:
         """The "What's New" dialog an admin sees on the first visit."""
