@@ -98,7 +98,7 @@ def test_chat_in_the_real_web_app(app, stack, fake_ollama):
 
     fake_ollama.behave(delay=0.4)
     app.send("please count slowly from one to twenty and then stop counting")
-    app.wait(lambda: any("You said: please" in e.text for e in app.visible("#response-content-container")), 20,
+    app.wait(lambda: any("You said: please" in e.text for e in app.visible("#response-content-container")), 30,
              "the second answer to start")
     app.wait(lambda: app.labelled("Stop"), what="the stop button").click()
     time.sleep(1.5)
@@ -107,7 +107,7 @@ def test_chat_in_the_real_web_app(app, stack, fake_ollama):
     app.screenshot("08-stopped")
     app.driver.refresh()
     app.wait_for_chat_page()
-    app.wait(lambda: app.visible("#response-content-container")[-1].text.startswith("You said: please"), 20,
+    app.wait(lambda: app.visible("#response-content-container")[-1].text.startswith("You said: please"), 30,
              "the stopped answer after a reload")
     assert "then stop counting" not in app.visible("#response-content-container")[-1].text
     assert not app.labelled("Stop")
