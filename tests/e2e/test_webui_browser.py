@@ -75,7 +75,7 @@ def test_chat_in_the_real_web_app(app, stack, fake_ollama):
     assert app.selected_model() == MODEL
     app.screenshot("04-model-picked")
 
-    fake_ollama.behave(delay=0.15)
+    fake_ollama.behave(delay=0.3)
     app.send("hello from the browser")
     states = answer_states(app, "You said: hello from the browser")
     app.screenshot("05-streamed-answer")
