@@ -52,8 +52,9 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
 
 JOBS = Job.__table__
 """Core table: status updates skip the ORM's per-statement bookkeeping."""
-STATE_POOL = {"pool_size": 2, "max_overflow": 6}
-"""Connections for job-state updates per worker process, however many threads it runs."""
+STATE_POOL = {"pool_size": 8, "max_overflow": 0}
+"""At most 8 connections for job-state updates per worker process, however many threads it runs (an
+update holds one for a single round trip; no overflow, whose connections would be reopened each time)."""
 
 
 @lru_cache(maxsize=1)
