@@ -14,17 +14,19 @@ from shared.services import llm_gateway
 from web import llm_relay
 from web.auth import admin_required, current_user, user_required
 from web.db import db
-from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, ModelListSchema, PassThrough
+from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, ModelListSchema, ModelsQuery, PassThrough
 
 blp = Blueprint("gateway", __name__, url_prefix="/api", description="Models, chat completions and embeddings")
 
 
 @blp.route("/models", methods=["GET"])
 @user_required
+@blp.arguments(ModelsQuery, location="query")
 @blp.response(200, ModelListSchema)
-def models():
-    """The models the caller may use, from the registry (gathered by a job)."""
-    return {"data": llm_gateway.user_models(db(), current_user())}
+def models(query: dict):
+    """The models the caller may use, from the registry (gathered by a job; ``refresh=true`` waits for a
+    new gathering)."""
+    return {"data": llm_gateway.user_models(db(), current_user(), query["refresh"])}
 
 
 @blp.route("/models/base", methods=["GET"])

@@ -80,5 +80,9 @@ class VerifyBody(Body):
     config = fields.Dict(allow_none=True, load_default=None)
 
 
+class ModelsQuery(Body):
+    refresh = fields.Boolean(load_default=False)
+
+
 class ModelListSchema(Schema):
     data = fields.List(fields.Dict())

@@ -58,22 +58,25 @@ def config_changed(session: Session) -> None:
     request_refresh(session)
 
 
-def all_models(session: Session) -> list[dict]:
-    """The cached model list; a stale one is served while a refresh runs, an empty cache waits
-    (bounded) for the first refresh."""
+def all_models(session: Session, refresh: bool = False) -> list[dict]:
+    """The cached model list; a stale one is served while a refresh runs. An empty cache, or
+    ``refresh`` (Open WebUI's ``?refresh=true``), waits (bounded) for a refresh to finish."""
     snapshot = models_registry.cached()
-    if models_registry.is_stale(snapshot):
+    if refresh or models_registry.is_stale(snapshot):
         request_refresh(session)
+    asked = time.time()
     deadline = time.monotonic() + MODELS_WAIT
-    while snapshot is None and time.monotonic() < deadline:
+    while time.monotonic() < deadline and (
+            snapshot is None or (refresh and snapshot["refreshed_at"] < asked)):
         time.sleep(0.02)
-        snapshot = models_registry.cached()
+        snapshot = models_registry.cached() or snapshot
     return snapshot["models"] if snapshot else []
 
 
-def user_models(session: Session, user: User) -> list[dict]:
+def user_models(session: Session, user: User, refresh: bool = False) -> list[dict]:
     """The models ``user`` may use (admins: all; users: ``models.user_model_ids``)."""
-    return models_registry.visible_to(user, all_models(session), connections.settings(session)["models.user_model_ids"])
+    return models_registry.visible_to(user, all_models(session, refresh),
+                                      connections.settings(session)["models.user_model_ids"])
 
 
 def resolve(session: Session, user: User, model_id: str | None) -> tuple[dict, Connection]:

@@ -68,6 +68,17 @@ def test_model_list_through_the_openai_client(stack, token):
     assert gpt["owned_by"] == "openai" and gpt["urlIdx"] == 0 and gpt["connection_type"] == "external"
 
 
+def test_refresh_true_gathers_the_models_again(stack, token, fake_ollama):
+    client = openai_client(stack, token, "/api")
+    assert "new-fake:1b" not in {m.id for m in client.models.list()}
+    fake_ollama.models["new-fake:1b"] = {**fake_ollama.models[LLAMA], "name": "new-fake:1b", "model": "new-fake:1b"}
+    try:
+        assert "new-fake:1b" not in {m.id for m in client.models.list()}  # still the cached list
+        assert "new-fake:1b" in {m.id for m in client.models.list(extra_query={"refresh": "true"})}
+    finally:
+        del fake_ollama.models["new-fake:1b"]
+
+
 def test_openai_proxy(stack, token, fake_openai):
     for prefix in ("/openai", "/openai/v1"):
         client = openai_client(stack, token, prefix)
