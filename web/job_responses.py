@@ -40,6 +40,8 @@ def _replay_finished(job: Job) -> list[JobEvent]:
     return outcome
 
 
+ROW_CHECK_INTERVAL = 10.0
+"""Seconds between looks at an idle job's row, whatever the keep-alive interval."""
 LOST_EVENTS_GRACE = 2
 """Seconds after a job's row ended without its final events reaching the log before the row is used."""
 
@@ -60,13 +62,16 @@ def follow(job: Job, last_event_id: str | None = None, keepalive: float = KEEPAL
         yield from (e for e in _replay_finished(job) if last_event_id is None or e.id > last_event_id)
         return
     subscription = get_relay().subscribe(job.id, last_event_id)
+    next_row_check = time.monotonic() + ROW_CHECK_INTERVAL
     try:
         while True:
             event = subscription.get(keepalive)
-            if event is None and (finished := _finished_row(job.id)) is not None:
-                # The row ended but its final events never reached the log (Redis was down then).
-                yield from _replay_finished(finished)
-                return
+            if event is None and time.monotonic() >= next_row_check:
+                next_row_check = time.monotonic() + ROW_CHECK_INTERVAL
+                if (finished := _finished_row(job.id)) is not None:
+                    # The row ended but its final events never reached the log (Redis was down then).
+                    yield from _replay_finished(finished)
+                    return
             yield event
             if event is not None and event.terminal:
                 return

@@ -215,11 +215,14 @@ def test_stats_for_admins(client, admin, make_user, worker):
     assert set(stats["queues"]) >= {"llm", "files", "embeddings"} and stats["poisoned"] == 0
 
 
-def test_final_events_lost_with_redis_are_rebuilt_from_the_row(app, admin):
+def test_final_events_lost_with_redis_are_rebuilt_from_the_row(app, admin, monkeypatch):
     """The worker wrote the outcome to the row, but Redis went away before the final events."""
     from shared.jobs import events
     from shared.models.base import now
+    from web import job_responses
     from web.job_responses import result_or_accepted
+
+    monkeypatch.setattr(job_responses, "ROW_CHECK_INTERVAL", 0.5)
 
     with session_scope() as session:
         job = Job(actor="tests.echo", queue="default", kind="k", owner_id=admin["id"], payload={}, options={},
