@@ -24,7 +24,7 @@ from sqlalchemy.exc import DBAPIError
 from shared.config import get_settings
 from shared.db import get_engine
 from shared.errors import ServiceError, UpstreamError
-from shared.jobs import current, events, results
+from shared.jobs import current, events, results, service
 from shared.models.base import now
 from shared.models.job import Job
 from workers.retries import TRANSIENT
@@ -117,6 +117,7 @@ class JobLifecycle(Middleware):
         elif exception is None:
             self._succeeded(job.job_id, result)
         else:
+            service.mark_sent(job.job_id)  # Retries has queued the next attempt (delayed by its backoff)
             error = describe(exception)
             _update(job.job_id, status="queued", error=error, progress_message=f"Retrying: {error['message']}")
             events.publish(job.job_id, "progress", {"progress": 0.0, "message": f"Retrying: {error['message']}"})

@@ -25,6 +25,8 @@ from shared.models.user import User
 from shared.redis_client import get_redis, key
 
 CANCEL_TTL = 24 * 3600
+SENT_TTL = 24 * 3600
+"""After a day in a queue a job's message counts as lost (a duplicate is harmless: it cannot claim the job)."""
 
 
 def cancel_key(job_id: str) -> str:
@@ -44,6 +46,7 @@ def _send(session: Session, job: Job) -> None:
     try:
         events.publish(job.id, "status", {"status": "queued"})
         broker.send(message_for(job))
+        mark_sent(job.id)
     except redis.RedisError:
         session.execute(
             update(Job).where(Job.id == job.id, Job.status == "queued").values(
@@ -152,17 +155,30 @@ def retry(session: Session, job_id: str, user: User) -> Job:
     return job
 
 
+def sent_key(job_id: str) -> str:
+    return key("job", job_id, "sent")
+
+
+def mark_sent(job_id: str) -> None:
+    """Note that the job's message is in Redis (waiting, or delayed for a retry), so the sweep leaves it."""
+    get_redis().set(sent_key(job_id), 1, ex=SENT_TTL)
+
+
 def resend_stale(session: Session) -> int:
-    """Send again the messages of jobs left ``queued`` for too long (e.g. the sender died before sending)."""
+    """Send again the messages of jobs left ``queued`` for too long whose message is not known to be in
+    Redis (the sender died before sending, or Redis lost its data)."""
     cutoff = now() - get_job_settings().stale_queued_after
     stale = session.scalars(
         select(Job).where(Job.status == "queued", Job.updated_at < cutoff).limit(1000)
     ).all()
-    for job in stale:
+    marks = get_redis().mget([sent_key(job.id) for job in stale]) if stale else []
+    lost = [job for job, mark in zip(stale, marks) if not mark]
+    for job in lost:
         job.updated_at = now()
         broker.send(message_for(job))
+        mark_sent(job.id)
     session.commit()
-    return len(stale)
+    return len(lost)
 
 
 def fail_lost(session: Session, time_limit_ms: Callable[[Job], int]) -> int:

@@ -63,11 +63,17 @@ def test_sweep_resends_a_job_whose_message_was_never_sent(worker):
                     options={}, status="queued", progress=0.0, progress_message="", attempts=0)
         session.add(fresh)
         session.commit()
+        # A job whose message did leave (it waits behind others in its queue) is not sent twice.
+        waiting = service.enqueue(session, actor="tests.echo", queue="pipelines", kind="k", owner_id=None,
+                                  payload={})
+        waiting.updated_at = now() - 120
+        session.commit()
         assert service.resend_stale(session) == 1
     seen = finish(job.id)
     assert seen[-2].data["result"] == {"echo": 5}
     assert row(job.id).status == "succeeded"
     assert row(fresh.id).status == "queued"  # too young to be considered lost
+    assert queued_actors(("pipelines",)) == ["tests.echo"]
 
 
 def test_running_jobs_whose_outcome_was_lost_fail_after_their_time_limit():
