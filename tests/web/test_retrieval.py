@@ -1,6 +1,7 @@
 """``/api/v1/retrieval``: settings, indexing text, similarity queries (jobs on a real worker) and access."""
 from __future__ import annotations
 
+from tests.fakes.fixtures import FAKE_OPENAI_KEY, openai_server  # noqa: F401
 from tests.helpers import bearer
 from tests.rag_support import (  # noqa: F401
     embeddings, fake_ollama, query_collection, rag_worker, upload, wait_processed,
@@ -113,3 +114,20 @@ def test_delete_entries_of_a_file(client, admin, embeddings):
     assert response.get_json() == {"status": True}
     body = query_collection(client, admin["token"], [f"file-{file['id']}"], "zebras").get_json()
     assert body["documents"] == [[]]
+
+
+def test_openai_engine_embeds_through_the_openai_wire_format(client, admin, rag_worker, openai_server):
+    openai_server.reset()
+    switched = client.post("/api/v1/retrieval/embedding/update", headers=bearer(admin["token"]), json={
+        "RAG_EMBEDDING_ENGINE": "openai", "RAG_EMBEDDING_MODEL": "text-embedding-fake",
+        "openai_config": {"url": openai_server.url, "key": FAKE_OPENAI_KEY}})
+    assert switched.get_json()["openai_config"]["url"] == openai_server.url
+    indexed = client.post("/api/v1/retrieval/process/text", headers=bearer(admin["token"]),
+                          json={"name": "n", "content": ANIMALS.decode(), "collection_name": "animals-openai"})
+    assert indexed.status_code == 200, indexed.get_json()
+    result = client.post("/api/v1/retrieval/query/doc", headers=bearer(admin["token"]),
+                         json={"collection_name": "animals-openai", "query": "camels humps fat", "k": 1}).get_json()
+    assert "Camels store fat in humps." in result["documents"][0][0], result
+    sent = openai_server.received("/v1/embeddings")
+    assert sent and sent[-1].headers["Authorization"] == f"Bearer {FAKE_OPENAI_KEY}"
+    assert sent[-1].body["model"] == "text-embedding-fake"
