@@ -16,6 +16,7 @@ import traceback
 from functools import lru_cache
 
 import redis
+import requests
 from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 from sqlalchemy import Engine, create_engine, or_, update
@@ -43,9 +44,10 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
         return {"type": type(exception).__name__, "message": exception.detail, "status": exception.status}
     if isinstance(exception, redis.RedisError):
         return {"type": "unavailable", "message": "The queue (Redis) could not be reached.", "status": 503}
+    if isinstance(exception, (requests.Timeout, TimeoutError)):
+        return {"type": "upstream", "message": "The upstream service timed out.", "status": 504}
     if isinstance(exception, TRANSIENT):
-        return {"type": "upstream", "message": f"The upstream service failed: {type(exception).__name__}.",
-                "status": 502}
+        return {"type": "upstream", "message": "The upstream service could not be reached.", "status": 502}
     return {"type": "internal", "message": "The job failed unexpectedly.", "status": 500,
             "detail": "".join(traceback.format_exception(exception, limit=20))[-4000:]}
 
