@@ -97,10 +97,9 @@ def upload_file(args: dict):
     """
     session = db()
     limit = files.max_upload_bytes(session)
-    if limit is not None:
-        if request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
-            raise files.FileTooLarge(files.too_large_message(session))
-        request.max_content_length = limit + MULTIPART_SLACK
+    if limit is not None and request.content_length is not None and request.content_length > limit + MULTIPART_SLACK:
+        raise files.FileTooLarge(files.too_large_message(session))
+    request.max_content_length = None if limit is None else limit + MULTIPART_SLACK  # not the app's JSON limit
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise BadRequest("Invalid request: file: Missing data for required field.")

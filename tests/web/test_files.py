@@ -136,3 +136,9 @@ def test_content_update_rejects_empty_text(client, admin):
     response = client.post(f"/api/v1/files/{file_id}/data/content/update", headers=bearer(admin["token"]),
                            json={"content": "   "})
     assert response.status_code == 400 and "empty" in response.get_json()["detail"]
+
+
+def test_the_upload_limit_replaces_the_general_body_limit(client, admin):
+    client.post("/api/v1/retrieval/config/update", headers=bearer(admin["token"]), json={"FILE_MAX_SIZE": 20})
+    big = upload(client, admin["token"], b"y" * (17 * 1024 * 1024), "big.txt")  # over MAX_BODY_BYTES (16 MB)
+    assert big.status_code == 200 and big.get_json()["meta"]["size"] == 17 * 1024 * 1024
