@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 from shared.config import get_settings
@@ -69,7 +70,10 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "webui":
         from shared import webui_bundle
 
-        webui_bundle.install(wheel=args.wheel)
+        try:
+            webui_bundle.install(wheel=args.wheel)
+        except (RuntimeError, OSError, zipfile.BadZipFile) as error:
+            sys.exit(f"switchyard webui install: {error}")
 
 
 if __name__ == "__main__":

@@ -29,11 +29,14 @@ def is_installed(directory: Path | None = None) -> bool:
 
 def download_wheel(version: str, into: Path) -> Path:
     """``pip download --no-deps open-webui==<version>``; returns the wheel's path."""
-    subprocess.run(
-        [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-         f"{PACKAGE}=={version}", "-d", str(into)],
-        check=True,
-    )
+    try:
+        subprocess.run(
+            [sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
+             f"{PACKAGE}=={version}", "-d", str(into)],
+            check=True,
+        )
+    except (OSError, subprocess.CalledProcessError) as error:
+        raise RuntimeError(f"could not download {PACKAGE}=={version} with pip (is PyPI reachable?): {error}") from None
     wheels = sorted(into.glob("open_webui-*.whl"))
     if not wheels:
         raise RuntimeError(f"pip downloaded no {PACKAGE} wheel into {into}")

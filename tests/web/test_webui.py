@@ -130,3 +130,15 @@ def test_opensearch_and_manifest(client):
     manifest = client.get("/manifest.json").get_json()
     assert manifest["start_url"] == "/"
     assert manifest["icons"][0]["src"] == "/static/logo.png"
+
+
+def test_cli_reports_a_bad_wheel_without_a_trace(tmp_path):
+    not_a_zip = tmp_path / "open_webui-0.12.4-py3-none-any.whl"
+    not_a_zip.write_text("not a wheel")
+    with pytest.raises(SystemExit) as exit_:
+        cli.main(["webui", "install", "--wheel", str(not_a_zip)])
+    assert "switchyard webui install:" in str(exit_.value.code)
+    with pytest.raises(SystemExit) as missing:
+        cli.main(["webui", "install", "--wheel", str(tmp_path / "nothing.whl")])
+    assert "nothing.whl" in str(missing.value.code)
+    assert not webui_bundle.is_installed()
