@@ -2,7 +2,7 @@
 # Run the whole test suite on real PostgreSQL and Redis (started here if they are down), plus the SQLite default.
 set -uo pipefail
 cd "$(dirname "$0")/.."
-scripts/bootstrap.sh || exit 1
+scripts/bootstrap.sh test || exit 1
 
 if ! pg_isready -h 127.0.0.1 -p 5432 -q 2>/dev/null; then
   echo "starting PostgreSQL"
