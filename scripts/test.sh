@@ -15,6 +15,22 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
   for _ in $(seq 1 30); do redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 && break; sleep 1; done
 fi
 
+# The web app's browser test drives Debian's Chromium (never a downloaded browser build) ...
+if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -q && apt-get install -y -q --no-install-recommends chromium chromium-driver
+  else
+    echo "chromium/chromedriver missing and not root: the browser test will be skipped" >&2
+  fi
+fi
+# ... and the real Open WebUI 0.12.4 web app, fetched once from PyPI before the tests (they stay on loopback).
+wheel_dir=.venv/cache/webui
+if ! ls "$wheel_dir"/open_webui-*.whl >/dev/null 2>&1; then
+  .venv/bin/python -m pip download --quiet --no-deps --only-binary :all: open-webui==0.12.4 -d "$wheel_dir"
+fi
+SWITCHYARD_WEBUI_WHEEL=$(ls "$wheel_dir"/open_webui-*.whl | head -n 1)
+export SWITCHYARD_WEBUI_WHEEL
+
 .venv/bin/python -m pytest "$@"
 rc=$?
 if [ "$rc" -eq 5 ]; then

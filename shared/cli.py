@@ -14,14 +14,19 @@ from shared.config import get_settings
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def migrate() -> None:
-    """Apply Alembic migrations up to the newest revision."""
-    from alembic import command
+def alembic_config():
     from alembic.config import Config
 
     config = Config(str(ROOT / "alembic.ini"))
     config.set_main_option("script_location", str(ROOT / "migrations"))
-    command.upgrade(config, "heads")
+    return config
+
+
+def migrate() -> None:
+    """Apply Alembic migrations up to the newest revision."""
+    from alembic import command
+
+    command.upgrade(alembic_config(), "head")
 
 
 def serve(processes: list[str]) -> int:
