@@ -60,9 +60,9 @@ def serve(processes: list[str]) -> int:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="switchyard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    serve_parser = sub.add_parser("serve", help="migrate and run web and worker together")
-    serve_parser.add_argument("processes", nargs="*", default=["web", "worker"],
-                              help="Procfile processes to run (default: web worker)")
+    serve_parser = sub.add_parser("serve", help="migrate and run web, worker and scheduler together")
+    serve_parser.add_argument("processes", nargs="*", default=["web", "worker", "scheduler"],
+                              help="Procfile processes to run (default: web worker scheduler)")
     sub.add_parser("migrate", help="apply database migrations")
     webui_parser = sub.add_parser("webui", help="the Open WebUI web app served at /")
     webui_parser.add_argument("action", choices=["install"])

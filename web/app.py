@@ -9,14 +9,20 @@ from flask_jwt_extended import JWTManager
 from flask_smorest import Api
 
 from shared.config import VERSION, Settings, get_settings
-from web import jobs, tasks
-from web import auths, banners, chats, folders, db, empty_areas, profile_images, system, users, webui
-from web import task_config, usage
-from web import files, knowledge, memories, retrieval
-from web import gateway, ollama, openai
+from web import (
+    auths, banners, chats, db, empty_areas, files, folders, gateway, jobs, knowledge, memories, ollama, openai,
+    profile_images, retrieval, system, task_config, tasks, usage, users, webui,
+)
 from web.errors import handle_http_exception, register_error_handlers
 
-BLUEPRINTS = (system.blp, auths.blp, users.blp, chats.blp, folders.blp, banners.blp, profile_images.blp, *empty_areas.BLUEPRINTS, task_config.blp, usage.blp, webui.blp, jobs.blp, tasks.blp, files.blp, retrieval.blp, knowledge.blp, memories.blp, gateway.blp, ollama.blp, openai.blp)
+BLUEPRINTS = (
+    system.blp, auths.blp, users.blp, profile_images.blp,                       # foundation
+    jobs.blp, tasks.blp,                                                          # job platform
+    gateway.blp, ollama.blp, openai.blp, task_config.blp, usage.blp,             # LLM gateway
+    chats.blp, folders.blp,                                                       # chats
+    files.blp, retrieval.blp, knowledge.blp, memories.blp,                        # documents
+    banners.blp, *empty_areas.BLUEPRINTS, webui.blp,                              # the web app
+)
 
 
 class SwitchyardApi(Api):

@@ -5,6 +5,7 @@ from sqlalchemy.orm import Session
 
 from shared.config import VERSION, get_settings
 from shared.models import User
+from shared.rag import config as rag_config  # noqa: F401  (registers the file-limit defaults)
 from shared.services import accounts, app_config, permissions
 
 _PUBLIC_KEYS = ("ui.enable_signup", "ui.enable_login_form")
@@ -66,6 +67,7 @@ def client_config(session: Session, user: User | None) -> dict:
     ui = app_config.get_many(session, [
         "ui.pending_user_overlay_title", "ui.pending_user_overlay_content", "ui.watermark",
         "ui.default_models", "ui.default_pinned_models", "ui.prompt_suggestions",
+        "rag.file.max_size", "rag.file.max_count", "file.image_compression_width", "file.image_compression_height",
     ])
     config["ui"] = {
         "pending_user_overlay_title": ui["ui.pending_user_overlay_title"],
@@ -94,7 +96,12 @@ def client_config(session: Session, user: User | None) -> dict:
             "tts": {"engine": "", "voice": "", "split_on": "punctuation"},
             "stt": {"engine": ""},
         },
-        "file": {"max_size": None, "max_count": None, "image_compression": {"width": None, "height": None}},
+        "file": {
+            "max_size": ui["rag.file.max_size"],
+            "max_count": ui["rag.file.max_count"],
+            "image_compression": {"width": ui["file.image_compression_width"],
+                                  "height": ui["file.image_compression_height"]},
+        },
         "permissions": permissions.permissions_for(session, user),
         "google_drive": {"client_id": "", "api_key": ""},
         "onedrive": {"client_id_personal": "", "client_id_business": "", "sharepoint_url": "", "sharepoint_tenant_id": ""},

@@ -32,6 +32,7 @@ def test_config_for_signed_in_user_by_cookie(client):
     assert config["features"]["enable_api_keys"] is True
     assert config["permissions"]["chat"]["controls"] is True
     assert isinstance(config["default_models"], str)
+    assert config["file"]["max_size"] == 100  # MB, the retrieval settings' FILE_MAX_SIZE
 
 
 def test_config_with_stale_token_reads_as_signed_out(client):
