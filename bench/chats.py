@@ -13,34 +13,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import random
 import statistics
-import sys
-import tempfile
 import time
 import uuid
-from pathlib import Path
 
-import psycopg
+from harness import isolate, percentile, scratch_database
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-RUN = uuid.uuid4().hex[:8]
-ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-DB_NAME = f"sy_bench_{RUN}"
-os.environ.update(
-    DATA_DIR=tempfile.mkdtemp(prefix="switchyard-bench-"),
-    DATABASE_URL=ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{DB_NAME}",
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
-    REDIS_PREFIX=f"sybench-{RUN}",
-    WEBUI_SECRET_KEY=f"bench-{RUN}-0123456789abcdef0123456789abcdef",
-)
-
-
-def _admin_sql(sql: str) -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)
+DB_NAME = isolate()
 
 
 def _chat_object(i: int, turns: int = 5) -> dict:
@@ -111,11 +91,7 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=300)
     args = parser.parse_args()
 
-    _admin_sql(f'CREATE DATABASE "{DB_NAME}"')
-    try:
-        from shared.cli import migrate
-
-        migrate()
+    with scratch_database(DB_NAME):
         from web.app import create_app
 
         client = create_app().test_client()
@@ -146,7 +122,7 @@ def main() -> None:
         for label, path in cases:
             n = args.requests if "search" not in label and "whole" not in label else max(args.requests // 10, 10)
             samples = sorted(_time(client, path, headers, n))
-            p99 = samples[min(len(samples) - 1, int(len(samples) * 0.99))]
+            p99 = percentile(samples, 0.99)
             print(f"| {label:<55} | {statistics.median(samples):7.2f} | {p99:7.2f} | {samples[-1]:7.2f} |")
         big = json.dumps({"chat": _chat_object(0, turns=2500)})
         saves, opens = [], []
@@ -164,15 +140,6 @@ def main() -> None:
         print("  list:", _plan("SELECT id FROM chat WHERE user_id = :u AND archived = false AND folder_id IS NULL "
                                "AND pinned = false ORDER BY updated_at DESC, id DESC LIMIT 60", u=user_id))
         print("  open:", _plan("SELECT * FROM chat WHERE id = :i AND user_id = :u", i=chat_ids[0], u=user_id))
-    finally:
-        from shared.db import get_engine
-        from shared.redis_client import get_redis
-
-        get_engine().dispose()
-        _admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        keys = list(get_redis().scan_iter(f"sybench-{RUN}:*"))
-        if keys:
-            get_redis().delete(*keys)
 
 
 if __name__ == "__main__":

@@ -17,43 +17,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import sys
-import tempfile
 import time
-import uuid
 from concurrent.futures import ThreadPoolExecutor
-from pathlib import Path
 
-import psycopg
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from harness import isolate, percentile, scratch_database
 
-RUN = uuid.uuid4().hex[:8]
-ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-DB_NAME = f"sy_bench_{RUN}"
-os.environ.update(
-    DATA_DIR=tempfile.mkdtemp(prefix="switchyard-bench-"),
-    DATABASE_URL=ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{DB_NAME}",
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
-    REDIS_PREFIX=f"sybench-{RUN}",
-    WEBUI_SECRET_KEY=f"bench-{RUN}-0123456789abcdef0123456789abcdef",
-)
+DB_NAME = isolate()
 
 CONCURRENCY = (1, 16, 64)
 session = requests.Session()
 session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=4, pool_maxsize=128))
-
-
-def _admin_sql(sql: str) -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def _sse_tokens(response: requests.Response):
@@ -125,22 +100,29 @@ def main() -> None:
     parser.add_argument("--completions", type=int, default=200)
     args = parser.parse_args()
 
-    from tests.e2e.gateway_stack import stack_env
-    from tests.e2e.processes import web_server
     from tests.fakes.fixtures import FAKE_OPENAI_KEY
     from tests.fakes.ollama import FakeOllama
     from tests.fakes.openai import FakeOpenAI
-    from tests.jobs.worker import running_worker
 
-    _admin_sql(f'CREATE DATABASE "{DB_NAME}"')
     fake_openai = FakeOpenAI(api_key=FAKE_OPENAI_KEY).start()
     fake_ollama = FakeOllama().start()
     for fake in (fake_openai, fake_ollama):
         fake.behave(delay=args.token_delay)
     try:
-        from shared.cli import migrate
+        bench(args, fake_openai, fake_ollama)
+    finally:
+        fake_openai.stop()
+        fake_ollama.stop()
 
-        migrate()
+
+def bench(args: argparse.Namespace, fake_openai, fake_ollama) -> None:
+    """Both tables, on a scratch database with a worker and a web process."""
+    from tests.e2e.gateway_stack import stack_env
+    from tests.e2e.processes import web_server
+    from tests.fakes.fixtures import FAKE_OPENAI_KEY
+    from tests.jobs.worker import running_worker
+
+    with scratch_database(DB_NAME):
         env = {**stack_env(fake_ollama.url, fake_openai.url), "AIOHTTP_CLIENT_TIMEOUT": "60"}
         # Worker slots: the job lifecycle keeps one database connection per worker thread and a process
         # has a pool of 30, so two processes of 24 threads (48 jobs at once; at concurrency 64 the rest wait).
@@ -188,7 +170,7 @@ def main() -> None:
                     except (RuntimeError, AssertionError, requests.RequestException) as error:
                         print(f"{name:<14} {concurrency:>4} {count:>4} | FAILED through Switchyard: {error}")
                         continue
-                    p = {k: (_pct(d, q), _pct(t, q)) for k, d, t, q in (
+                    p = {k: (percentile(d, q), percentile(t, q)) for k, d, t, q in (
                         ("ttft50", d_ttft, t_ttft, 0.5), ("ttft99", d_ttft, t_ttft, 0.99),
                         ("tot50", d_total, t_total, 0.5), ("tot99", d_total, t_total, 0.99))}
                     print(f"{name:<14} {concurrency:>4} {count:>4} | {p['ttft50'][0]:>15.1f} {p['ttft50'][1]:>8.1f} "
@@ -206,13 +188,6 @@ def main() -> None:
             print(f"\nnon-streamed completions/s at concurrency 16 ({args.completions} requests): "
                   f"direct {direct_rate:.0f}/s, through Switchyard {through_rate:.0f}/s "
                   f"(added {1000 / through_rate - 1000 / direct_rate:.1f} ms per request at this load)")
-    finally:
-        fake_openai.stop()
-        fake_ollama.stop()
-        from shared.db import get_engine
-
-        get_engine().dispose()
-        _admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
 
 
 if __name__ == "__main__":

@@ -24,69 +24,18 @@ import os
 import random
 import resource
 import selectors
-import signal
 import socket
 import statistics
 import subprocess
-import sys
-import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
-import psycopg
 import requests
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-BIN = Path(sys.executable).parent
+from harness import BIN, free_port, isolate, percentile, print_table, scratch_database, start_process, stop_process
 
-RUN = uuid.uuid4().hex[:8]
-ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-DB_NAME = f"sy_bench_{RUN}"
-os.environ.update(
-    DATA_DIR=tempfile.mkdtemp(prefix="switchyard-bench-"),
-    DATABASE_URL=ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{DB_NAME}",
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
-    REDIS_PREFIX=f"sybench-{RUN}",
-    WEBUI_SECRET_KEY=f"bench-{RUN}-0123456789abcdef0123456789abcdef",
-)
-
-
-def _admin_sql(sql: str) -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def _start(args: list[str], ready: callable, timeout: float = 30) -> subprocess.Popen:
-    log = tempfile.NamedTemporaryFile(prefix="bench-", suffix=".log", delete=False)
-    process = subprocess.Popen(args, cwd=ROOT, env=os.environ.copy(), start_new_session=True,
-                               stdout=log, stderr=subprocess.STDOUT)
-    process.log_path = log.name
-    deadline = time.monotonic() + timeout
-    while not ready(process):
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise RuntimeError(f"{args[0]} did not start:\n{Path(log.name).read_text()[-2000:]}")
-        time.sleep(0.05)
-    return process
-
-
-def _stop(process: subprocess.Popen) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
-    Path(process.log_path).unlink(missing_ok=True)
+DB_NAME = isolate()
 
 
 def start_web(port: int) -> subprocess.Popen:
@@ -96,13 +45,14 @@ def start_web(port: int) -> subprocess.Popen:
         except requests.RequestException:
             return False
 
-    return _start([str(BIN / "gunicorn"), "--worker-class", "gevent", "--workers", "1",
-                   "--worker-connections", "3000", "--bind", f"127.0.0.1:{port}", "web.wsgi:app"], ready)
+    return start_process([str(BIN / "gunicorn"), "--worker-class", "gevent", "--workers", "1",
+                          "--worker-connections", "3000", "--bind", f"127.0.0.1:{port}", "web.wsgi:app"], ready)
 
 
 def start_workers(processes: int, threads: int = 8) -> subprocess.Popen:
-    return _start([str(BIN / "dramatiq"), "workers.main", "--processes", str(processes), "--threads", str(threads)],
-                  lambda p: Path(p.log_path).read_text().count("is ready for action") >= processes)
+    return start_process([str(BIN / "dramatiq"), "workers.main", "--processes", str(processes),
+                          "--threads", str(threads)],
+                         lambda p: Path(p.log_path).read_text().count("is ready for action") >= processes)
 
 
 def web_pid(master: subprocess.Popen) -> int:
@@ -115,11 +65,6 @@ def rss_mb(pid: int) -> float:
         if line.startswith("VmRSS:"):
             return int(line.split()[1]) / 1024
     return 0.0
-
-
-def pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q / 100 * (len(ordered) - 1))))]
 
 
 # --- round trip ---------------------------------------------------------------------------------
@@ -229,7 +174,7 @@ def throughput(processes: int, count: int) -> float:
             ends.append(int(entries[-1][0].split("-")[0]))
         return count / ((max(ends) - min(starts)) / 1000)
     finally:
-        _stop(workers)
+        stop_process(workers)
 
 
 # --- many streams ---------------------------------------------------------------------------------
@@ -313,7 +258,7 @@ def hold_streams(port: int, token: str, web_master: subprocess.Popen, count: int
         key.fileobj.close()
     return {"connected": connected, "ready": len(ready), "connect_seconds": connect_seconds, "rss_before": rss_before, "rss_held": rss_held,
             "received": len(received), "expected": events_total,
-            "p50": statistics.median(received), "p99": pct(received, 99)}
+            "p50": statistics.median(received), "p99": percentile(received, 0.99)}
 
 
 # --- main -----------------------------------------------------------------------------------------
@@ -329,72 +274,55 @@ def main() -> None:
     load_at_start = os.getloadavg()[0]
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     resource.setrlimit(resource.RLIMIT_NOFILE, (max(soft, min(hard, 8192)), hard))  # streams + children
-    _admin_sql(f'CREATE DATABASE "{DB_NAME}"')
     web = workers = None
     rows: list[tuple[str, str, str]] = []
-    try:
-        from shared.cli import migrate
+    with scratch_database(DB_NAME):
+        try:
+            port = free_port()
+            base = f"http://127.0.0.1:{port}"
+            web = start_web(port)
+            token = requests.post(f"{base}/api/v1/auths/signup", timeout=10, json={
+                "name": "Bench", "email": "bench@example.com", "password": "bench-pass-1"}).json()["token"]
 
-        migrate()
-        port = _free_port()
-        base = f"http://127.0.0.1:{port}"
-        web = start_web(port)
-        token = requests.post(f"{base}/api/v1/auths/signup", timeout=10, json={
-            "name": "Bench", "email": "bench@example.com", "password": "bench-pass-1"}).json()["token"]
+            workers = start_workers(1)
+            for concurrency in (1, 32):
+                started = time.monotonic()
+                timings, errors = round_trips(base, token, concurrency,
+                                              args.roundtrips if concurrency == 1 else args.roundtrips * 4)
+                rate = len(timings) / (time.monotonic() - started)
+                rows.append((f"round trip HTTP enqueue → final SSE event, concurrency {concurrency}",
+                             f"p50 {statistics.median(timings):.1f} ms, p99 {percentile(timings, 0.99):.1f} ms "
+                             f"({len(timings)} ok, {len(errors)} failed, {rate:.0f}/s)",
+                             "p50 ≤ 5 ms" if concurrency == 1 else ""))
+                if errors:
+                    print(f"round trip errors at concurrency {concurrency}: {sorted(set(errors))[:5]}")
+            pickups = idle_pickups(10)
+            rows.append(("idle pickup (2 s idle, queued → running event)",
+                         f"p50 {statistics.median(pickups):.1f} ms, max {max(pickups):.1f} ms", ""))
+            stop_process(workers)
+            workers = None
 
-        workers = start_workers(1)
-        for concurrency in (1, 32):
-            started = time.monotonic()
-            timings, errors = round_trips(base, token, concurrency,
-                                          args.roundtrips if concurrency == 1 else args.roundtrips * 4)
-            rate = len(timings) / (time.monotonic() - started)
-            rows.append((f"round trip HTTP enqueue → final SSE event, concurrency {concurrency}",
-                         f"p50 {statistics.median(timings):.1f} ms, p99 {pct(timings, 99):.1f} ms "
-                         f"({len(timings)} ok, {len(errors)} failed, {rate:.0f}/s)",
-                         "p50 ≤ 5 ms" if concurrency == 1 else ""))
-            if errors:
-                print(f"round trip errors at concurrency {concurrency}: {sorted(set(errors))[:5]}")
-        pickups = idle_pickups(10)
-        rows.append(("idle pickup (2 s idle, queued → running event)",
-                     f"p50 {statistics.median(pickups):.1f} ms, max {max(pickups):.1f} ms", ""))
-        _stop(workers)
-        workers = None
+            for processes in (1, 2):
+                rate = throughput(processes, args.jobs)
+                rows.append((f"throughput, {processes} worker process{'es' if processes > 1 else ''} × 8 threads",
+                             f"{rate:,.0f} jobs/s ({args.jobs} no-op jobs)", "≥ 1,000 jobs/s"))
 
-        for processes in (1, 2):
-            rate = throughput(processes, args.jobs)
-            rows.append((f"throughput, {processes} worker process{'es' if processes > 1 else ''} × 8 threads",
-                         f"{rate:,.0f} jobs/s ({args.jobs} no-op jobs)", "≥ 1,000 jobs/s"))
+            streams = hold_streams(port, token, web, args.streams, args.stream_events)
+            rows.append((f"{args.streams} SSE streams on one web process",
+                         f"{streams['connected']} held ({streams['ready']} live after {streams['connect_seconds']:.1f} s); "
+                         f"RSS {streams['rss_before']:.0f} → {streams['rss_held']:.0f} MB",
+                         "≥ 1,000 held"))
+            rows.append((f"event latency across {args.streams} streams",
+                         f"p50 {streams['p50']:.1f} ms, p99 {streams['p99']:.1f} ms "
+                         f"({streams['received']}/{streams['expected']} events)", "p99 ≤ 50 ms"))
+        finally:
+            for process in (workers, web):
+                if process is not None:
+                    stop_process(process)
 
-        streams = hold_streams(port, token, web, args.streams, args.stream_events)
-        rows.append((f"{args.streams} SSE streams on one web process",
-                     f"{streams['connected']} held ({streams['ready']} live after {streams['connect_seconds']:.1f} s); "
-                     f"RSS {streams['rss_before']:.0f} → {streams['rss_held']:.0f} MB",
-                     "≥ 1,000 held"))
-        rows.append((f"event latency across {args.streams} streams",
-                     f"p50 {streams['p50']:.1f} ms, p99 {streams['p99']:.1f} ms "
-                     f"({streams['received']}/{streams['expected']} events)", "p99 ≤ 50 ms"))
-    finally:
-        for process in (workers, web):
-            if process is not None:
-                _stop(process)
-        from shared.db import get_engine
-
-        get_engine().dispose()
-        _admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        from shared.redis_client import get_redis
-
-        keys = list(get_redis().scan_iter(f"{os.environ['REDIS_PREFIX']}:*", count=1000))
-        for start in range(0, len(keys), 1000):
-            get_redis().delete(*keys[start:start + 1000])
-
-    width = max(len(r[0]) for r in rows)
     print(f"\nSwitchyard job platform — {os.cpu_count()} CPUs, PostgreSQL + Redis on loopback, "
           f"load average at start {load_at_start:.1f}\n")
-    result_width = max(len(r[1]) for r in rows)
-    print(f"{'measure'.ljust(width)}  {'result'.ljust(result_width)}  target")
-    print(f"{'-' * width}  {'-' * result_width}  {'-' * 14}")
-    for name, result, target in rows:
-        print(f"{name.ljust(width)}  {result.ljust(result_width)}  {target}")
+    print_table(("measure", "result", "target"), rows)
 
 
 if __name__ == "__main__":

@@ -19,38 +19,18 @@ Prints one table. The database is dropped at the end.
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
-import sys
-import tempfile
 import time
-import uuid
-from pathlib import Path
 
 import numpy as np
-import psycopg
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from harness import isolate, percentile, print_table, scratch_database
 
-RUN = uuid.uuid4().hex[:8]
-ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-DB_NAME = f"sy_bench_rag_{RUN}"
-os.environ.update(
-    DATA_DIR=tempfile.mkdtemp(prefix="switchyard-bench-"),
-    DATABASE_URL=ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{DB_NAME}",
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
-    REDIS_PREFIX=f"sybench-{RUN}",
-    WEBUI_SECRET_KEY=f"bench-{RUN}-0123456789abcdef0123456789abcdef",
-)
+DB_NAME = isolate("sy_bench_rag")
 
 DIMS = 384
 WORDS = ("river mountain budget invoice server network glacier coral espresso badge policy holiday "
          "contract sensor battery harbour lantern orchard violin canyon").split()
-
-
-def _admin_sql(sql: str) -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)
 
 
 def _text(rng: np.random.Generator, chars: int = 500) -> str:
@@ -61,8 +41,7 @@ def _text(rng: np.random.Generator, chars: int = 500) -> str:
 
 
 def _percentiles(samples: list[float]) -> tuple[float, float]:
-    ordered = sorted(samples)
-    return statistics.median(ordered) * 1000, ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] * 1000
+    return statistics.median(samples) * 1000, percentile(samples, 0.99) * 1000
 
 
 def _local_engine_available() -> str | None:
@@ -162,29 +141,14 @@ def main() -> None:
     parser.add_argument("--ingest", type=int, default=1000)
     args = parser.parse_args()
 
-    _admin_sql(f'CREATE DATABASE "{DB_NAME}"')
     rows: list[tuple[str, str]] = []
-    try:
-        from shared.cli import migrate
-
-        migrate()
+    with scratch_database(DB_NAME):
         if args.ingest:
             bench_ingest(args.ingest, rows)
         for size in (int(s) for s in args.sizes.split(",") if s):
             bench_query(size, args.queries, rows)
-    finally:
-        from shared.db import get_engine
-        from shared.redis_client import get_redis
-
-        get_engine().dispose()
-        _admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
-        keys = list(get_redis().scan_iter(f"sybench-{RUN}:*"))
-        if keys:
-            get_redis().delete(*keys)
-    width = max(len(name) for name, _ in rows)
-    print(f"\n{'measure':<{width}}  result\n{'-' * width}  {'-' * 24}")
-    for name, value in rows:
-        print(f"{name:<{width}}  {value}")
+    print()
+    print_table(("measure", "result"), rows)
 
 
 if __name__ == "__main__":

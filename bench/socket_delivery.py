@@ -14,43 +14,19 @@ Every client must receive every event exactly once and in order.
 from __future__ import annotations
 
 import argparse
-import os
-import sys
-import tempfile
 import threading
 import time
-import uuid
 from pathlib import Path
 
-import psycopg
 import requests
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from harness import isolate, percentile, scratch_database
 
-RUN = uuid.uuid4().hex[:8]
-ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-DB_NAME = f"sy_bench_{RUN}"
-os.environ.update(
-    DATA_DIR=tempfile.mkdtemp(prefix="switchyard-bench-"),
-    DATABASE_URL=ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{DB_NAME}",
-    REDIS_URL=os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/0"),
-    REDIS_PREFIX=f"sybench-{RUN}",
-    WEBUI_SECRET_KEY=f"bench-{RUN}-0123456789abcdef0123456789abcdef",
-)
+DB_NAME = isolate()
 
 import socketio  # noqa: E402
 
 from shared import socket_events  # noqa: E402
-
-
-def _admin_sql(sql: str) -> None:
-    with psycopg.connect(ADMIN_URL, autocommit=True) as conn:
-        conn.execute(sql)
-
-
-def _pct(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
 
 
 def _rss_mb(port: int) -> float:
@@ -117,7 +93,7 @@ def run(urls: list[str], ports: list[int], token: str, user_id: str, sockets: in
     burst = _send(clients, user_id, count, None)
     for client in clients:
         client.sio.disconnect()
-    return {"p50": _pct(latencies, 0.5) * 1000, "p99": _pct(latencies, 0.99) * 1000,
+    return {"p50": percentile(latencies, 0.5) * 1000, "p99": percentile(latencies, 0.99) * 1000,
             "rate": sockets * count / burst, "rss": rss}
 
 
@@ -127,29 +103,20 @@ def main() -> None:
     parser.add_argument("--sockets", default="1,20,100")
     parser.add_argument("--rate", type=float, default=50.0, help="paced events per second")
     args = parser.parse_args()
-    from shared.cli import migrate
     from tests.e2e.processes import web_server
 
-    _admin_sql(f'CREATE DATABASE "{DB_NAME}"')
-    try:
-        migrate()
-        with web_server() as first, web_server() as second:
-            signup = requests.post(f"{first}/api/v1/auths/signup",
-                                   json={"name": "Bench", "email": "bench@example.com", "password": "bench-pass-1"})
-            user = signup.json()
-            ports = [int(u.rsplit(":", 1)[1]) for u in (first, second)]
-            idle = sum(_rss_mb(p) for p in ports)
-            print(f"socket.io delivery, {args.events} chat:completion events at {args.rate:.0f}/s, then as a burst; "
-                  f"2 web processes (idle RSS {idle:.0f} MB together)")
-            print(f"{'sockets':>8} {'p50 ms':>8} {'p99 ms':>8} {'burst deliveries/s':>19} {'web RSS MB':>11}")
-            for sockets in (int(s) for s in args.sockets.split(",")):
-                r = run([first, second], ports, user["token"], user["id"], sockets, args.events, args.rate)
-                print(f"{sockets:>8} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['rate']:>19.0f} {r['rss']:>11.0f}")
-    finally:
-        from shared.db import get_engine
-
-        get_engine().dispose()
-        _admin_sql(f'DROP DATABASE IF EXISTS "{DB_NAME}" WITH (FORCE)')
+    with scratch_database(DB_NAME), web_server() as first, web_server() as second:
+        signup = requests.post(f"{first}/api/v1/auths/signup",
+                               json={"name": "Bench", "email": "bench@example.com", "password": "bench-pass-1"})
+        user = signup.json()
+        ports = [int(u.rsplit(":", 1)[1]) for u in (first, second)]
+        idle = sum(_rss_mb(p) for p in ports)
+        print(f"socket.io delivery, {args.events} chat:completion events at {args.rate:.0f}/s, then as a burst; "
+              f"2 web processes (idle RSS {idle:.0f} MB together)")
+        print(f"{'sockets':>8} {'p50 ms':>8} {'p99 ms':>8} {'burst deliveries/s':>19} {'web RSS MB':>11}")
+        for sockets in (int(s) for s in args.sockets.split(",")):
+            r = run([first, second], ports, user["token"], user["id"], sockets, args.events, args.rate)
+            print(f"{sockets:>8} {r['p50']:>8.1f} {r['p99']:>8.1f} {r['rate']:>19.0f} {r['rss']:>11.0f}")
 
 
 if __name__ == "__main__":

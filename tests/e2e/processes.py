@@ -26,11 +26,12 @@ def free_port() -> int:
         return sock.getsockname()[1]
 
 
-def _stop(process: subprocess.Popen) -> None:
+def stop(process: subprocess.Popen, timeout: float = 10) -> None:
+    """SIGTERM the process group; SIGKILL it if it is still running after ``timeout`` seconds."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGTERM)
         try:
-            process.wait(timeout=10)
+            process.wait(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(process.pid, signal.SIGKILL)
             process.wait(timeout=5)
@@ -60,7 +61,7 @@ def web_server(env: dict | None = None):
             time.sleep(0.1)
         yield url
     finally:
-        _stop(process)
+        stop(process)
 
 
 @contextmanager
@@ -74,4 +75,4 @@ def worker(env: dict | None = None):
     try:
         yield process
     finally:
-        _stop(process)
+        stop(process)

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import os
-import signal
-import socket
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -12,14 +10,10 @@ from pathlib import Path
 import pytest
 import requests
 
+from tests.e2e.processes import free_port, stop
+
 ROOT = Path(__file__).resolve().parents[2]
 CLEARED = ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "WEBUI_SECRET_KEY")
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(predicate, timeout: float, what: str):
@@ -36,7 +30,7 @@ def _wait_for(predicate, timeout: float, what: str):
 def default_server(tmp_path_factory):
     """``scripts/run.sh`` with a fresh DATA_DIR and none of the service URLs set."""
     tmp_path = tmp_path_factory.mktemp("default-run")
-    port = _free_port()
+    port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update(DATA_DIR=str(tmp_path / "data"), PORT=str(port), HOST="127.0.0.1",
                WORKER_PROCESSES="1", WORKER_THREADS="2")
@@ -57,12 +51,7 @@ def default_server(tmp_path_factory):
         assert proc.poll() is None, log.read_text()
         yield base, tmp_path / "data", log
     finally:
-        os.killpg(proc.pid, signal.SIGTERM)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait()
+        stop(proc, timeout=20)
 
 
 def test_run_command_serves_accounts_on_embedded_defaults(default_server):
