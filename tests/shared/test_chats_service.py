@@ -22,6 +22,25 @@ def _user(session, email: str) -> str:
     return user.id
 
 
+def _in_threads(work, args: list) -> None:
+    """Run ``work(arg)`` for every arg in its own thread, each in its own session; fail on any error."""
+    errors = []
+
+    def run(arg) -> None:
+        try:
+            with session_scope() as session:
+                work(session, arg)
+        except Exception as error:  # pragma: no cover - reported below
+            errors.append(error)
+
+    threads = [threading.Thread(target=run, args=(arg,)) for arg in args]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(30)
+    assert not errors
+
+
 @pytest.fixture
 def owners():
     with session_scope() as session:
@@ -147,22 +166,8 @@ def test_concurrent_message_saves_lose_nothing(owners):
     with session_scope() as session:
         chat_id = chats.create_chat(session, alice, {"title": "t", "history": {"messages": {}}}).id
         chats.upsert_message(session, alice, chat_id, {"id": "root", "role": "user", "content": "q"})
-    errors = []
-
-    def save(i: int) -> None:
-        try:
-            with session_scope() as session:
-                chats.upsert_message(session, alice, chat_id, {"id": f"r{i}", "parentId": "root",
-                                                               "role": "assistant", "content": str(i)})
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=save, args=(i,)) for i in range(8)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert not errors
+    _in_threads(lambda session, i: chats.upsert_message(session, alice, chat_id, {
+        "id": f"r{i}", "parentId": "root", "role": "assistant", "content": str(i)}), list(range(8)))
     with session_scope() as session:
         row = chats.get_chat(session, alice, chat_id)
         assert sorted(row.chat["history"]["messages"]["root"]["childrenIds"]) == sorted(f"r{i}" for i in range(8))
@@ -201,21 +206,8 @@ def test_concurrent_tagging_creates_each_tag_once(owners):
     alice, _ = owners
     with session_scope() as session:
         ids = [chats.create_chat(session, alice, {"title": str(i)}).id for i in range(6)]
-    errors = []
-
-    def tag(chat_id: str) -> None:
-        try:
-            with session_scope() as session:
-                chats.set_tags(session, alice, chat_id, ["Shared Tag", f"own {chat_id[:4]}"])
-        except Exception as error:  # pragma: no cover - reported below
-            errors.append(error)
-
-    threads = [threading.Thread(target=tag, args=(i,)) for i in ids]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(30)
-    assert not errors
+    _in_threads(lambda session, chat_id: chats.set_tags(session, alice, chat_id,
+                                                        ["Shared Tag", f"own {chat_id[:4]}"]), ids)
     with session_scope() as session:
         assert [t.id for t in tags.list_tags(session, alice)].count("shared_tag") == 1
         assert tags.count_chats(session, alice, "Shared Tag") == 6
