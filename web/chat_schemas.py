@@ -130,11 +130,6 @@ class SharedChatSchema(Schema):
     created_at = fields.Integer()
 
 
-class ParamsBody(Body):
-    class Meta:
-        unknown = "include"
-
-
 class SearchQuery(Body):
     text = fields.String(required=True, validate=validate.Length(max=1000))
     page = _page

@@ -17,11 +17,12 @@ from shared.services import chat_lists, chat_reads, chats, tags
 from web.auth import admin_required, current_user, user_required
 from web.chat_schemas import (
     ChatBody, ChatResponseSchema, ChatTitleSchema, CloneBody, FilteredListQuery, FolderIdBody, FolderListQuery,
-    ForkBody, ImportBody, ListQuery, MessageBody, ParamsBody, SearchQuery, SharedChatSchema, TagBody, TagFilterBody,
+    ForkBody, ImportBody, ListQuery, MessageBody, SearchQuery, SharedChatSchema, TagBody, TagFilterBody,
     TagSchema,
 )
 from web.db import db
 from web.input_guards import guard
+from web.schemas import PassThrough
 
 blp = guard(Blueprint("chats", __name__, url_prefix="/api/v1/chats", description="Chats, messages and tags"))
 
@@ -257,7 +258,7 @@ def delete_chat(chat_id: str):
 
 @blp.route("/<chat_id>/params", methods=["PATCH"])
 @user_required
-@blp.arguments(ParamsBody)
+@blp.arguments(PassThrough)
 def update_params(body: dict, chat_id: str):
     """Merge into the chat's ``params``; answers the params."""
     return jsonify(chats.update_params(db(), _me(), chat_id, body))

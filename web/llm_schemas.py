@@ -4,14 +4,9 @@ Upstream bodies pass through: the fields we need are checked, every other field 
 """
 from __future__ import annotations
 
-from marshmallow import INCLUDE, Schema, ValidationError, fields, validates_schema
+from marshmallow import Schema, ValidationError, fields, validates_schema
 
-from web.schemas import Body
-
-
-class PassThrough(Schema):
-    class Meta:
-        unknown = INCLUDE
+from web.schemas import Body, PassThrough
 
 
 class ModelNameBody(PassThrough):

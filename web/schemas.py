@@ -1,7 +1,7 @@
 """Marshmallow schemas shared across API areas (Open WebUI's JSON shapes)."""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, Schema, fields
+from marshmallow import EXCLUDE, INCLUDE, Schema, fields
 
 
 class Body(Schema):
@@ -9,6 +9,13 @@ class Body(Schema):
 
     class Meta:
         unknown = EXCLUDE
+
+
+class PassThrough(Schema):
+    """Bodies kept as sent: the declared fields are checked, every other field is kept."""
+
+    class Meta:
+        unknown = INCLUDE
 
 
 class UserSchema(Schema):

@@ -9,7 +9,7 @@ from shared.services import accounts, permissions, users
 from shared.services.passwords import MAX_PASSWORD_LENGTH
 from web.auth import admin_required, current_user, user_required
 from web.db import db
-from web.schemas import Body, UserListSchema, UserSchema
+from web.schemas import Body, PassThrough, UserListSchema, UserSchema
 
 blp = Blueprint("users", __name__, url_prefix="/api/v1/users", description="Users")
 
@@ -29,18 +29,10 @@ class UserUpdateBody(Body):
     password = fields.String(load_default=None, validate=validate.Length(max=MAX_PASSWORD_LENGTH))
 
 
-class SettingsBody(Body):
+class SettingsBody(PassThrough):
     """Open WebUI's ``UserSettings``: ``ui`` plus any other top-level keys the app keeps."""
 
-    class Meta:
-        unknown = "include"
-
     ui = fields.Dict(load_default=None)
-
-
-class PermissionsBody(Body):
-    class Meta:
-        unknown = "include"
 
 
 @blp.route("/", methods=["GET"])
@@ -67,7 +59,7 @@ def default_permissions():
 
 @blp.route("/default/permissions", methods=["POST"])
 @admin_required
-@blp.arguments(PermissionsBody)
+@blp.arguments(PassThrough)
 def set_default_permissions(body: dict):
     return jsonify(permissions.set_default_permissions(db(), body))
 
