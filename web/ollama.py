@@ -10,10 +10,11 @@ from shared.errors import Unauthorized
 from shared.services import connections, llm_gateway
 from web import llm_relay
 from web.auth import admin_required, current_user, user_required
+from web.connection_routes import add_connection_routes
 from web.db import db
 from web.llm_schemas import (
     ChatCompletionBody, EmbeddingsBody, ModelNameBody, OllamaChatBody, OllamaConfigBody, OllamaEmbedBody,
-    OllamaEmbeddingsBody, OllamaGenerateBody, VerifyBody,
+    OllamaEmbeddingsBody, OllamaGenerateBody,
 )
 from web.schemas import StatusSchema
 
@@ -42,31 +43,9 @@ def status():
     return {"status": True}
 
 
-@blp.route("/config", methods=["GET"])
-@admin_required
-def get_config():
-    """The Ollama connections (admin)."""
-    return jsonify(connections.ollama_config(db()))
-
-
-@blp.route("/config/update", methods=["POST"])
-@admin_required
-@blp.arguments(OllamaConfigBody)
-def update_config(form: dict):
-    """Replace the Ollama connections (admin); the model list is gathered again."""
-    saved = connections.update_ollama_config(db(), form["ENABLE_OLLAMA_API"], form["OLLAMA_BASE_URLS"],
-                                             form["OLLAMA_API_CONFIGS"])
-    llm_gateway.config_changed(db())
-    return jsonify(saved)
-
-
-@blp.route("/verify", methods=["POST"])
-@admin_required
-@blp.arguments(VerifyBody)
-def verify(form: dict):
-    """Check that an Ollama server answers (its ``/api/version``), before saving it."""
-    job = llm_gateway.enqueue_verify(db(), current_user(), "ollama", form["url"], form["key"], form["config"])
-    return llm_relay.result(job)
+add_connection_routes(blp, "ollama", OllamaConfigBody, connections.ollama_config,
+                      lambda session, form: connections.update_ollama_config(
+                          session, form["ENABLE_OLLAMA_API"], form["OLLAMA_BASE_URLS"], form["OLLAMA_API_CONFIGS"]))
 
 
 @blp.route("/urls", methods=["GET"])

@@ -10,9 +10,10 @@ from shared import messages
 from shared.errors import ServiceError, Unauthorized
 from shared.services import connections, llm_gateway
 from web import llm_relay
-from web.auth import admin_required, current_user, user_required
+from web.auth import current_user, user_required
+from web.connection_routes import add_connection_routes
 from web.db import db
-from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, OpenAIConfigBody, VerifyBody
+from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, OpenAIConfigBody
 
 blp = Blueprint("openai", __name__, url_prefix="/openai", description="OpenAI proxy (jobs on the llm queue)")
 
@@ -40,31 +41,10 @@ def _routes(rule: str, methods: list[str], with_idx: bool = False):
     return register
 
 
-@blp.route("/config", methods=["GET"])
-@admin_required
-def get_config():
-    """The OpenAI connections with their keys (admin)."""
-    return jsonify(connections.openai_config(db()))
-
-
-@blp.route("/config/update", methods=["POST"])
-@admin_required
-@blp.arguments(OpenAIConfigBody)
-def update_config(form: dict):
-    """Replace the OpenAI connections (admin); the model list is gathered again."""
-    saved = connections.update_openai_config(db(), form["ENABLE_OPENAI_API"], form["OPENAI_API_BASE_URLS"],
-                                             form["OPENAI_API_KEYS"], form["OPENAI_API_CONFIGS"])
-    llm_gateway.config_changed(db())
-    return jsonify(saved)
-
-
-@blp.route("/verify", methods=["POST"])
-@admin_required
-@blp.arguments(VerifyBody)
-def verify(form: dict):
-    """Check that an OpenAI-compatible API answers (its ``/models``), before saving it."""
-    job = llm_gateway.enqueue_verify(db(), current_user(), "openai", form["url"], form["key"], form["config"])
-    return llm_relay.result(job)
+add_connection_routes(blp, "openai", OpenAIConfigBody, connections.openai_config,
+                      lambda session, form: connections.update_openai_config(
+                          session, form["ENABLE_OPENAI_API"], form["OPENAI_API_BASE_URLS"], form["OPENAI_API_KEYS"],
+                          form["OPENAI_API_CONFIGS"]))
 
 
 @_routes("/models", ["GET"], with_idx=True)
