@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.e2e.processes import stop
+
 ROOT = Path(__file__).resolve().parents[2]
 DRAMATIQ = str(Path(sys.executable).parent / "dramatiq")
 
@@ -48,12 +50,7 @@ class WorkerProcess:
             self.process.wait(timeout=10)
 
     def stop(self) -> None:
-        if self.process.poll() is None:
-            os.killpg(self.process.pid, signal.SIGTERM)
-            try:
-                self.process.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
+        stop(self.process, timeout=15)
         Path(self.log.name).unlink(missing_ok=True)
 
 
