@@ -11,11 +11,13 @@ from sqlalchemy.orm import Session
 from shared import messages
 from shared.errors import BadRequest, Forbidden, NotFound
 from shared.models import AppConfig, Credential, User
+from shared.models.base import new_id
 from shared.services import app_config, signin_throttle
 from shared.services.passwords import burn_verify_time, hash_password, verify_password
 
 ROLES = ("admin", "user", "pending")
-FIRST_ADMIN_CLAIM = "system.first_admin_claimed"
+FIRST_ADMIN_CLAIM = "system.first_admin"
+"""The ``app_config`` row naming the first admin: inserting it is the claim, so exactly one account wins it."""
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
 
@@ -47,19 +49,26 @@ def get_user(session: Session, user_id: str) -> User:
     return user
 
 
-def _claim_first_admin(session: Session) -> bool:
+def _claim_first_admin(session: Session, user_id: str) -> bool:
     """True for exactly one caller ever: the insert of the claim row succeeds once (safe under races)."""
     try:
         with session.begin_nested():
-            session.add(AppConfig(key=FIRST_ADMIN_CLAIM, value=True))
+            session.add(AppConfig(key=FIRST_ADMIN_CLAIM, value=user_id))
         return True
     except IntegrityError:
         return False
 
 
+def first_admin_id(session: Session) -> str | None:
+    """The account that became admin by signing up first (it keeps that role)."""
+    row = session.get(AppConfig, FIRST_ADMIN_CLAIM)
+    return row.value if row else None
+
+
 def _create(session: Session, *, name: str, email: str, password: str, role: str,
-            profile_image_url: str | None) -> User:
-    user = User(name=name.strip(), email=email, role=role, profile_image_url=profile_image_url or "/user.png")
+            profile_image_url: str | None, user_id: str | None = None) -> User:
+    user = User(id=user_id or new_id(), name=name.strip(), email=email, role=role,
+                profile_image_url=profile_image_url or "/user.png")
     try:
         with session.begin_nested():
             session.add(user)
@@ -81,7 +90,8 @@ def signup(session: Session, *, name: str, email: str, password: str,
     email = normalize_email(email)
     if _email_taken(session, email):
         raise BadRequest(messages.EMAIL_TAKEN)
-    first = not has_users(session) and _claim_first_admin(session)
+    user_id = new_id()
+    first = not has_users(session) and _claim_first_admin(session, user_id)
     if first:
         role = "admin"
     else:
@@ -90,7 +100,7 @@ def signup(session: Session, *, name: str, email: str, password: str,
             raise Forbidden(messages.ACCESS_PROHIBITED)
         role = settings["ui.default_user_role"]
     return _create(session, name=name, email=email, password=password, role=role,
-                   profile_image_url=profile_image_url)
+                   profile_image_url=profile_image_url, user_id=user_id)
 
 
 def add_user(session: Session, *, name: str, email: str, password: str, role: str,

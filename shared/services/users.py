@@ -34,17 +34,13 @@ def list_users(session: Session, *, query: str | None = None, order_by: str | No
     return list(session.scalars(stmt)), total
 
 
-def _first_admin_id(session: Session) -> str | None:
-    return session.scalar(select(User.id).where(User.role == "admin").order_by(User.created_at, User.id).limit(1))
-
-
 def update_user(session: Session, actor: User, user_id: str, *, role: str | None = None, name: str | None = None,
                 email: str | None = None, password: str | None = None,
                 profile_image_url: str | None = None) -> User:
     user = accounts.get_user(session, user_id)
     if role is not None and role != user.role:
         accounts.validate_role(role)
-        if user.id == _first_admin_id(session) or (user.id == actor.id and role != "admin"):
+        if user.id == accounts.first_admin_id(session) or (user.id == actor.id and role != "admin"):
             raise Forbidden(messages.ACTION_PROHIBITED)
         user.role = role
     if name is not None:

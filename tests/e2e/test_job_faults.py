@@ -13,7 +13,7 @@ import requests
 from shared.db import session_scope
 from shared.jobs import broker, events, service
 from shared.models import Job
-from shared.redis_client import get_redis, key
+from shared.redis_client import get_redis
 from tests.e2e.processes import free_port, web_server
 from tests.jobs.worker import WorkerProcess, running_worker
 
