@@ -69,19 +69,27 @@ def rss_mb(pid: int) -> float:
 
 # --- round trip ---------------------------------------------------------------------------------
 
-def one_round_trip(session: requests.Session, base: str) -> float:
+def one_round_trip(session: requests.Session, base: str, one_request: bool = False) -> float:
+    """Enqueue then follow the events: two requests, or one (``Accept: text/event-stream`` on the probe)."""
     started = time.perf_counter()
-    accepted = session.post(f"{base}/api/v1/jobs/probe", json={}, headers={"Prefer": "respond-async"})
-    assert accepted.status_code == 202, accepted.text
-    job_id = accepted.json()["job_id"]
-    with session.get(f"{base}/api/v1/jobs/{job_id}/events", stream=True) as stream:
+    if one_request:
+        stream = session.post(f"{base}/api/v1/jobs/probe", json={}, stream=True,
+                              headers={"Accept": "text/event-stream"})
+        job_id = "(streamed)"
+    else:
+        accepted = session.post(f"{base}/api/v1/jobs/probe", json={}, headers={"Prefer": "respond-async"})
+        assert accepted.status_code == 202, accepted.text
+        job_id = accepted.json()["job_id"]
+        stream = session.get(f"{base}/api/v1/jobs/{job_id}/events", stream=True)
+    with stream:
         for line in stream.iter_lines():
             if line.startswith(b"data: ") and b'"status": "succeeded"' in line:
                 return (time.perf_counter() - started) * 1000
     raise RuntimeError(f"job {job_id} ended without success")
 
 
-def round_trips(base: str, token: str, concurrency: int, total: int) -> tuple[list[float], list[str]]:
+def round_trips(base: str, token: str, concurrency: int, total: int,
+                one_request: bool = False) -> tuple[list[float], list[str]]:
     """Round-trip timings (ms) and the errors of the ones that failed."""
     timings: list[float] = []
     errors: list[str] = []
@@ -90,10 +98,10 @@ def round_trips(base: str, token: str, concurrency: int, total: int) -> tuple[li
     def client(count: int) -> None:
         session = requests.Session()
         session.headers["Authorization"] = f"Bearer {token}"
-        one_round_trip(session, base)  # warm the connection
+        one_round_trip(session, base, one_request)  # warm the connection
         for _ in range(count):
             try:
-                timing = one_round_trip(session, base)
+                timing = one_round_trip(session, base, one_request)
             except Exception as error:  # noqa: BLE001 - counted and shown, not hidden
                 with lock:
                     errors.append(repr(error)[:200])
@@ -285,12 +293,14 @@ def main() -> None:
                 "name": "Bench", "email": "bench@example.com", "password": "bench-pass-1"}).json()["token"]
 
             workers = start_workers(1)
-            for concurrency in (1, 32):
+            for concurrency, one_request in ((1, False), (32, False), (1, True), (32, True)):
                 started = time.monotonic()
                 timings, errors = round_trips(base, token, concurrency,
-                                              args.roundtrips if concurrency == 1 else args.roundtrips * 4)
+                                              args.roundtrips if concurrency == 1 else args.roundtrips * 4,
+                                              one_request)
                 rate = len(timings) / (time.monotonic() - started)
-                rows.append((f"round trip HTTP enqueue → final SSE event, concurrency {concurrency}",
+                how = "one request (POST, Accept: text/event-stream)" if one_request else "HTTP enqueue → final SSE event"
+                rows.append((f"round trip {how}, concurrency {concurrency}",
                              f"p50 {statistics.median(timings):.1f} ms, p99 {percentile(timings, 0.99):.1f} ms "
                              f"({len(timings)} ok, {len(errors)} failed, {rate:.0f}/s)",
                              "p50 ≤ 5 ms" if concurrency == 1 else ""))

@@ -14,6 +14,7 @@ from shared.jobs import events, results
 from shared.jobs.events import JobEvent
 from shared.models.base import now
 from shared.models.job import Job
+from web.db import db
 from web.event_relay import get_relay
 
 KEEPALIVE_SECONDS = 15.0
@@ -108,12 +109,21 @@ def accepted(job: Job) -> Response:
     return response
 
 
+def wants_stream() -> bool:
+    """The client asked for the job's events (``Accept: text/event-stream`` preferred over JSON)."""
+    return request.accept_mimetypes.best_match(("application/json", "text/event-stream")) == "text/event-stream"
+
+
 def result_or_accepted(job: Job, timeout: float, render: Callable[[Any], Response] = jsonify) -> Response:
     """The job's result as an ordinary response once it ends (within ``timeout`` seconds); its error as
-    ``{"detail"}`` with the job's status code; or 202 with the job id when the client sent
-    ``Prefer: respond-async`` or the job is still running at the deadline."""
+    ``{"detail"}`` with the job's status code; 202 with the job id when the client sent
+    ``Prefer: respond-async`` or the job is still running at the deadline; or, with
+    ``Accept: text/event-stream``, the job's event stream itself (enqueue and follow in one request)."""
     if wants_async():
         return accepted(job)
+    if wants_stream():
+        db().close()  # the row is committed: detach it as loaded (no expiry at the commit after the view)
+        return sse_response(job)
     deadline = time.monotonic() + timeout
     outcome: dict[str, Any] = {}
     for event in follow(job, keepalive=max(0.01, min(1.0, timeout))):

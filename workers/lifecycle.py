@@ -59,13 +59,22 @@ STATE_POOL = {"pool_size": 8, "max_overflow": 0}
 update holds one for a single round trip; no overflow, whose connections would be reopened each time)."""
 
 
+ASYNC_COMMIT = {"options": "-c synchronous_commit=off"}
+"""PostgreSQL acknowledges a job-state update (claim, outcome) before flushing it to disk: each stays
+atomic and consistent, but a *database* crash may lose the last few hundred ms of them, which the sweep
+reconciles (a lost claim is claimed again by the redelivered message; a lost outcome ends as ``lost``).
+The enqueue INSERT (web side, ``shared.jobs.service``) stays a durable commit."""
+
+
 @lru_cache(maxsize=1)
 def _state_engine() -> Engine:
-    """Autocommit (one round trip per update) and no pre-ping (a dead connection is retried once)."""
+    """Autocommit (one round trip per update), asynchronous commit on PostgreSQL, and no pre-ping (a
+    dead connection is retried once)."""
     url = get_settings().database_url
     if url.startswith("sqlite"):
         return get_engine().execution_options(isolation_level="AUTOCOMMIT")
-    return create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, **STATE_POOL)
+    return create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, connect_args=ASYNC_COMMIT,
+                         **STATE_POOL)
 
 
 def _execute(statement) -> int:

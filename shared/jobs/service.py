@@ -72,11 +72,22 @@ def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: st
         raise ValueError("payload must not contain job_id")
     job = Job(actor=actor, queue=queue, kind=kind, owner_id=owner_id, payload=payload, options=options or {},
               related_type=related_type, related_id=related_id, parent_id=parent_id, status="queued",
-              progress=0.0, progress_message="", attempts=0)
+              progress=0.0, progress_message="", attempts=0, error=None, result=None, result_path=None,
+              message_id=None, started_at=None, finished_at=None)
     session.add(job)
-    session.commit()
+    _commit_keeping_state(session)
     _send(session, job)
     return job
+
+
+def _commit_keeping_state(session: Session) -> None:
+    """Commit without expiring what was just written: every column of a new job is set in Python, so
+    reading it back (one more SELECT per enqueue) would only return the same values."""
+    expire, session.expire_on_commit = session.expire_on_commit, False
+    try:
+        session.commit()
+    finally:
+        session.expire_on_commit = expire
 
 
 def _visible(job: Job | None, user: User) -> bool:

@@ -5,7 +5,7 @@ import datetime as dt
 import re
 import time
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from shared import messages
@@ -34,14 +34,15 @@ def revoke(session: Session, *, jti: str, user_id: str, expires_at: int | None) 
 
 def check_claims(session: Session, claims: dict) -> User:
     """The user a decoded JWT speaks for, unless it was revoked or predates a password change."""
-    user = session.get(User, claims.get("id") or "")
-    if (
-        user is None
-        or claims.get("ver", 0) != user.token_version
-        or session.get(RevokedToken, claims.get("jti") or "") is not None
-    ):
+    # One round trip: the user and whether this token was revoked.
+    row = session.execute(
+        select(User, RevokedToken.jti)
+        .outerjoin(RevokedToken, RevokedToken.jti == (claims.get("jti") or ""))
+        .where(User.id == (claims.get("id") or ""))
+    ).first()
+    if row is None or row[1] is not None or claims.get("ver", 0) != row[0].token_version:
         raise Unauthorized(messages.INVALID_TOKEN)
-    return user
+    return row[0]
 
 
 def prune_revoked(session: Session) -> int:

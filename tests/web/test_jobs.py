@@ -204,6 +204,20 @@ def test_result_or_accepted(app, admin, worker):
         assert response.status_code == 202 and response.headers["Location"] == f"/api/v1/jobs/{fast}"
 
 
+def test_enqueue_and_stream_in_one_request(client, admin, worker):
+    """``Accept: text/event-stream`` on a route that runs a job answers the job's whole event stream."""
+    response = client.post("/api/v1/jobs/probe", json={},
+                           headers={**bearer(admin["token"]), "Accept": "text/event-stream"})
+    assert response.status_code == 200 and response.mimetype == "text/event-stream"
+    frames = sse_events(response)
+    assert [f["event"] for f in frames] == ["status", "status", "result", "status"]
+    assert frames[2]["data"]["result"] == {"ok": True} and frames[-1]["data"] == {"status": "succeeded"}
+    # JSON stays the answer for clients that accept both (or anything).
+    both = client.post("/api/v1/jobs/probe", json={},
+                       headers={**bearer(admin["token"]), "Accept": "application/json, text/event-stream"})
+    assert (both.status_code, both.get_json()) == (200, {"ok": True})
+
+
 def test_stats_for_admins(client, admin, make_user, worker):
     alice = make_user("alice@example.com")
     wait_status(enqueue(alice["id"], value=1), ("succeeded",))
