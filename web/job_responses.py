@@ -10,7 +10,7 @@ import redis
 from flask import Response, jsonify, request, stream_with_context
 
 from shared.db import session_scope
-from shared.jobs import events, results
+from shared.jobs import events, results, service
 from shared.jobs.events import JobEvent
 from shared.models.base import now
 from shared.models.job import Job
@@ -97,6 +97,15 @@ def sse_response(job: Job, last_event_id: str | None = None) -> Response:
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 
 
+def release_session() -> None:
+    """Before a long wait: commit the request's session and return its database connection to the pool,
+    keeping its objects (the job, the user) readable as loaded. Many waiting streams must not hold
+    connections (the pool would run dry and every new request wait for one)."""
+    session = db()
+    service.commit_keeping_state(session)
+    session.close()
+
+
 def wants_async() -> bool:
     return "respond-async" in request.headers.get("Prefer", "").lower()
 
@@ -122,7 +131,7 @@ def result_or_accepted(job: Job, timeout: float, render: Callable[[Any], Respons
     if wants_async():
         return accepted(job)
     if wants_stream():
-        db().close()  # the row is committed: detach it as loaded (no expiry at the commit after the view)
+        release_session()
         return sse_response(job)
     deadline = time.monotonic() + timeout
     outcome: dict[str, Any] = {}

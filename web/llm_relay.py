@@ -23,7 +23,7 @@ from shared.jobs.events import JobEvent
 from shared.models import Job
 from shared.services import connections
 from web.db import db
-from web.job_responses import accepted, follow, wants_async
+from web.job_responses import accepted, follow, release_session, wants_async
 
 TICK = 5.0
 """Seconds between idle checks (deadline, SSE keep-alive) while following a job. Not shorter: on an idle
@@ -117,6 +117,7 @@ def _failure(job: Job, event: JobEvent | None, openai_style: bool) -> Response:
 def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
     """Relay the job's ``delta`` chunks in ``wire``'s framing once the first one arrives."""
     events = _meaningful(job, _deadline())
+    release_session()
     first = next((e for e in events if e is not None), None)
     if first is None or first.type == "error" or (first.terminal and first.data.get("status") != "succeeded"):
         return _failure(job, first, openai_style)
@@ -160,7 +161,9 @@ def result(job: Job, *, openai_style: bool = False, render: Callable[[Any], Any]
     if wants_async():
         return accepted(job)
     outcome = None
-    for event in _meaningful(job, _deadline()):
+    deadline = _deadline()
+    release_session()
+    for event in _meaningful(job, deadline):
         if event is not None and event.type in ("result", "error"):
             outcome = event
         if event is not None and event.terminal:

@@ -75,13 +75,13 @@ def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: st
               progress=0.0, progress_message="", attempts=0, error=None, result=None, result_path=None,
               message_id=None, started_at=None, finished_at=None)
     session.add(job)
-    _commit_keeping_state(session)
+    commit_keeping_state(session)
     _send(session, job)
     return job
 
 
-def _commit_keeping_state(session: Session) -> None:
-    """Commit without expiring what was just written: every column of a new job is set in Python, so
+def commit_keeping_state(session: Session) -> None:
+    """Commit without expiring the session's objects: every column of a new job is set in Python, so
     reading it back (one more SELECT per enqueue) would only return the same values."""
     expire, session.expire_on_commit = session.expire_on_commit, False
     try:
