@@ -9,6 +9,11 @@ from shared.rag import config as rag_config  # noqa: F401  (registers the file-l
 from shared.services import accounts, app_config, permissions
 
 _PUBLIC_KEYS = ("ui.enable_signup", "ui.enable_login_form")
+_UI_KEYS = (
+    "ui.pending_user_overlay_title", "ui.pending_user_overlay_content", "ui.watermark",
+    "ui.default_models", "ui.default_pinned_models", "ui.prompt_suggestions",
+    "rag.file.max_size", "rag.file.max_count", "file.image_compression_width", "file.image_compression_height",
+)
 _FEATURE_KEYS = {
     "enable_api_keys": "auth.enable_api_keys",
     "enable_password_change_form": "ui.enable_password_change_form",
@@ -40,7 +45,8 @@ _OFF_FEATURES = (
 
 
 def client_config(session: Session, user: User | None) -> dict:
-    public = app_config.get_many(session, _PUBLIC_KEYS)
+    # One read of every key this answer may need, whoever asks.
+    values = app_config.get_many(session, [*_PUBLIC_KEYS, *_UI_KEYS, *_FEATURE_KEYS.values()])
     config: dict = {
         "status": True,
         "name": get_settings().name,
@@ -54,8 +60,8 @@ def client_config(session: Session, user: User | None) -> dict:
             "auth_trusted_header": False,
             "enable_signup_password_confirmation": False,
             "enable_ldap": False,
-            "enable_signup": public["ui.enable_signup"],
-            "enable_login_form": public["ui.enable_login_form"],
+            "enable_signup": values["ui.enable_signup"],
+            "enable_login_form": values["ui.enable_login_form"],
             "enable_websocket": True,
             "websocket_heartbeat_interval": 30,
         },
@@ -64,21 +70,15 @@ def client_config(session: Session, user: User | None) -> dict:
         if not accounts.has_users(session):
             config = {"onboarding": True, **config}
         return config
-    ui = app_config.get_many(session, [
-        "ui.pending_user_overlay_title", "ui.pending_user_overlay_content", "ui.watermark",
-        "ui.default_models", "ui.default_pinned_models", "ui.prompt_suggestions",
-        "rag.file.max_size", "rag.file.max_count", "file.image_compression_width", "file.image_compression_height",
-    ])
     config["ui"] = {
-        "pending_user_overlay_title": ui["ui.pending_user_overlay_title"],
-        "pending_user_overlay_content": ui["ui.pending_user_overlay_content"],
-        "response_watermark": ui["ui.watermark"],
+        "pending_user_overlay_title": values["ui.pending_user_overlay_title"],
+        "pending_user_overlay_content": values["ui.pending_user_overlay_content"],
+        "response_watermark": values["ui.watermark"],
         "default_interface_settings": {},
         "visibility": {},
     }
     if user.role not in ("admin", "user"):
         return config
-    values = app_config.get_many(session, _FEATURE_KEYS.values())
     config["features"].update({name: values[key] for name, key in _FEATURE_KEYS.items()})
     config["features"].update({name: False for name in _OFF_FEATURES})
     config["features"]["enable_plugins"] = True
@@ -86,9 +86,9 @@ def client_config(session: Session, user: User | None) -> dict:
     config["features"]["enable_functions"] = True
     config["features"]["folder_max_file_count"] = None
     config.update({
-        "default_models": ui["ui.default_models"],
-        "default_pinned_models": ui["ui.default_pinned_models"],
-        "default_prompt_suggestions": ui["ui.prompt_suggestions"],
+        "default_models": values["ui.default_models"],
+        "default_pinned_models": values["ui.default_pinned_models"],
+        "default_prompt_suggestions": values["ui.prompt_suggestions"],
         "default_prompt_suggestions_i18n": {},
         "code": {"engine": "pyodide", "interpreter_engine": "pyodide"},
         "audio": {
@@ -97,10 +97,10 @@ def client_config(session: Session, user: User | None) -> dict:
             "stt": {"engine": ""},
         },
         "file": {
-            "max_size": ui["rag.file.max_size"],
-            "max_count": ui["rag.file.max_count"],
-            "image_compression": {"width": ui["file.image_compression_width"],
-                                  "height": ui["file.image_compression_height"]},
+            "max_size": values["rag.file.max_size"],
+            "max_count": values["rag.file.max_count"],
+            "image_compression": {"width": values["file.image_compression_width"],
+                                  "height": values["file.image_compression_height"]},
         },
         "permissions": permissions.permissions_for(session, user),
         "google_drive": {"client_id": "", "api_key": ""},
