@@ -12,6 +12,7 @@ import dramatiq
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, ShutdownNotifications
 
 from shared.jobs.broker import make_broker
+from workers.chat_delivery import ChatDelivery
 from workers.lifecycle import JobLifecycle
 from workers.retries import TransientRetries
 from workers.supervisor import JobSupervisor
@@ -22,6 +23,7 @@ broker = make_broker(
         JobLifecycle(),
         TransientRetries(max_retries=5, min_backoff=1000, max_backoff=300_000),
         JobSupervisor(),
+        ChatDelivery(),  # socket.io delivery of the web app's chat replies
     ]
 )
 dramatiq.set_broker(broker)

@@ -6,5 +6,3 @@ import jobs.files  # noqa: F401
 import jobs.embeddings  # noqa: F401
 import jobs.llm  # noqa: F401
 import jobs.chat_tasks  # noqa: F401
-from workers.chat_delivery import ChatDelivery  # noqa: E402
-workers.broker.broker.add_middleware(ChatDelivery())  # socket.io delivery of the web app's chat replies
