@@ -37,6 +37,7 @@ def test_two_schedulers_send_each_slot_once():
 
 def test_scheduler_processes_started_twice_send_once():
     queues = tuple(sorted({entry.queue for entry in scheduler.SCHEDULE}))
+    started = time.time()
     processes = [subprocess.Popen([sys.executable, "-m", "workers.scheduler"], cwd=ROOT, env=os.environ.copy(),
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for _ in range(2)]
     try:
@@ -49,7 +50,12 @@ def test_scheduler_processes_started_twice_send_once():
         for process in processes:
             process.terminate()
             process.wait(10)
-    assert sorted(queued_actors(queues)) == sorted(entry.actor for entry in scheduler.SCHEDULE)
+    ended = time.time()
+    sent = queued_actors(queues)
+    for entry in scheduler.SCHEDULE:
+        # One message per period slot, however many schedulers run; a slowed-down run may span two slots.
+        slots = int(ended // entry.every) - int(started // entry.every) + 1
+        assert 1 <= sent.count(entry.actor) <= slots, (entry.actor, sent, slots)
     assert all(process.returncode == 0 for process in processes)
 
 
