@@ -10,6 +10,11 @@ and 64 runs ``--streams`` x concurrency streamed completions of ``--tokens`` tok
 - through Switchyard (``/api/chat/completions`` for the OpenAI model, ``/ollama/api/chat``),
 
 and prints time to first token (p50/p99) and total time (p50/p99) for both and the difference.
+Each of the ``concurrency`` clients runs its streams one after another. Above concurrency 1 every
+level runs twice: ``burst`` (all clients start in the same instant, as if everyone pressed send at
+once, and since the streams are equally long they stay in step) and ``steady`` (client i starts
+i/concurrency of one stream's duration late, so ``concurrency`` streams are in flight at any time and
+each starts while the others are mid-answer).
 Every stream is checked token by token (``w0 .. wN`` in order: nothing lost, duplicated or
 reordered). Last, non-streamed completions per second at concurrency 16, direct and through.
 """
@@ -73,10 +78,17 @@ def one_stream(url: str, headers: dict, body: dict, reader, tokens: int) -> tupl
     return first or total, total
 
 
-def run_streams(target: dict, concurrency: int, count: int, tokens: int) -> tuple[list[float], list[float]]:
+def run_streams(target: dict, concurrency: int, count: int, tokens: int, ramp: float = 0.0
+                ) -> tuple[list[float], list[float]]:
+    """``count`` streams from ``concurrency`` clients; client i starts ``ramp * i / concurrency`` s late."""
+    def client(index: int) -> list[tuple[float, float]]:
+        time.sleep(ramp * index / concurrency)
+        share = count // concurrency + (index < count % concurrency)
+        return [one_stream(target["url"], target["headers"], target["body"], target["reader"], tokens)
+                for _ in range(share)]
+
     with ThreadPoolExecutor(concurrency) as pool:
-        results = list(pool.map(lambda _i: one_stream(target["url"], target["headers"], target["body"],
-                                                      target["reader"], tokens), range(count)))
+        results = [r for rs in pool.map(client, range(concurrency)) for r in rs]
     return [r[0] * 1000 for r in results], [r[1] * 1000 for r in results]
 
 
@@ -98,6 +110,10 @@ def main() -> None:
     parser.add_argument("--token-delay", type=float, default=0.002, help="seconds between the fake's tokens")
     parser.add_argument("--streams", type=int, default=3, help="streams per concurrency slot (min 30 in all)")
     parser.add_argument("--completions", type=int, default=200)
+    parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY),
+                        help="concurrency levels to run (default 1 16 64)")
+    parser.add_argument("--worker-processes", type=int, default=2)
+    parser.add_argument("--worker-threads", type=int, default=24, help="threads per worker process")
     args = parser.parse_args()
 
     from tests.fakes.fixtures import FAKE_OPENAI_KEY
@@ -124,9 +140,8 @@ def bench(args: argparse.Namespace, fake_openai, fake_ollama) -> None:
 
     with scratch_database(DB_NAME):
         env = {**stack_env(fake_ollama.url, fake_openai.url), "AIOHTTP_CLIENT_TIMEOUT": "60"}
-        # Worker slots: the job lifecycle keeps one database connection per worker thread and a process
-        # has a pool of 30, so two processes of 24 threads (48 jobs at once; at concurrency 64 the rest wait).
-        with running_worker(processes=2, threads=24, modules=(), env=env), web_server(env) as url:
+        with running_worker(processes=args.worker_processes, threads=args.worker_threads, modules=(), env=env), \
+                web_server(env) as url:
             token = session.post(f"{url}/api/v1/auths/signup", json={
                 "name": "Bench", "email": "bench@example.com", "password": "bench-pass-1"}).json()["token"]
             auth = {"Authorization": f"Bearer {token}"}
@@ -156,24 +171,27 @@ def bench(args: argparse.Namespace, fake_openai, fake_ollama) -> None:
 
             print(f"\n{args.tokens}-token streams, fake upstream token delay {args.token_delay * 1000:g} ms "
                   f"(times in ms; added = through Switchyard - direct)\n")
-            header = (f"{'protocol':<14} {'conc':>4} {'n':>4} | {'TTFT p50 direct':>15} {'through':>8} {'added':>7} | "
+            header = (f"{'protocol':<14} {'conc':>4} {'start':>6} {'n':>4} | {'TTFT p50 direct':>15} {'through':>8} {'added':>7} | "
                       f"{'TTFT p99 direct':>15} {'through':>8} {'added':>7} | {'total p50 direct':>16} {'through':>8} | "
                       f"{'total p99 direct':>16} {'through':>8} | chunks")
             print(header)
             print("-" * len(header))
+            ramp = args.tokens * args.token_delay  # about one stream's duration
+            runs = [(c, start) for c in args.concurrency for start in (("burst", "steady") if c > 1 else ("-",))]
             for name, (direct, through) in targets.items():
-                for concurrency in CONCURRENCY:
+                for concurrency, start in runs:
                     count = max(30, args.streams * concurrency)
-                    d_ttft, d_total = run_streams(direct, concurrency, count, args.tokens)
+                    late = ramp if start == "steady" else 0.0
+                    d_ttft, d_total = run_streams(direct, concurrency, count, args.tokens, late)
                     try:
-                        t_ttft, t_total = run_streams(through, concurrency, count, args.tokens)
+                        t_ttft, t_total = run_streams(through, concurrency, count, args.tokens, late)
                     except (RuntimeError, AssertionError, requests.RequestException) as error:
-                        print(f"{name:<14} {concurrency:>4} {count:>4} | FAILED through Switchyard: {error}")
+                        print(f"{name:<14} {concurrency:>4} {start:>6} {count:>4} | FAILED through Switchyard: {error}")
                         continue
                     p = {k: (percentile(d, q), percentile(t, q)) for k, d, t, q in (
                         ("ttft50", d_ttft, t_ttft, 0.5), ("ttft99", d_ttft, t_ttft, 0.99),
                         ("tot50", d_total, t_total, 0.5), ("tot99", d_total, t_total, 0.99))}
-                    print(f"{name:<14} {concurrency:>4} {count:>4} | {p['ttft50'][0]:>15.1f} {p['ttft50'][1]:>8.1f} "
+                    print(f"{name:<14} {concurrency:>4} {start:>6} {count:>4} | {p['ttft50'][0]:>15.1f} {p['ttft50'][1]:>8.1f} "
                           f"{p['ttft50'][1] - p['ttft50'][0]:>7.1f} | {p['ttft99'][0]:>15.1f} {p['ttft99'][1]:>8.1f} "
                           f"{p['ttft99'][1] - p['ttft99'][0]:>7.1f} | {p['tot50'][0]:>16.1f} {p['tot50'][1]:>8.1f} | "
                           f"{p['tot99'][0]:>16.1f} {p['tot99'][1]:>8.1f} | ok {2 * count}")

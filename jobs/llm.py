@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
@@ -20,6 +21,7 @@ import workers.broker  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
 from shared.errors import UpstreamError
 from shared.jobs import current, events
+from shared.jobs.config import get_job_settings
 from shared.providers.ollama import OllamaClient
 from shared.providers.openai import OpenAIClient
 from shared.services import chat_rag, chats, connections, llm_format, models_registry
@@ -28,6 +30,8 @@ from shared.services.connections import Connection
 RETRIES = {"max_retries": 2, "min_backoff": 200, "max_backoff": 1000}
 """Interactive work: a person waits, so retry quickly and give up soon."""
 TIME_LIMIT = 30 * 60 * 1000
+FLUSH_BURST = 4
+"""Batches of a stream published at once before pacing starts (the role chunk, the first tokens)."""
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -49,15 +53,39 @@ class _Ended:
         self.error = error
 
 
+class _FlushBudget:
+    """A token bucket for publishing a stream: ``burst`` batches at once, then one per ``interval``."""
+
+    def __init__(self, interval: float, burst: int = FLUSH_BURST) -> None:
+        self.interval = interval
+        self.burst = burst
+        self.tokens = float(burst)
+        self.stamp = time.monotonic()
+
+    def ready_at(self) -> float:
+        """When the next batch may go out (now or earlier: at once)."""
+        now = time.monotonic()
+        if self.interval > 0:
+            self.tokens = min(self.burst, self.tokens + (now - self.stamp) / self.interval)
+        self.stamp = now
+        return now if self.tokens >= 1 or self.interval <= 0 else now + (1 - self.tokens) * self.interval
+
+    def spend(self) -> None:
+        self.tokens -= 1
+
+
 def _batches(source: Iterator[T]) -> Iterator[list[T]]:
-    """``source``'s items in batches: everything that arrived while the previous batch was handled.
+    """``source``'s items in batches, paced by a :class:`_FlushBudget` of ``JOB_STREAM_FLUSH_MS``.
 
     A reader thread (bound to the same job, so a cancel still shuts the upstream socket it reads)
-    drains ``source``; this thread takes what is queued. A slow upstream gives batches of one (no
-    added latency); a fast upstream or a busy worker gives bigger batches and fewer Redis round trips.
+    drains ``source``; this thread takes what is queued. The first few items go out one by one at once
+    (the time to first token is never held) and so does every item of a model writing slower than one
+    per interval (most do); a faster upstream gives a batch per interval: fewer Redis calls here and
+    fewer announcements for every web process relaying the stream. The end of the stream is never held.
     """
     inbox: queue.SimpleQueue = queue.SimpleQueue()
     job, stop = current.running(), threading.Event()
+    budget = _FlushBudget(get_job_settings().stream_flush_ms / 1000)
 
     def read() -> None:
         current.bind(job)
@@ -76,13 +104,16 @@ def _batches(source: Iterator[T]) -> Iterator[list[T]]:
     try:
         while True:
             batch = [_get(inbox)]
+            hold_until = budget.ready_at()
             while not isinstance(batch[-1], _Ended):
+                remaining = hold_until - time.monotonic()
                 try:
-                    batch.append(inbox.get_nowait())
+                    batch.append(inbox.get(timeout=remaining) if remaining > 0 else inbox.get_nowait())
                 except queue.Empty:
                     break
             ended = batch.pop() if isinstance(batch[-1], _Ended) else None
             if batch:
+                budget.spend()
                 yield batch
             if ended is not None:
                 if ended.error is not None:

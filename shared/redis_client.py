@@ -4,10 +4,12 @@ from __future__ import annotations
 import fcntl
 import subprocess
 import time
+from collections.abc import Callable, Iterable
 from functools import lru_cache
 from pathlib import Path
 
 import redis
+from redis.commands.core import Script
 
 from shared.config import Settings, get_settings
 
@@ -84,3 +86,29 @@ def get_redis() -> redis.Redis:
 def key(*parts: str) -> str:
     """A Redis key under this deployment's prefix, so several deployments (or test runs) share one server."""
     return ":".join((get_settings().redis_prefix, *parts))
+
+
+def queue_script(pipe: redis.client.Pipeline, script: Script, keys: list, args: list) -> None:
+    """Queue a call of ``script`` on ``pipe`` by its SHA alone. (Calling the script with the pipeline as
+    client would make every ``execute`` first ask Redis whether the script exists: one more round
+    trip.) A Redis that lost its scripts answers NOSCRIPT; :func:`execute_loading_scripts` handles it."""
+    pipe.evalsha(script.sha, len(keys), *keys, *args)
+
+
+def execute_loading_scripts(build: Callable[[redis.client.Pipeline], None], scripts: Iterable[Script],
+                            client: redis.Redis | None = None) -> list:
+    """Build a pipeline with ``build`` and execute it; if Redis did not know one of ``scripts`` (it was
+    restarted), load them and build and execute it once more. Commands that ran before the failure run
+    again, so what ``build`` queues must be safe to repeat."""
+    client = client or get_redis()
+    for attempt in (1, 2):
+        pipe = client.pipeline(transaction=False)
+        build(pipe)
+        try:
+            return pipe.execute()
+        except redis.exceptions.NoScriptError:
+            if attempt == 2:
+                raise
+            for script in scripts:
+                script.sha = client.script_load(script.script)
+    raise AssertionError("unreachable")

@@ -36,7 +36,7 @@ def _id_tuple(event_id: str) -> tuple[int, int]:
 
 
 class Subscription:
-    """Events of one job after ``last_id``, in order; ``get`` returns None on timeout and raises
+    """Events of one job after ``last_id``, in order; ``get_burst`` returns [] on timeout and raises
     ``redis.ConnectionError`` when the relay lost Redis (the client should come back later)."""
 
     def __init__(self, relay: EventRelay, job_id: str, last_id: str) -> None:
@@ -48,26 +48,31 @@ class Subscription:
         self.pending: list[JobEvent] | None = []
         """Announcements that arrive while the log is being read; None once caught up."""
 
-    def get(self, timeout: float) -> JobEvent | None:
+    def get_burst(self, timeout: float) -> list[JobEvent]:
+        """The next event and every one already queued behind it; empty when none came within ``timeout``."""
+        burst: list[JobEvent] = []
         try:
-            event = self.queue.get(timeout=timeout)
+            burst.append(self.queue.get(timeout=timeout))
+            while True:
+                burst.append(self.queue.get_nowait())
         except queue.Empty:
-            return None
-        if event is LOST:
+            pass
+        if LOST in burst:
             raise redis.ConnectionError("The event relay lost its connection to Redis.")
-        return event
+        return burst
 
     def _put(self, event: JobEvent) -> None:
         if _id_tuple(event.id) > _id_tuple(self.last_id):
             self.last_id = event.id
             self.queue.put(event)
 
-    def announce(self, event: JobEvent) -> None:
+    def announce(self, announced: list[JobEvent]) -> None:
         with self.lock:
             if self.pending is not None:
-                self.pending.append(event)
+                self.pending.extend(announced)
             else:
-                self._put(event)
+                for event in announced:
+                    self._put(event)
 
     def catch_up(self, backlog: list[JobEvent]) -> None:
         with self.lock:
@@ -135,6 +140,7 @@ class EventRelay:
                 message = self.pubsub.get_message(timeout=1.0)
                 if message is not None:
                     self._handle(message)
+                    time.sleep(0)  # under gevent, let request greenlets run between buffered messages
             except redis.RedisError as error:
                 log.warning("event relay: Redis unavailable (%s); retrying", error)
                 self._drop_all()
@@ -152,12 +158,12 @@ class EventRelay:
             return
         if message["type"] != "message":
             return
-        event = events.parse_announcement(message["data"])
+        announced = events.parse_announcement(message["data"])
         with self.lock:
             followers = list(self.followers.get(channel, ()))
         for subscription in followers:
-            subscription.announce(event)
-        if event.terminal:
+            subscription.announce(announced)
+        if announced[-1].terminal:
             for subscription in followers:
                 self.unsubscribe(subscription)
 

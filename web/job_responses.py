@@ -59,23 +59,36 @@ def _finished_row(job_id: str) -> Job | None:
 def follow(job: Job, last_event_id: str | None = None, keepalive: float = KEEPALIVE_SECONDS
            ) -> Iterator[JobEvent | None]:
     """The job's events after ``last_event_id`` through the process's relay; None on idle ticks."""
+    for burst in follow_bursts(job, last_event_id, keepalive):
+        if burst:
+            yield from burst
+        else:
+            yield None
+
+
+def follow_bursts(job: Job, last_event_id: str | None = None, keepalive: float = KEEPALIVE_SECONDS
+                  ) -> Iterator[list[JobEvent]]:
+    """:func:`follow` in bursts: the events that were waiting together (one write for a relay to send);
+    an empty burst on idle ticks. The last burst ends with the terminal event."""
     if job.finished and not events.log_exists(job.id):
-        yield from (e for e in _replay_finished(job) if last_event_id is None or e.id > last_event_id)
+        yield [e for e in _replay_finished(job) if last_event_id is None or e.id > last_event_id]
         return
     subscription = get_relay().subscribe(job.id, last_event_id)
     next_row_check = time.monotonic() + ROW_CHECK_INTERVAL
     try:
         while True:
-            event = subscription.get(keepalive)
-            if event is None and time.monotonic() >= next_row_check:
+            burst = subscription.get_burst(keepalive)
+            if not burst and time.monotonic() >= next_row_check:
                 next_row_check = time.monotonic() + ROW_CHECK_INTERVAL
                 if (finished := _finished_row(job.id)) is not None:
                     # The row ended but its final events never reached the log (Redis was down then).
-                    yield from _replay_finished(finished)
+                    yield _replay_finished(finished)
                     return
-            yield event
-            if event is not None and event.terminal:
+            ends = next((i for i, event in enumerate(burst) if event.terminal), None)
+            if ends is not None:
+                yield burst[:ends + 1]
                 return
+            yield burst
     finally:
         subscription.close()
 
@@ -87,8 +100,8 @@ def sse_response(job: Job, last_event_id: str | None = None) -> Response:
     def body() -> Iterator[str]:
         yield ": connected\n\n"
         try:
-            for event in follow(job, last_event_id):
-                yield ": keep-alive\n\n" if event is None else sse_frame(event)
+            for burst in follow_bursts(job, last_event_id):
+                yield "".join(map(sse_frame, burst)) if burst else ": keep-alive\n\n"
         except redis.RedisError:
             # Headers are gone already: tell the client to reconnect (with Last-Event-ID) shortly.
             yield "retry: 1000\n: the queue (Redis) is unavailable; reconnect to resume\n\n"

@@ -23,7 +23,7 @@ from shared.jobs.events import JobEvent
 from shared.models import Job
 from shared.services import connections
 from web.db import db
-from web.job_responses import accepted, follow, release_session, wants_async
+from web.job_responses import accepted, follow_bursts, release_session, wants_async
 
 TICK = 5.0
 """Seconds between idle checks (deadline, SSE keep-alive) while following a job. Not shorter: on an idle
@@ -85,22 +85,20 @@ def _cancel(job_id: str) -> None:
             jobs.request_cancel(session, job)
 
 
-def _meaningful(job: Job, deadline: float | None) -> Iterator[JobEvent | None]:
-    """The job's ``delta``, ``result``, ``error`` and terminal events, None on idle ticks. Waiting past
-    ``deadline`` for the first of them cancels the job and ends in a synthetic 504 error."""
-    for event in follow(job, keepalive=TICK):
-        if event is None:
+def _meaningful(job: Job, deadline: float | None) -> Iterator[list[JobEvent]]:
+    """The job's ``delta``, ``result``, ``error`` and terminal events in bursts, [] on idle ticks.
+    Waiting past ``deadline`` for the first of them cancels the job and ends in a synthetic 504 error."""
+    for burst in follow_bursts(job, keepalive=TICK):
+        wanted = [e for e in burst if e.type in ("delta", "result", "error") or e.terminal]
+        if wanted:
+            deadline = None
+            yield wanted
+        elif not burst:
             if deadline is not None and time.monotonic() > deadline:
                 _cancel(job.id)
-                yield JobEvent("0-0", "error", {"message": "The model did not answer in time.", "status": 504})
+                yield [JobEvent("0-0", "error", {"message": "The model did not answer in time.", "status": 504})]
                 return
-            yield None
-            continue
-        if event.type in ("delta", "result", "error") or event.terminal:
-            deadline = None
-            yield event
-            if event.terminal:
-                return
+            yield []
 
 
 def _failure(job: Job, event: JobEvent | None, openai_style: bool) -> Response:
@@ -114,29 +112,35 @@ def _failure(job: Job, event: JobEvent | None, openai_style: bool) -> Response:
     return response
 
 
+def _frame(wire: Wire, event: JobEvent) -> str:
+    if event.type == "delta":
+        return wire.frame(event.data["chunk"])
+    if event.type == "error":
+        return wire.error_frame(event.data.get("message") or "Upstream failed", int(event.data.get("status") or 502))
+    return ""
+
+
 def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
-    """Relay the job's ``delta`` chunks in ``wire``'s framing once the first one arrives."""
-    events = _meaningful(job, _deadline())
+    """Relay the job's ``delta`` chunks in ``wire``'s framing once the first one arrives; the chunks
+    that arrive together go out in one write."""
+    bursts = _meaningful(job, _deadline())
     release_session()
-    first = next((e for e in events if e is not None), None)
-    if first is None or first.type == "error" or (first.terminal and first.data.get("status") != "succeeded"):
-        return _failure(job, first, openai_style)
+    first = next((b for b in bursts if b), None)
+    head = first[0] if first else None
+    if head is None or head.type == "error" or (head.terminal and head.data.get("status") != "succeeded"):
+        return _failure(job, head, openai_style)
 
     def body() -> Iterator[str]:
         finished = False
         try:
             try:
-                for event in _prepend(first, events):
-                    if event is None:
+                for burst in _prepend(first, bursts):
+                    if not burst:
                         if wire.keepalive:
                             yield wire.keepalive
-                    elif event.type == "delta":
-                        yield wire.frame(event.data["chunk"])
-                    elif event.type == "error":
-                        yield wire.error_frame(event.data.get("message") or "Upstream failed",
-                                               int(event.data.get("status") or 502))
-                    elif event.terminal:
-                        finished = True
+                        continue
+                    yield "".join(_frame(wire, event) for event in burst)
+                    finished = burst[-1].terminal
             except redis.RedisError:
                 finished = True  # the job goes on; only this relay lost its feed
                 yield wire.error_frame("The stream was interrupted: the queue (Redis) could not be reached.", 503)
@@ -150,7 +154,7 @@ def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Job-Id": job.id})
 
 
-def _prepend(first: JobEvent, rest: Iterator[JobEvent | None]) -> Iterator[JobEvent | None]:
+def _prepend(first: list[JobEvent], rest: Iterator[list[JobEvent]]) -> Iterator[list[JobEvent]]:
     yield first
     yield from rest
 
@@ -163,10 +167,10 @@ def result(job: Job, *, openai_style: bool = False, render: Callable[[Any], Any]
     outcome = None
     deadline = _deadline()
     release_session()
-    for event in _meaningful(job, deadline):
-        if event is not None and event.type in ("result", "error"):
+    for event in (e for burst in _meaningful(job, deadline) for e in burst):
+        if event.type in ("result", "error"):
             outcome = event
-        if event is not None and event.terminal:
+        if event.terminal:
             break
     if outcome is None or outcome.type == "error":
         return _failure(job, outcome, openai_style)

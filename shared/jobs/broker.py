@@ -10,11 +10,14 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from functools import lru_cache
 
 import redis
+from redis.commands.core import Script
 import dramatiq.broker as dramatiq_broker
 from dramatiq.brokers.redis import RedisBroker, _RedisConsumer
 from dramatiq.common import current_millis, dq_name
@@ -24,7 +27,7 @@ from dramatiq.middleware import Middleware
 
 from shared.config import get_settings
 from shared.jobs.config import get_job_settings
-from shared.redis_client import redis_url
+from shared.redis_client import queue_script, redis_url
 
 log = logging.getLogger(__name__)
 
@@ -73,6 +76,20 @@ class SwitchyardBroker(RedisBroker):
         super().__init__(**kwargs)
         self.maintenance_interval_ms = maintenance_interval_ms
         self._last_maintenance: dict[str, int] = {}
+        self._batch = threading.local()
+
+    @contextmanager
+    def batched(self, pipe: redis.client.Pipeline) -> Iterator[None]:
+        """Within the block, this thread's enqueues (and their wake-ups) are queued on ``pipe``; they
+        reach Redis when the caller executes it, together with whatever else it queued there."""
+        self._batch.pipe = pipe
+        try:
+            yield
+        finally:
+            self._batch.pipe = None
+
+    def _batch_pipe(self) -> redis.client.Pipeline | None:
+        return getattr(self._batch, "pipe", None)
 
     @property
     def consumer_class(self):
@@ -90,11 +107,13 @@ class SwitchyardBroker(RedisBroker):
     def wake(self, queue_name: str) -> None:
         """Signal an idle consumer of the queue that a message is waiting."""
         key = self.wake_key(queue_name)
-        pipe = self.client.pipeline(transaction=False)
+        batch = self._batch_pipe()
+        pipe = batch if batch is not None else self.client.pipeline(transaction=False)
         pipe.lpush(key, 1)
         pipe.ltrim(key, 0, WAKE_TOKENS - 1)
         pipe.expire(key, 3600)
-        pipe.execute()
+        if batch is None:
+            pipe.execute()
 
     def wait_for_work(self, queue_name: str, timeout: float) -> None:
         if queue_name.endswith(".DQ") or timeout <= 0:
@@ -110,11 +129,15 @@ class SwitchyardBroker(RedisBroker):
 
         def do_dispatch(queue_name, *args):
             timestamp = current_millis()
-            return dispatch(args=[
+            args = [
                 command, timestamp, queue_name, self.broker_id, self.heartbeat_timeout,
                 self.dead_message_ttl, self._maintenance_due(command, queue_name, timestamp),
                 self._max_unpack_size(), *args,
-            ], keys=keys)
+            ]
+            batch = self._batch_pipe()
+            if batch is not None:
+                return queue_script(batch, dispatch, keys, args)
+            return dispatch(args=args, keys=keys)
 
         return do_dispatch
 
@@ -186,8 +209,22 @@ def sending_broker() -> SwitchyardBroker:
     return make_broker()
 
 
-def send(message: Message) -> Message:
-    """Send a message by actor name: through the worker's broker inside a worker, else a sending one."""
+def _active_broker() -> SwitchyardBroker:
+    """The worker's broker inside a worker, else a sending one."""
     worker_broker = dramatiq_broker.global_broker
-    broker = worker_broker if isinstance(worker_broker, SwitchyardBroker) else sending_broker()
-    return broker.enqueue(message)
+    return worker_broker if isinstance(worker_broker, SwitchyardBroker) else sending_broker()
+
+
+def dispatch_script() -> Script:
+    """The Lua script Dramatiq's Redis broker runs for every command."""
+    return _active_broker().scripts["dispatch"]
+
+
+def send(message: Message, pipe: redis.client.Pipeline | None = None) -> Message:
+    """Send a message by actor name (see :func:`_active_broker`). With ``pipe`` the message goes out
+    when the caller executes that pipeline."""
+    broker = _active_broker()
+    if pipe is None:
+        return broker.enqueue(message)
+    with broker.batched(pipe):
+        return broker.enqueue(message)

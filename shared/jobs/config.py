@@ -26,6 +26,9 @@ class JobSettings:
     inline_result_bytes: int
     idle_wait_ms: int
     """Longest a consumer blocks waiting for a wake-up before polling its queue anyway."""
+    stream_flush_ms: int
+    """Streamed output is published at most once per this interval per job (the first chunk after a
+    pause at once); chunks arriving faster go out together, one event-log call and one announcement."""
 
 
 def load_job_settings() -> JobSettings:
@@ -39,6 +42,7 @@ def load_job_settings() -> JobSettings:
         retention_days=_int("JOB_RETENTION_DAYS", 30),
         inline_result_bytes=_int("JOB_INLINE_RESULT_BYTES", 256 * 1024),
         idle_wait_ms=_int("JOB_IDLE_WAIT_MS", 1000),
+        stream_flush_ms=_int("JOB_STREAM_FLUSH_MS", 20),
     )
 
 

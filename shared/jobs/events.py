@@ -12,9 +12,12 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
+import redis
+from redis.commands.core import Script
+
 from shared.jobs.config import get_job_settings
 from shared.models.job import FINISHED
-from shared.redis_client import get_redis, key
+from shared.redis_client import get_redis, key, queue_script
 
 ACTIVE_TTL = 7 * 24 * 3600
 """Seconds a log of a job that never finishes is kept."""
@@ -43,30 +46,35 @@ def decode(event_id: str, fields: dict[str, str]) -> JobEvent:
 
 
 _PUBLISH = """
-local ids = {}
+local ids, lines = {}, {}
 for i = 4, #ARGV, 2 do
     local id = redis.call('XADD', KEYS[1], 'MAXLEN', '~', ARGV[1], '*', 'type', ARGV[i], 'data', ARGV[i + 1])
-    redis.call('PUBLISH', ARGV[3], id .. '\\n' .. ARGV[i] .. '\\n' .. ARGV[i + 1])
     ids[#ids + 1] = id
+    lines[#lines + 1] = id .. '\\n' .. ARGV[i] .. '\\n' .. ARGV[i + 1]
 end
+redis.call('PUBLISH', ARGV[3], table.concat(lines, '\\n'))
 redis.call('EXPIRE', KEYS[1], ARGV[2])
 return ids
 """
-"""Append events to the log and announce each on the job's live channel, atomically and in order."""
+"""Append events to the log and announce them on the job's live channel, atomically and in order: one
+announcement per call, so a batch of streamed chunks costs every follower one message, not one each."""
 
 
 def channel(job_id: str) -> str:
-    """The pub/sub channel announcing the job's new events as ``<id>\\n<type>\\n<json data>``."""
+    """The pub/sub channel announcing the job's new events: per event three lines ``<id>``, ``<type>``,
+    ``<json data>`` (JSON text never holds a raw newline), one or more events per message."""
     return key("job", job_id, "live")
 
 
-def parse_announcement(message: str) -> JobEvent:
-    event_id, event_type, data = message.split("\n", 2)
-    return JobEvent(event_id, event_type, json.loads(data))
+def parse_announcement(message: str) -> list[JobEvent]:
+    lines = message.split("\n")
+    return [JobEvent(lines[i], lines[i + 1], json.loads(lines[i + 2])) for i in range(0, len(lines), 3)]
 
 
-def publish_many(job_id: str, events: Iterable[tuple[str, dict | None]]) -> list[str]:
-    """Append events in one round trip; returns their ids."""
+def publish_many(job_id: str, events: Iterable[tuple[str, dict | None]],
+                 pipe: redis.client.Pipeline | None = None) -> list[str]:
+    """Append events in one round trip; returns their ids (with ``pipe``: queues the call there, see
+    :func:`shared.redis_client.queue_script`, and returns no ids)."""
     settings = get_job_settings()
     ttl = ACTIVE_TTL
     args: list = []
@@ -75,11 +83,15 @@ def publish_many(job_id: str, events: Iterable[tuple[str, dict | None]]) -> list
         args += [event_type, json.dumps(data, default=str)]
         if event_type == "status" and data.get("status") in FINISHED:
             ttl = settings.events_ttl
-    return _publish_script()(keys=[stream_key(job_id)], args=[settings.events_maxlen, ttl, channel(job_id), *args])
+    keys, args = [stream_key(job_id)], [settings.events_maxlen, ttl, channel(job_id), *args]
+    if pipe is not None:
+        queue_script(pipe, publish_script(), keys, args)
+        return []
+    return publish_script()(keys=keys, args=args)
 
 
 @lru_cache(maxsize=1)
-def _publish_script():
+def publish_script() -> Script:
     return get_redis().register_script(_PUBLISH)
 
 

@@ -22,7 +22,7 @@ from shared.jobs.queues import QUEUES
 from shared.models.base import now
 from shared.models.job import ACTIVE, FINISHED, STATUSES, Job
 from shared.models.user import User
-from shared.redis_client import get_redis, key
+from shared.redis_client import execute_loading_scripts, get_redis, key
 
 CANCEL_TTL = 24 * 3600
 SENT_TTL = 24 * 3600
@@ -42,11 +42,16 @@ def message_for(job: Job) -> Message:
 
 
 def _send(session: Session, job: Job) -> None:
-    """Announce and send a committed ``queued`` job; if Redis refuses, the job fails instead of lingering."""
+    """Announce and send a committed ``queued`` job in one round trip; if Redis refuses, the job fails
+    instead of lingering."""
+    def build(pipe: redis.client.Pipeline) -> None:
+        events.publish_many(job.id, [("status", {"status": "queued"})], pipe)
+        broker.send(message_for(job), pipe)
+        mark_sent(job.id, pipe)
+
     try:
-        events.publish(job.id, "status", {"status": "queued"})
-        broker.send(message_for(job))
-        mark_sent(job.id)
+        # After a Redis restart this may send twice; a second delivery cannot claim the job.
+        execute_loading_scripts(build, [events.publish_script(), broker.dispatch_script()])
     except redis.RedisError:
         session.execute(
             update(Job).where(Job.id == job.id, Job.status == "queued").values(
@@ -170,9 +175,9 @@ def sent_key(job_id: str) -> str:
     return key("job", job_id, "sent")
 
 
-def mark_sent(job_id: str) -> None:
+def mark_sent(job_id: str, pipe: redis.client.Pipeline | None = None) -> None:
     """Note that the job's message is in Redis (waiting, or delayed for a retry), so the sweep leaves it."""
-    get_redis().set(sent_key(job_id), 1, ex=SENT_TTL)
+    (pipe or get_redis()).set(sent_key(job_id), 1, ex=SENT_TTL)
 
 
 def resend_stale(session: Session) -> int:

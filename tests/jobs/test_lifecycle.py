@@ -44,6 +44,16 @@ def test_result_and_events_in_order(worker):
     assert 0 < get_redis().ttl(events.stream_key(job_id)) <= 24 * 3600
 
 
+def test_enqueue_after_redis_lost_its_scripts(worker):
+    """The enqueue pipeline names its Lua scripts by SHA; a Redis that forgot them (restart, SCRIPT
+    FLUSH) gets them loaded again and the job runs once."""
+    get_redis().script_flush()
+    job_id = run("tests.echo", value="again")
+    seen = finish(job_id)
+    assert [e.data.get("status") for e in seen if e.type == "status"][-2:] == ["running", "succeeded"]
+    assert row(job_id).attempts == 1
+
+
 def test_transient_failures_are_retried_with_backoff(worker):
     job_id = run("tests.flaky", failures=2)
     started = time.monotonic()

@@ -13,9 +13,9 @@ def collect(relay: EventRelay, job_id: str, last: str | None = None) -> list[eve
     seen = []
     try:
         while not seen or not seen[-1].terminal:
-            event = subscription.get(timeout=10)
-            assert event is not None, f"no event for {job_id} after {seen}"
-            seen.append(event)
+            burst = subscription.get_burst(timeout=10)
+            assert burst, f"no event for {job_id} after {seen}"
+            seen += burst
     finally:
         subscription.close()
     return seen
