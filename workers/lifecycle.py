@@ -19,15 +19,15 @@ import redis
 import requests
 from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
-from sqlalchemy import Engine, create_engine, or_, update
+from sqlalchemy import Engine, Update, bindparam, create_engine, or_, update
 from sqlalchemy.exc import DBAPIError
 
 from shared.config import get_settings
 from shared.db import get_engine
 from shared.errors import ServiceError, UpstreamError
 from shared.jobs import current, events, results, service
+from shared.jobs.service import JOBS
 from shared.models.base import now
-from shared.models.job import Job
 from workers.retries import TRANSIENT
 
 log = logging.getLogger(__name__)
@@ -52,8 +52,6 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
             "detail": "".join(traceback.format_exception(exception, limit=20))[-4000:]}
 
 
-JOBS = Job.__table__
-"""Core table: status updates skip the ORM's per-statement bookkeeping."""
 STATE_POOL = {"pool_size": 8, "max_overflow": 0}
 """At most 8 connections for job-state updates per worker process, however many threads it runs (an
 update holds one for a single round trip; no overflow, whose connections would be reopened each time)."""
@@ -77,20 +75,35 @@ def _state_engine() -> Engine:
                          **STATE_POOL)
 
 
-def _execute(statement) -> int:
+@lru_cache(maxsize=None)
+def _statement(columns: tuple[str, ...], claim: bool) -> Update:
+    """``UPDATE job SET <columns>, updated_at WHERE id = :job_id`` with bound values, built once per shape
+    so that SQLAlchemy compiles it once (building and compiling per call cost more than the round trip).
+    A ``claim`` also counts the attempt and only takes a queued job, or the one this delivery runs."""
+    values = {name: bindparam(f"new_{name}", type_=JOBS.c[name].type) for name in (*columns, "updated_at")}
+    statement = update(JOBS).where(JOBS.c.id == bindparam("job_id"))
+    if claim:
+        statement = statement.where(or_(JOBS.c.status == "queued", (JOBS.c.status == "running")
+                                        & (JOBS.c.message_id == values["message_id"])))
+        values["attempts"] = JOBS.c.attempts + 1
+    return statement.values(values)
+
+
+def _execute(statement: Update, params: dict) -> int:
     with _state_engine().connect() as conn:
-        return conn.execute(statement).rowcount
+        return conn.execute(statement, params).rowcount
 
 
-def _update(job_id: str, *conditions, **values) -> int:
-    statement = update(JOBS).where(JOBS.c.id == job_id, *conditions).values(updated_at=now(), **values)
+def _update(job_id: str, *, claim: bool = False, **values) -> int:
+    statement = _statement(tuple(sorted(values)), claim)
+    params = {"job_id": job_id, "new_updated_at": now(), **{f"new_{name}": value for name, value in values.items()}}
     try:
-        return _execute(statement)
+        return _execute(statement, params)
     except DBAPIError as error:
         if not error.connection_invalidated:
             raise
         # The database dropped a pooled connection (restart, idle timeout): once more on a fresh one.
-        return _execute(statement)
+        return _execute(statement, params)
 
 
 class JobLifecycle(Middleware):
@@ -99,11 +112,7 @@ class JobLifecycle(Middleware):
         if job_id is None:
             return
         delivery = message.options.get("redis_message_id")
-        claimed = _update(
-            job_id,
-            or_(JOBS.c.status == "queued", (JOBS.c.status == "running") & (JOBS.c.message_id == delivery)),
-            status="running", message_id=delivery, attempts=JOBS.c.attempts + 1, started_at=now(),
-        )
+        claimed = _update(job_id, claim=True, status="running", message_id=delivery, started_at=now())
         if not claimed:
             log.info("skipping message %s: job %s is not waiting to run", message.message_id, job_id)
             raise SkipMessage()

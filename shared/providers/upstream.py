@@ -12,8 +12,10 @@ Every provider client (``ollama.py``, ``openai.py``) sends its requests through 
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from collections.abc import Callable, Iterator
+from functools import lru_cache
 from typing import Any
 
 import requests
@@ -26,8 +28,18 @@ DEFAULT_TIMEOUT = 300.0
 CONNECT_TIMEOUT = 5.0
 
 _session = requests.Session()
+_session.trust_env = False  # the environment is read once per base URL (_environment), not per request
 _session.mount("http://", requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=256))
 _session.mount("https://", requests.adapters.HTTPAdapter(pool_connections=16, pool_maxsize=256))
+
+
+@lru_cache(maxsize=64)
+def _environment(base_url: str) -> tuple[dict[str, str], bool | str]:
+    """The proxies (``HTTP(S)_PROXY``, ``NO_PROXY``) and CA bundle (``REQUESTS_CA_BUNDLE``,
+    ``CURL_CA_BUNDLE``) for ``base_url``. Requests reads them from the environment on every call, which
+    cost a worker more than the rest of sending a request."""
+    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    return requests.utils.get_environ_proxies(base_url), verify
 
 
 def _abort(response: requests.Response) -> None:
@@ -73,9 +85,10 @@ class Upstream:
     def send(self, method: str, path: str, body: Any = None, *, stream: bool = False) -> requests.Response:
         """The upstream's answer (status < 400) or an :class:`UpstreamError`."""
         url = self.url(path)
+        proxies, verify = _environment(self.base_url)
         try:
             response = _session.request(
-                method, url, json=body, headers=self.headers, stream=stream,
+                method, url, json=body, headers=self.headers, stream=stream, proxies=proxies, verify=verify,
                 timeout=(min(CONNECT_TIMEOUT, self.timeout), self.timeout),
             )
         except requests.Timeout as exc:
