@@ -113,7 +113,9 @@ def main() -> None:
     parser.add_argument("--concurrency", type=int, nargs="+", default=list(CONCURRENCY),
                         help="concurrency levels to run (default 1 16 64)")
     parser.add_argument("--worker-processes", type=int, default=2)
-    parser.add_argument("--worker-threads", type=int, default=24, help="threads per worker process")
+    parser.add_argument("--worker-threads", type=int, default=48,
+                        help="threads per worker process (a stream holds one from start to end: 2 x 48 leaves "
+                             "room for the 64 concurrent streams)")
     args = parser.parse_args()
 
     from tests.fakes.fixtures import FAKE_OPENAI_KEY

@@ -39,6 +39,8 @@ def get_engine() -> Engine:
 
 @lru_cache(maxsize=1)
 def get_sessionmaker() -> sessionmaker[Session]:
+    import shared.services.auth_cache  # noqa: F401  (every process announces the user changes it commits)
+
     return sessionmaker(bind=get_engine(), expire_on_commit=False)
 
 

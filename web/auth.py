@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from functools import wraps
 
@@ -13,8 +14,10 @@ from flask_jwt_extended.exceptions import JWTExtendedException
 from shared import messages
 from shared.errors import Unauthorized
 from shared.models import User
-from shared.services import api_keys, app_config, sessions
+from shared.services import api_keys, app_config, auth_cache, sessions
+from shared.services.auth_cache import AuthCache
 from web.db import db
+from web.event_relay import get_relay
 
 COOKIE = "token"
 
@@ -34,6 +37,19 @@ def decode(token: str) -> dict:
         raise Unauthorized(messages.INVALID_TOKEN) from None
 
 
+_checked = AuthCache()
+_listening_pid: int | None = None
+
+
+def _checked_sessions() -> AuthCache:
+    """This process's cache of checked tokens, following the change announcements (see auth_cache)."""
+    global _listening_pid
+    if _listening_pid != os.getpid():
+        _listening_pid = os.getpid()
+        get_relay().listen(auth_cache.channel(), _checked)
+    return _checked
+
+
 def _resolve() -> tuple[User | None, dict | None]:
     token = presented_credential()
     if token is None:
@@ -43,8 +59,16 @@ def _resolve() -> tuple[User | None, dict | None]:
         if user is None:
             raise Unauthorized(messages.INVALID_TOKEN)
         return user, None
+    checked = _checked_sessions()
+    hit = checked.lookup(token)
+    if hit is not None:
+        claims, values = hit
+        return db().merge(auth_cache.detached_user(values), load=False), claims
+    generation = checked.generation
     claims = decode(token)
-    return sessions.check_claims(db(), claims), claims
+    user = sessions.check_claims(db(), claims)
+    checked.store(token, claims, user, generation)
+    return user, claims
 
 
 def optional_user() -> User | None:

@@ -7,6 +7,8 @@ channel (once per job per process), waits for Redis to confirm, then reads the l
 announced, and ids at or below the last one delivered are dropped, so nothing is lost or repeated.
 One reader thread (a greenlet under gunicorn's gevent worker) hands announcements to followers'
 queues: an idle stream costs a queue and a dict entry, no Redis connection and no thread.
+The same connection carries channels a process follows for its whole life (``listen``), such as the
+session-change announcements of ``shared.services.auth_cache``.
 """
 from __future__ import annotations
 
@@ -16,6 +18,7 @@ import queue
 import threading
 import time
 from collections import defaultdict
+from typing import Protocol
 
 import redis
 
@@ -84,16 +87,37 @@ class Subscription:
         self.relay.unsubscribe(self)
 
 
+class Listener(Protocol):
+    def on_message(self, data: str) -> None: ...
+
+    def on_subscription(self, active: bool) -> None:
+        """True once Redis confirmed the subscription, False when it was lost."""
+
+
 class EventRelay:
     def __init__(self) -> None:
         client = redis.Redis.from_url(redis_url(), decode_responses=True, socket_connect_timeout=2)
         self.pubsub = client.pubsub()
         self.followers: dict[str, set[Subscription]] = defaultdict(set)
         self.confirmed: dict[str, threading.Event] = {}
+        self.listeners: dict[str, Listener] = {}
+        """Channels followed for the life of the process (not job streams), re-subscribed after a loss."""
+        self.listening = False
         self.lock = threading.Lock()
         self.commands = threading.Lock()
         """Serialises (un)subscribe commands: redis-py's PubSub opens its connection on first use, unlocked."""
         threading.Thread(target=self._run, name="event-relay", daemon=True).start()
+
+    def listen(self, channel: str, listener: Listener) -> None:
+        """Pass every message on ``channel`` to ``listener`` from now on; it is told when the
+        subscription is confirmed (again after each loss of Redis) and when it is lost."""
+        with self.lock:
+            self.listeners[channel] = listener
+        try:
+            with self.commands:
+                self.pubsub.subscribe(channel)
+        except redis.RedisError:
+            pass  # the reader notices the lost connection and subscribes again
 
     def subscribe(self, job_id: str, last_event_id: str | None) -> Subscription:
         """Follow the job's events after ``last_event_id`` (all when None)."""
@@ -137,6 +161,10 @@ class EventRelay:
     def _run(self) -> None:
         while True:
             try:
+                if not self.listening and self.listeners:
+                    with self.commands:
+                        self.pubsub.subscribe(*self.listeners)
+                self.listening = True
                 message = self.pubsub.get_message(timeout=1.0)
                 if message is not None:
                     self._handle(message)
@@ -150,13 +178,19 @@ class EventRelay:
 
     def _handle(self, message: dict) -> None:
         channel = message["channel"]
+        listener = self.listeners.get(channel)
         if message["type"] == "subscribe":
             with self.lock:
                 confirmed = self.confirmed.get(channel)
             if confirmed is not None:
                 confirmed.set()
+            if listener is not None:
+                listener.on_subscription(True)
             return
         if message["type"] != "message":
+            return
+        if listener is not None:
+            listener.on_message(message["data"])
             return
         announced = events.parse_announcement(message["data"])
         with self.lock:
@@ -172,6 +206,9 @@ class EventRelay:
             dropped = [s for followers in self.followers.values() for s in followers]
             self.followers.clear()
             self.confirmed.clear()
+        self.listening = False
+        for listener in list(self.listeners.values()):
+            listener.on_subscription(False)
         try:
             with self.commands:
                 self.pubsub.reset()
