@@ -13,20 +13,15 @@ from __future__ import annotations
 
 import logging
 import traceback
-from functools import lru_cache
 
 import redis
 import requests
 from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
-from sqlalchemy import Engine, Update, bindparam, create_engine, or_, update
-from sqlalchemy.exc import DBAPIError
 
-from shared.config import get_settings
-from shared.db import get_engine
 from shared.errors import ServiceError, UpstreamError
 from shared.jobs import current, events, results, service
-from shared.jobs.service import JOBS
+from shared.jobs.rows import update_job
 from shared.models.base import now
 from workers.retries import TRANSIENT
 
@@ -52,67 +47,13 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
             "detail": "".join(traceback.format_exception(exception, limit=20))[-4000:]}
 
 
-STATE_POOL = {"pool_size": 8, "max_overflow": 0}
-"""At most 8 connections for job-state updates per worker process, however many threads it runs (an
-update holds one for a single round trip; no overflow, whose connections would be reopened each time)."""
-
-
-ASYNC_COMMIT = {"options": "-c synchronous_commit=off"}
-"""PostgreSQL acknowledges a job-state update (claim, outcome) before flushing it to disk: each stays
-atomic and consistent, but a *database* crash may lose the last few hundred ms of them, which the sweep
-reconciles (a lost claim is claimed again by the redelivered message; a lost outcome ends as ``lost``).
-The enqueue INSERT (web side, ``shared.jobs.service``) stays a durable commit."""
-
-
-@lru_cache(maxsize=1)
-def _state_engine() -> Engine:
-    """Autocommit (one round trip per update), asynchronous commit on PostgreSQL, and no pre-ping (a
-    dead connection is retried once)."""
-    url = get_settings().database_url
-    if url.startswith("sqlite"):
-        return get_engine().execution_options(isolation_level="AUTOCOMMIT")
-    return create_engine(url, isolation_level="AUTOCOMMIT", pool_pre_ping=False, connect_args=ASYNC_COMMIT,
-                         **STATE_POOL)
-
-
-@lru_cache(maxsize=None)
-def _statement(columns: tuple[str, ...], claim: bool) -> Update:
-    """``UPDATE job SET <columns>, updated_at WHERE id = :job_id`` with bound values, built once per shape
-    so that SQLAlchemy compiles it once (building and compiling per call cost more than the round trip).
-    A ``claim`` also counts the attempt and only takes a queued job, or the one this delivery runs."""
-    values = {name: bindparam(f"new_{name}", type_=JOBS.c[name].type) for name in (*columns, "updated_at")}
-    statement = update(JOBS).where(JOBS.c.id == bindparam("job_id"))
-    if claim:
-        statement = statement.where(or_(JOBS.c.status == "queued", (JOBS.c.status == "running")
-                                        & (JOBS.c.message_id == values["message_id"])))
-        values["attempts"] = JOBS.c.attempts + 1
-    return statement.values(values)
-
-
-def _execute(statement: Update, params: dict) -> int:
-    with _state_engine().connect() as conn:
-        return conn.execute(statement, params).rowcount
-
-
-def _update(job_id: str, *, claim: bool = False, **values) -> int:
-    statement = _statement(tuple(sorted(values)), claim)
-    params = {"job_id": job_id, "new_updated_at": now(), **{f"new_{name}": value for name, value in values.items()}}
-    try:
-        return _execute(statement, params)
-    except DBAPIError as error:
-        if not error.connection_invalidated:
-            raise
-        # The database dropped a pooled connection (restart, idle timeout): once more on a fresh one.
-        return _execute(statement, params)
-
-
 class JobLifecycle(Middleware):
     def before_process_message(self, broker, message):
         job_id = message.kwargs.get("job_id")
         if job_id is None:
             return
         delivery = message.options.get("redis_message_id")
-        claimed = _update(job_id, claim=True, status="running", message_id=delivery, started_at=now())
+        claimed = update_job(job_id, claim=True, status="running", message_id=delivery, started_at=now())
         if not claimed:
             log.info("skipping message %s: job %s is not waiting to run", message.message_id, job_id)
             raise SkipMessage()
@@ -126,12 +67,12 @@ class JobLifecycle(Middleware):
             return
         # A stopped job ends as stopped even when its actor returned (its upstream read was cut short).
         if job.stop_reason == "cancelled" or isinstance(exception, current.JobCancelled):
-            _update(job.job_id, status="cancelled", finished_at=now())
+            update_job(job.job_id, status="cancelled", finished_at=now())
             events.publish(job.job_id, "status", {"status": "cancelled"})
         elif job.stop_reason == "time_limit" or (exception is not None and message.failed):
             limit = message.options.get("time_limit") or broker.get_actor(message.actor_name).options.get("time_limit")
             error = describe(TimeLimitExceeded() if job.stop_reason == "time_limit" else exception, limit)
-            _update(job.job_id, status="failed", error=error, finished_at=now())
+            update_job(job.job_id, status="failed", error=error, finished_at=now())
             public = {name: value for name, value in error.items() if name != "detail"}
             events.publish_many(job.job_id, [("error", public), ("status", {"status": "failed"})])
         elif exception is None:
@@ -139,7 +80,7 @@ class JobLifecycle(Middleware):
         else:
             service.mark_sent(job.job_id)  # Retries has queued the next attempt (delayed by its backoff)
             error = describe(exception)
-            _update(job.job_id, status="queued", error=error, progress_message=f"Retrying: {error['message']}")
+            update_job(job.job_id, status="queued", error=error, progress_message=f"Retrying: {error['message']}")
             events.publish(job.job_id, "progress", {"progress": 0.0, "message": f"Retrying: {error['message']}"})
 
     def after_skip_message(self, broker, message):
@@ -150,13 +91,13 @@ class JobLifecycle(Middleware):
         try:
             value, path = results.store(job_id, result)
         except (TypeError, ValueError) as error:
-            _update(job_id, status="failed", finished_at=now(),
+            update_job(job_id, status="failed", finished_at=now(),
                     error={"type": "internal", "message": "The job's result could not be stored.",
                            "status": 500, "detail": str(error)})
             events.publish_many(job_id, [("error", {"type": "internal", "status": 500,
                                                     "message": "The job's result could not be stored."}),
                                          ("status", {"status": "failed"})])
             return
-        _update(job_id, status="succeeded", result=value, result_path=path, progress=1.0, finished_at=now())
+        update_job(job_id, status="succeeded", result=value, result_path=path, progress=1.0, finished_at=now())
         events.publish_many(job_id, [("result", {"result": value, "stored": path is not None}),
                                      ("status", {"status": "succeeded"})])

@@ -10,13 +10,13 @@ from collections.abc import Callable
 
 import redis
 from dramatiq import Message
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, event, func, select, update
 from sqlalchemy.orm import Session, make_transient_to_detached
 
 from shared import messages
 from shared.db import get_engine
 from shared.errors import BadRequest, Conflict, NotFound
-from shared.jobs import broker, events
+from shared.jobs import broker, events, rows
 from shared.jobs.config import get_job_settings
 from shared.jobs.queues import QUEUES
 from shared.models.base import new_id, now
@@ -24,8 +24,6 @@ from shared.models.job import ACTIVE, FINISHED, STATUSES, Job
 from shared.models.user import User
 from shared.redis_client import execute_loading_scripts, get_redis, key
 
-JOBS = Job.__table__
-"""Core table: inserts and status updates on the hot path skip the ORM's per-statement bookkeeping."""
 CANCEL_TTL = 24 * 3600
 SENT_TTL = 24 * 3600
 """After a day in a queue a job's message counts as lost (a duplicate is harmless: it cannot claim the job)."""
@@ -83,14 +81,38 @@ def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: st
               status="queued", progress=0.0, progress_message="", attempts=0, error=None, result=None,
               result_path=None, message_id=None, created_at=stamp, updated_at=stamp, started_at=None,
               finished_at=None)
-    # A plain INSERT of the row (the ORM's unit of work costs more than the statement), then the
-    # object joins the session as if loaded, with every column already set.
-    session.execute(insert(JOBS), {column.key: getattr(job, column.key) for column in JOBS.columns})
-    make_transient_to_detached(job)
-    session.add(job)
-    commit_keeping_state(session)
+    if session.info.get(IN_DATABASE) or session.new or session.dirty or session.deleted:
+        # The caller's own changes commit with the row, before the message is sent.
+        session.execute(rows.INSERT, rows.values(job))
+        _attach(session, job)
+        commit_keeping_state(session)
+    else:
+        rows.insert_job(job)  # nothing else to commit: the INSERT is the whole transaction
+        _attach(session, job)
     _send(session, job)
     return job
+
+
+def _attach(session: Session, job: Job) -> None:
+    """Let the session hold the inserted job as if it had loaded it (no read-back)."""
+    make_transient_to_detached(job)
+    session.add(job)
+
+
+IN_DATABASE = "jobs.in_database"
+"""``session.info`` key: the session's transaction has used a database connection (it may hold writes
+or locks that must commit before a worker sees the job)."""
+
+
+@event.listens_for(Session, "after_begin")
+def _began_in_database(session: Session, _transaction, _connection) -> None:
+    session.info[IN_DATABASE] = True
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: Session, transaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(IN_DATABASE, None)
 
 
 def commit_keeping_state(session: Session) -> None:

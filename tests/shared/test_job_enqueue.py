@@ -1,0 +1,61 @@
+"""How ``shared.jobs.service.enqueue`` commits the job row before its message is sent."""
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+from sqlalchemy import event
+
+from shared.db import get_engine, get_sessionmaker, session_scope
+from shared.jobs import service
+from shared.models import AppConfig, Job
+
+
+def enqueue(session) -> Job:
+    return service.enqueue(session, actor="system.noop", queue="default", kind="test", owner_id=None,
+                           payload={"value": 1})
+
+
+@contextmanager
+def statements_on_session_engine():
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(get_engine(), "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(get_engine(), "before_cursor_execute", record)
+
+
+def test_a_session_that_has_not_touched_the_database_inserts_the_row_alone():
+    session = get_sessionmaker()()
+    try:
+        with statements_on_session_engine() as seen:
+            job = enqueue(session)
+        assert seen == []  # not through the session's pooled connection (no ping, BEGIN, COMMIT)
+        assert job in session and job.status == "queued"
+    finally:
+        session.close()
+    with session_scope() as other:
+        assert other.get(Job, job.id).payload == {"value": 1}
+
+
+def test_the_callers_changes_commit_with_the_row_before_the_message():
+    with session_scope() as session:
+        session.add(AppConfig(key="test.enqueue", value=1))
+        job = enqueue(session)
+        with session_scope() as other:
+            assert other.get(AppConfig, "test.enqueue").value == 1
+            assert other.get(Job, job.id) is not None
+
+
+def test_a_session_that_read_the_database_commits_before_the_message():
+    with session_scope() as session:
+        session.get(AppConfig, "anything")
+        assert session.info.get(service.IN_DATABASE)
+        job = enqueue(session)
+        assert service.IN_DATABASE not in session.info  # its transaction was committed
+        with session_scope() as other:
+            assert other.get(Job, job.id) is not None
