@@ -57,12 +57,13 @@ def _ndjson_tokens(response: requests.Response):
             yield part["message"]["content"]
 
 
-def one_stream(url: str, headers: dict, body: dict, reader, tokens: int) -> tuple[float, float]:
+def one_stream(client: requests.Session, url: str, headers: dict, body: dict, reader, tokens: int
+               ) -> tuple[float, float]:
     """(time to first token, total time) of one streamed completion, checking every token."""
     started = time.perf_counter()
     first = None
     received = []
-    with session.post(url, headers=headers, json=body, stream=True, timeout=120) as response:
+    with client.post(url, headers=headers, json=body, stream=True, timeout=120) as response:
         if response.status_code != 200:
             raise RuntimeError(f"HTTP {response.status_code}: {response.text[:200]}")
         for token in reader(response):
@@ -82,10 +83,13 @@ def run_streams(target: dict, concurrency: int, count: int, tokens: int, ramp: f
                 ) -> tuple[list[float], list[float]]:
     """``count`` streams from ``concurrency`` clients; client i starts ``ramp * i / concurrency`` s late."""
     def client(index: int) -> list[tuple[float, float]]:
+        # Each client its own connection, opened for this run: a kept-alive one from an earlier run may
+        # be closed by the server (gunicorn's 2 s keep-alive) just as it is reused.
         time.sleep(ramp * index / concurrency)
         share = count // concurrency + (index < count % concurrency)
-        return [one_stream(target["url"], target["headers"], target["body"], target["reader"], tokens)
-                for _ in range(share)]
+        with requests.Session() as own:
+            return [one_stream(own, target["url"], target["headers"], target["body"], target["reader"], tokens)
+                    for _ in range(share)]
 
     with ThreadPoolExecutor(concurrency) as pool:
         results = [r for rs in pool.map(client, range(concurrency)) for r in rs]
@@ -98,6 +102,7 @@ def completions_per_second(url: str, headers: dict, body: dict, count: int, conc
         response.raise_for_status()
         assert response.json()["choices"][0]["message"]["content"]
 
+    session.close()  # no kept-alive connection from before (see run_streams)
     started = time.perf_counter()
     with ThreadPoolExecutor(concurrency) as pool:
         list(pool.map(call, range(count)))
