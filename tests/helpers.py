@@ -1,7 +1,11 @@
 """Fixtures and helpers shared by the test modules."""
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+
 import pytest
+from sqlalchemy import event
 
 
 @pytest.fixture(scope="session")
@@ -48,3 +52,18 @@ def make_user(client, admin):
         return signed.get_json()
 
     return make
+
+
+@contextmanager
+def statements_on(engine) -> Iterator[list[str]]:
+    """The SQL statements ``engine`` runs while the block runs."""
+    seen: list[str] = []
+
+    def record(_conn, _cursor, statement, *_args):
+        seen.append(statement)
+
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)

@@ -1,13 +1,10 @@
 """How ``shared.jobs.service.enqueue`` commits the job row before its message is sent."""
 from __future__ import annotations
 
-from contextlib import contextmanager
-
-from sqlalchemy import event
-
 from shared.db import get_engine, get_sessionmaker, session_scope
 from shared.jobs import service
 from shared.models import AppConfig, Job
+from tests.helpers import statements_on
 
 
 def enqueue(session) -> Job:
@@ -15,24 +12,10 @@ def enqueue(session) -> Job:
                            payload={"value": 1})
 
 
-@contextmanager
-def statements_on_session_engine():
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        seen.append(statement)
-
-    event.listen(get_engine(), "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(get_engine(), "before_cursor_execute", record)
-
-
 def test_a_session_that_has_not_touched_the_database_inserts_the_row_alone():
     session = get_sessionmaker()()
     try:
-        with statements_on_session_engine() as seen:
+        with statements_on(get_engine()) as seen:
             job = enqueue(session)
         assert seen == []  # not through the session's pooled connection (no ping, BEGIN, COMMIT)
         assert job in session and job.status == "queued"

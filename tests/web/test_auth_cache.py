@@ -6,14 +6,11 @@ import os
 import subprocess
 import sys
 import time
-from contextlib import contextmanager
 from pathlib import Path
-
-from sqlalchemy import event
 
 from shared.db import get_engine
 from shared.services.auth_cache import AuthCache
-from tests.helpers import bearer
+from tests.helpers import bearer, statements_on
 from web import auth
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,20 +23,8 @@ def wait_until_listening() -> None:
         time.sleep(0.01)
 
 
-@contextmanager
-def user_queries():
-    """The SQL statements that read the user table while the block runs."""
-    seen: list[str] = []
-
-    def record(_conn, _cursor, statement, *_args):
-        if 'FROM "user"' in statement or "FROM user" in statement:
-            seen.append(statement)
-
-    event.listen(get_engine(), "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(get_engine(), "before_cursor_execute", record)
+def reads_users(statements: list[str]) -> list[str]:
+    return [s for s in statements if 'FROM "user"' in s or "FROM user" in s]
 
 
 def session_user(client, token: str):
@@ -52,9 +37,9 @@ def kept(client, token: str) -> dict:
     wait_until_listening()
     for _ in range(50):
         assert session_user(client, token).status_code == 200
-        with user_queries() as seen:
+        with statements_on(get_engine()) as seen:
             answer = session_user(client, token)
-        if not seen:
+        if not reads_users(seen):
             assert answer.status_code == 200
             return answer.get_json()
         time.sleep(0.02)
