@@ -95,8 +95,8 @@ class Listener(Protocol):
 
 
 class EventRelay:
-    def __init__(self) -> None:
-        client = redis.Redis.from_url(redis_url(), decode_responses=True, socket_connect_timeout=2)
+    def __init__(self, url: str | None = None) -> None:
+        client = redis.Redis.from_url(url or redis_url(), decode_responses=True, socket_connect_timeout=2)
         self.pubsub = client.pubsub()
         self.followers: dict[str, set[Subscription]] = defaultdict(set)
         self.confirmed: dict[str, threading.Event] = {}

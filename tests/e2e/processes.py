@@ -6,6 +6,7 @@ free loopback ports, and are stopped (process group) when the test ends.
 from __future__ import annotations
 
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -76,3 +77,22 @@ def worker(env: dict | None = None):
         yield process
     finally:
         stop(process)
+
+
+@contextmanager
+def private_redis(port: int):
+    """A redis-server of its own on ``port`` (killed at the end: a test may kill and restart it)."""
+    process = subprocess.Popen(
+        [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 10
+        while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode != 0:
+            assert time.monotonic() < deadline
+            time.sleep(0.05)
+        yield process
+    finally:
+        process.kill()
+        process.wait(5)

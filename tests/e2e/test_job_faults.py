@@ -2,11 +2,8 @@
 and a message that cannot be decoded."""
 from __future__ import annotations
 
-import shutil
-import subprocess
 import threading
 import time
-from contextlib import contextmanager
 
 import requests
 
@@ -14,7 +11,7 @@ from shared.db import session_scope
 from shared.jobs import broker, events, service
 from shared.models import Job
 from shared.redis_client import get_redis
-from tests.e2e.processes import free_port, web_server
+from tests.e2e.processes import free_port, private_redis, web_server
 from tests.jobs.worker import WorkerProcess, running_worker
 
 FAST_REDELIVERY = {"JOB_REDELIVERY_TIMEOUT_MS": "2000", "JOB_MAINTENANCE_INTERVAL_MS": "250"}
@@ -81,22 +78,6 @@ def test_undecodable_message_is_rejected_and_recorded():
         assert client.llen(broker.poisoned_key()) == 1  # rejected once, not redelivered
 
 
-@contextmanager
-def private_redis(port: int):
-    process = subprocess.Popen(
-        [shutil.which("redis-server"), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
-         "--appendonly", "no"],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 10
-        while subprocess.run(["redis-cli", "-p", str(port), "ping"], capture_output=True).returncode != 0:
-            assert time.monotonic() < deadline
-            time.sleep(0.05)
-        yield process
-    finally:
-        process.kill()
-        process.wait(5)
 
 
 def test_redis_restart_gives_503_then_recovers_without_restarting_processes():

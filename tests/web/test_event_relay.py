@@ -2,9 +2,13 @@
 from __future__ import annotations
 
 import threading
+import time
+
+import redis
 
 from shared.jobs import events
 from shared.models.base import new_id
+from tests.e2e.processes import free_port, private_redis
 from web.event_relay import EventRelay
 
 
@@ -54,3 +58,42 @@ def test_resume_after_an_id_gets_only_later_events():
     events.publish(job_id, "status", {"status": "failed"})
     seen = collect(relay, job_id, last=ids[0])
     assert [e.data for e in seen] == [{"n": 1}, {"n": 2}, {"status": "failed"}]
+
+
+class Recorder:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, object]] = []
+
+    def on_message(self, data: str) -> None:
+        self.calls.append(("message", data))
+
+    def on_subscription(self, active: bool) -> None:
+        self.calls.append(("subscribed", active))
+
+    def wait_for(self, call: tuple[str, object], timeout: float = 10) -> None:
+        deadline = time.monotonic() + timeout
+        while call not in self.calls:
+            assert time.monotonic() < deadline, f"{call} never came: {self.calls}"
+            time.sleep(0.02)
+
+
+def test_a_listener_is_told_of_a_lost_subscription_and_subscribed_again_when_redis_is_back():
+    """What the per-process session cache relies on: off while the relay is away from Redis, on again
+    (and hearing announcements) once Redis confirmed the new subscription."""
+    port = free_port()
+    url = f"redis://127.0.0.1:{port}/0"
+    with private_redis(port) as server:
+        relay = EventRelay(url)
+        listener = Recorder()
+        relay.listen("test:changed", listener)
+        listener.wait_for(("subscribed", True))
+        redis.Redis.from_url(url).publish("test:changed", "u1")
+        listener.wait_for(("message", "u1"))
+        server.kill()
+        server.wait(5)
+        listener.wait_for(("subscribed", False))
+    listener.calls.clear()
+    with private_redis(port):
+        listener.wait_for(("subscribed", True))
+        redis.Redis.from_url(url).publish("test:changed", "u2")
+        listener.wait_for(("message", "u2"))
