@@ -42,7 +42,7 @@ def load_job_settings() -> JobSettings:
         retention_days=_int("JOB_RETENTION_DAYS", 30),
         inline_result_bytes=_int("JOB_INLINE_RESULT_BYTES", 256 * 1024),
         idle_wait_ms=_int("JOB_IDLE_WAIT_MS", 1000),
-        stream_flush_ms=_int("JOB_STREAM_FLUSH_MS", 20),
+        stream_flush_ms=_int("JOB_STREAM_FLUSH_MS", 50),
     )
 
 
