@@ -74,6 +74,11 @@ def test_run_command_serves_accounts_on_embedded_defaults(default_server):
     api_key = key.json()["api_key"]
     assert requests.get(f"{base}/api/v1/auths/", headers={"Authorization": f"Bearer {api_key}"}, timeout=10).ok
     _wait_for(lambda: "Worker process is ready" in log.read_text(), 60, "the Dramatiq worker")
+    # A job end to end on the defaults (SQLite row, embedded Redis, the worker), followed in one request.
+    probe = requests.post(f"{base}/api/v1/jobs/probe", json={}, timeout=30,
+                          headers={"Authorization": f"Bearer {token}", "Accept": "text/event-stream"})
+    assert probe.status_code == 200 and "event: result" in probe.text, probe.text
+    assert probe.text.rstrip().endswith('data: {"status": "succeeded"}')
 
 
 def test_concurrent_signups_on_sqlite_make_one_admin(default_server):
