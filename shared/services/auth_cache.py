@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient_to_detached
 
 from shared.models import RevokedToken, User
 from shared.redis_client import get_redis, key
@@ -120,8 +120,6 @@ class AuthCache:
 
 def detached_user(values: dict[str, Any]) -> User:
     """A ``User`` carrying ``values`` as if loaded, to be merged into a session without a query."""
-    from sqlalchemy.orm import make_transient_to_detached
-
     user = User(**values)
     make_transient_to_detached(user)
     return user
