@@ -101,14 +101,15 @@ def execute_loading_scripts(build: Callable[[redis.client.Pipeline], None], scri
     restarted), load them and build and execute it once more. Commands that ran before the failure run
     again, so what ``build`` queues must be safe to repeat."""
     client = client or get_redis()
-    for attempt in (1, 2):
+
+    def run() -> list:
         pipe = client.pipeline(transaction=False)
         build(pipe)
-        try:
-            return pipe.execute()
-        except redis.exceptions.NoScriptError:
-            if attempt == 2:
-                raise
-            for script in scripts:
-                script.sha = client.script_load(script.script)
-    raise AssertionError("unreachable")
+        return pipe.execute()
+
+    try:
+        return run()
+    except redis.exceptions.NoScriptError:
+        for script in scripts:
+            script.sha = client.script_load(script.script)
+        return run()

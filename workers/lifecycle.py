@@ -47,6 +47,13 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
             "detail": "".join(traceback.format_exception(exception, limit=20))[-4000:]}
 
 
+def _failed(job_id: str, error: dict) -> None:
+    """End the job as failed: the whole ``error`` on the row, the public part (no ``detail``) as an event."""
+    update_job(job_id, status="failed", error=error, finished_at=now())
+    public = {name: value for name, value in error.items() if name != "detail"}
+    events.publish_many(job_id, [("error", public), ("status", {"status": "failed"})])
+
+
 class JobLifecycle(Middleware):
     def before_process_message(self, broker, message):
         job_id = message.kwargs.get("job_id")
@@ -71,10 +78,7 @@ class JobLifecycle(Middleware):
             events.publish(job.job_id, "status", {"status": "cancelled"})
         elif job.stop_reason == "time_limit" or (exception is not None and message.failed):
             limit = message.options.get("time_limit") or broker.get_actor(message.actor_name).options.get("time_limit")
-            error = describe(TimeLimitExceeded() if job.stop_reason == "time_limit" else exception, limit)
-            update_job(job.job_id, status="failed", error=error, finished_at=now())
-            public = {name: value for name, value in error.items() if name != "detail"}
-            events.publish_many(job.job_id, [("error", public), ("status", {"status": "failed"})])
+            _failed(job.job_id, describe(TimeLimitExceeded() if job.stop_reason == "time_limit" else exception, limit))
         elif exception is None:
             self._succeeded(job.job_id, result)
         else:
@@ -91,12 +95,8 @@ class JobLifecycle(Middleware):
         try:
             value, path = results.store(job_id, result)
         except (TypeError, ValueError) as error:
-            update_job(job_id, status="failed", finished_at=now(),
-                    error={"type": "internal", "message": "The job's result could not be stored.",
-                           "status": 500, "detail": str(error)})
-            events.publish_many(job_id, [("error", {"type": "internal", "status": 500,
-                                                    "message": "The job's result could not be stored."}),
-                                         ("status", {"status": "failed"})])
+            _failed(job_id, {"type": "internal", "message": "The job's result could not be stored.", "status": 500,
+                             "detail": str(error)})
             return
         update_job(job_id, status="succeeded", result=value, result_path=path, progress=1.0, finished_at=now())
         events.publish_many(job_id, [("result", {"result": value, "stored": path is not None}),

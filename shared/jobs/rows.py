@@ -53,14 +53,14 @@ def _execute(statement: Executable, params: dict, durable: bool) -> int:
 INSERT = insert(JOBS)
 
 
-def values(job: Job) -> dict:
+def row(job: Job) -> dict:
     """The row of a new job whose every column is set on the object."""
     return {column.key: getattr(job, column.key) for column in JOBS.columns}
 
 
 def insert_job(job: Job) -> None:
     """Insert ``job``'s row, committed durably."""
-    _execute(INSERT, values(job), durable=True)
+    _execute(INSERT, row(job), durable=True)
 
 
 @lru_cache(maxsize=None)

@@ -83,7 +83,7 @@ def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: st
               finished_at=None)
     if session.info.get(IN_DATABASE) or session.new or session.dirty or session.deleted:
         # The caller's own changes commit with the row, before the message is sent.
-        session.execute(rows.INSERT, rows.values(job))
+        session.execute(rows.INSERT, rows.row(job))
         _attach(session, job)
         commit_keeping_state(session)
     else:
