@@ -37,7 +37,9 @@ log = logging.getLogger(__name__)
 
 
 def _client(conn: Connection, timeout: float) -> OllamaClient | OpenAIClient:
-    return (OllamaClient if conn.kind == "ollama" else OpenAIClient)(conn.url, conn.key, timeout)
+    if conn.kind == "ollama":
+        return OllamaClient(conn.url, conn.key, timeout)
+    return OpenAIClient(conn.url, conn.key, timeout, conn.config)
 
 
 def _open(provider: str, url_idx: int) -> tuple[Connection, OllamaClient | OpenAIClient]:
@@ -179,7 +181,8 @@ def verify(job_id: str, provider: str, url: str, key: str | None = None, config:
     """Check a connection before it is saved: Ollama's ``/api/version``, an OpenAI API's ``/models``."""
     with session_scope() as session:
         _, list_timeout = connections.timeouts(session)
-    client = (OllamaClient if provider == "ollama" else OpenAIClient)(url, key, list_timeout)
+    unsaved = Connection(provider, idx=-1, url=url, key=key, config=config or {})  # no index until it is saved
+    client = _client(unsaved, list_timeout)
     try:
         return client.call("GET", "/api/version" if provider == "ollama" else "/models")
     except UpstreamError as exc:

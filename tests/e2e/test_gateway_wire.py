@@ -15,6 +15,7 @@ from shared.jobs import events
 from shared.models import Job
 from tests.e2e.gateway_stack import fake_ollama, fake_openai, ollama_server, openai_server, stack  # noqa: F401
 from tests.e2e.processes import free_port
+from tests.fakes.openai import FakeAzureOpenAI
 from tests.helpers import bearer
 
 LLAMA = "llama-fake:latest"
@@ -211,6 +212,53 @@ def test_verify_connections_before_saving_them(stack, auth, fake_ollama, fake_op
     assert wrong.status_code == 400 and "Incorrect API key" in wrong.json()["detail"]
     dead = post(stack, "/ollama/verify", auth, {"url": f"http://127.0.0.1:{free_port()}"})
     assert dead.status_code == 502
+
+
+AZURE = {"azure": True, "api_version": "2024-10-21"}
+
+
+def test_azure_openai_deployments(stack, auth, fake_openai):
+    """An Azure OpenAI connection, as Open WebUI calls one: the key in ``api-key``, the model as the deployment
+    in the path, ``api-version`` on every call, only the parameters Azure takes."""
+    azure = FakeAzureOpenAI(api_key="azure-key", deployments=["gpt-4o-mini", "o3-mini"]).start()
+    try:
+        verified = post(stack, "/openai/verify", auth, {"url": azure.url, "key": "azure-key", "config": AZURE})
+        assert {m["id"] for m in verified.json()["data"]} == {"gpt-4o-mini", "o3-mini"}
+        assert azure.received("/openai/models")[-1].params == {"api-version": "2024-10-21"}
+        refused = post(stack, "/openai/verify", auth, {"url": azure.url, "key": "wrong", "config": AZURE})
+        assert refused.status_code == 400 and "invalid subscription key" in refused.json()["detail"]
+        entra = post(stack, "/openai/verify", auth, {"url": azure.url, "config": {**AZURE, "auth_type": "azure_ad"}})
+        assert entra.status_code == 501 and "auth_type 'azure_ad' is not supported" in entra.json()["detail"]
+
+        saved = post(stack, "/openai/config/update", auth, {
+            "ENABLE_OPENAI_API": True, "OPENAI_API_BASE_URLS": [fake_openai.url, azure.url],
+            "OPENAI_API_KEYS": ["sk-fake", "azure-key"],
+            "OPENAI_API_CONFIGS": {"1": {**AZURE, "model_ids": ["gpt-4o-mini", "o3-mini"]}}})
+        assert saved.status_code == 200
+        answer = post(stack, "/api/chat/completions", auth, {
+            "model": "o3-mini", "messages": CHAT, "max_tokens": 3, "temperature": 0.5, "user": "u1"})
+        assert answer.status_code == 200, answer.text
+        assert answer.json()["choices"][0]["message"]["content"] == "w0 w1 w2"
+        sent = azure.received("/openai/deployments/o3-mini/chat/completions")[-1]
+        assert sent.params == {"api-version": "2024-10-21"} and sent.headers["api-key"] == "azure-key"
+        # A reasoning model: max_completion_tokens, no temperature; the model is in the path, not the body.
+        assert sent.body == {"messages": CHAT, "max_completion_tokens": 3, "stream": False, "user": "u1"}
+
+        streamed = sse_frames(post(stack, "/api/chat/completions", auth, {
+            "model": "gpt-4o-mini", "messages": CHAT, "stream": True, "stream_options": {"include_usage": True}}))
+        chunks = [json.loads(f) for f in streamed[:-1]]
+        assert "".join(c["choices"][0]["delta"].get("content", "") for c in chunks if c["choices"]) == \
+            "You said: one two three"
+        assert chunks[-1]["usage"]["completion_tokens"] == 5  # stream_options passed on (api-version >= 2024-09-01)
+
+        embedded = post(stack, "/api/embeddings", auth, {"model": "gpt-4o-mini", "input": ["a b"]})
+        assert embedded.status_code == 200 and len(embedded.json()["data"][0]["embedding"]) == 16
+        assert azure.received("/openai/deployments/gpt-4o-mini/embeddings")[-1].headers["api-key"] == "azure-key"
+    finally:
+        post(stack, "/openai/config/update", auth, {
+            "ENABLE_OPENAI_API": True, "OPENAI_API_BASE_URLS": [fake_openai.url], "OPENAI_API_KEYS": ["sk-fake"],
+            "OPENAI_API_CONFIGS": {}})
+        azure.stop()
 
 
 def test_stopping_a_background_reply_keeps_what_was_said(stack, auth, fake_ollama):

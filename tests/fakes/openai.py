@@ -54,40 +54,48 @@ def add_openai_routes(fake: FakeUpstream, prefix: str = "/v1", owned_by: str = "
     @fake.route("POST", prefix + "/chat/completions")
     def chat_completions(request: Received, reply: Reply) -> None:
         body = request.body if isinstance(request.body, dict) else {}
-        model = body.get("model")
-        if not model or not body.get("messages"):
-            return openai_error(reply, 400, "'model' and 'messages' are required", "invalid_request_error")
-        if model not in fake.models:
-            return openai_error(reply, 404, f"The model `{model}` does not exist or you do not have access to it.",
-                                "invalid_request_error", code="model_not_found")
-        prompt = last_user_text(body["messages"])
-        text = reply_text(prompt, body.get("max_tokens") or body.get("max_completion_tokens"))
-        completion_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
-        if body.get("stream"):
-            include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-            chunks = _chat_chunks(completion_id, created, model, prompt, text, include_usage)
-            return reply.stream(chunks, "text/event-stream; charset=utf-8")
-        reply.json({
-            "id": completion_id, "object": "chat.completion", "created": created, "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
-                         "logprobs": None, "finish_reason": "stop"}],
-            "usage": usage_for(prompt, text), "system_fingerprint": "fp_fake",
-        })
+        answer_chat(fake, body, body.get("model"), reply)
 
     @fake.route("POST", prefix + "/embeddings")
     def embeddings(request: Received, reply: Reply) -> None:
         body = request.body if isinstance(request.body, dict) else {}
-        inputs = body.get("input")
-        if inputs is None or not body.get("model"):
-            return openai_error(reply, 400, "'model' and 'input' are required", "invalid_request_error")
-        inputs = [inputs] if isinstance(inputs, str) else list(inputs)
-        tokens = sum(len(str(text).split()) for text in inputs)
-        reply.json({
-            "object": "list", "model": body["model"],
-            "data": [{"object": "embedding", "index": i, "embedding": hashed_embedding(str(text))}
-                     for i, text in enumerate(inputs)],
-            "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
-        })
+        answer_embeddings(body, body.get("model"), reply)
+
+
+def answer_chat(fake: FakeUpstream, body: dict, model: str | None, reply: Reply) -> None:
+    """A chat completion of ``model`` (streamed when the body asks)."""
+    if not model or not body.get("messages"):
+        return openai_error(reply, 400, "'model' and 'messages' are required", "invalid_request_error")
+    if model not in fake.models:
+        return openai_error(reply, 404, f"The model `{model}` does not exist or you do not have access to it.",
+                            "invalid_request_error", code="model_not_found")
+    prompt = last_user_text(body["messages"])
+    text = reply_text(prompt, body.get("max_tokens") or body.get("max_completion_tokens"))
+    completion_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
+    if body.get("stream"):
+        include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
+        chunks = _chat_chunks(completion_id, created, model, prompt, text, include_usage)
+        return reply.stream(chunks, "text/event-stream; charset=utf-8")
+    reply.json({
+        "id": completion_id, "object": "chat.completion", "created": created, "model": model,
+        "choices": [{"index": 0, "message": {"role": "assistant", "content": text, "refusal": None},
+                     "logprobs": None, "finish_reason": "stop"}],
+        "usage": usage_for(prompt, text), "system_fingerprint": "fp_fake",
+    })
+
+
+def answer_embeddings(body: dict, model: str | None, reply: Reply) -> None:
+    inputs = body.get("input")
+    if inputs is None or not model:
+        return openai_error(reply, 400, "'model' and 'input' are required", "invalid_request_error")
+    inputs = [inputs] if isinstance(inputs, str) else list(inputs)
+    tokens = sum(len(str(text).split()) for text in inputs)
+    reply.json({
+        "object": "list", "model": model,
+        "data": [{"object": "embedding", "index": i, "embedding": hashed_embedding(str(text))}
+                 for i, text in enumerate(inputs)],
+        "usage": {"prompt_tokens": tokens, "total_tokens": tokens},
+    })
 
 
 def _chat_chunks(completion_id: str, created: int, model: str, prompt: str, text: str,
@@ -131,11 +139,45 @@ class FakeOpenAI(FakeUpstream):
 
     def _dispatch(self, handler) -> None:
         if self.api_key and handler.headers.get("Authorization") != f"Bearer {self.api_key}":
-            length = int(handler.headers.get("Content-Length") or 0)
-            handler.rfile.read(length)
-            with self._lock:
-                self.requests.append(Received(handler.command, handler.path.partition("?")[0],
-                                              dict(handler.headers.items()), None))
-            return openai_error(Reply(handler, self, self.requests[-1]), 401,
-                                "Incorrect API key provided.", "invalid_request_error", "invalid_api_key")
+            return openai_error(self.refused(handler), 401, "Incorrect API key provided.", "invalid_request_error",
+                                "invalid_api_key")
         super()._dispatch(handler)
+
+
+class FakeAzureOpenAI(FakeUpstream):
+    """Azure OpenAI's deployment API: ``GET /openai/models``, ``POST /openai/deployments/<deployment>/
+    chat/completions`` and ``.../embeddings`` (the deployment is the model), each needing ``?api-version=``
+    and the key in an ``api-key`` header. ``fake.url`` is the resource URL to configure."""
+
+    def __init__(self, api_key: str, deployments: list[str] | None = None) -> None:
+        super().__init__()
+        self.api_key = api_key
+        self.models = list(deployments or ["gpt-4o-mini"])
+
+        @self.route("GET", "/openai/models")
+        def models(_request: Received, reply: Reply) -> None:
+            reply.json({"object": "list", "data": [{"id": name, "object": "model", "created_at": 1_700_000_000}
+                                                   for name in self.models]})
+
+        @self.route("POST", "/openai/deployments/[^/]+/chat/completions")
+        def chat_completions(request: Received, reply: Reply) -> None:
+            answer_chat(self, request.body if isinstance(request.body, dict) else {}, _deployment(request), reply)
+
+        @self.route("POST", "/openai/deployments/[^/]+/embeddings")
+        def embeddings(request: Received, reply: Reply) -> None:
+            answer_embeddings(request.body if isinstance(request.body, dict) else {}, _deployment(request), reply)
+
+    def error(self, reply: Reply, status: int, message: str) -> None:
+        reply.json({"error": {"code": str(status), "message": message}}, status)
+
+    def _dispatch(self, handler) -> None:
+        if handler.headers.get("api-key") != self.api_key:
+            return self.error(self.refused(handler), 401,
+                              "Access denied due to invalid subscription key or wrong API endpoint.")
+        if "api-version=" not in handler.path:
+            return self.error(self.refused(handler), 404, "Resource not found")
+        super()._dispatch(handler)
+
+
+def _deployment(request: Received) -> str:
+    return request.path.split("/")[3]

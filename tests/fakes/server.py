@@ -206,6 +206,14 @@ class FakeUpstream:
                 return
         self.error(reply, 404, f"no route {handler.command} {path}")
 
+    def refused(self, handler: BaseHTTPRequestHandler) -> Reply:
+        """Record a request turned away before routing (a wrong key ...); the reply to answer it with."""
+        handler.rfile.read(int(handler.headers.get("Content-Length") or 0))
+        received = Received(handler.command, handler.path.partition("?")[0], dict(handler.headers.items()), None)
+        with self._lock:
+            self.requests.append(received)
+        return Reply(handler, self, received)
+
     def _hang(self, handler: BaseHTTPRequestHandler, received: Received) -> None:
         """Send nothing; return when the client hangs up, the server stops, or after 60 s."""
         handler.connection.settimeout(0.05)
