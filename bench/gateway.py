@@ -27,7 +27,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import requests
 
-from harness import isolate, percentile, scratch_database
+from harness import isolate, machine, percentile, scratch_database
 
 DB_NAME = isolate()
 
@@ -178,7 +178,7 @@ def bench(args: argparse.Namespace, fake_openai, fake_ollama) -> None:
                     print(f"warm-up through Switchyard failed: {error}")
 
             print(f"\n{args.tokens}-token streams, fake upstream token delay {args.token_delay * 1000:g} ms "
-                  f"(times in ms; added = through Switchyard - direct)\n")
+                  f"(times in ms; added = through Switchyard - direct); {machine()}\n")
             header = (f"{'protocol':<14} {'conc':>4} {'start':>6} {'n':>4} | {'TTFT p50 direct':>15} {'through':>8} {'added':>7} | "
                       f"{'TTFT p99 direct':>15} {'through':>8} {'added':>7} | {'total p50 direct':>16} {'through':>8} | "
                       f"{'total p99 direct':>16} {'through':>8} | chunks")

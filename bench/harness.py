@@ -8,6 +8,7 @@ Redis on ``BENCH_REDIS_URL`` (default redis://127.0.0.1:6379/0) under a private 
 """
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -27,7 +28,7 @@ ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.
 
 from tests.e2e.processes import free_port, stop  # noqa: E402  (re-exported for the scripts)
 
-__all__ = ["BIN", "ROOT", "free_port", "isolate", "percentile", "print_table", "scratch_database",
+__all__ = ["BIN", "ROOT", "free_port", "isolate", "machine", "percentile", "print_table", "scratch_database",
            "start_process", "stop_process"]
 
 
@@ -89,6 +90,29 @@ def stop_process(process: subprocess.Popen) -> None:
     """Stop a process from ``start_process`` (its whole group) and delete its log."""
     stop(process, timeout=20)
     Path(process.log_path).unlink(missing_ok=True)
+
+
+REFERENCE_BODY = {"model": "llama3:latest", "stream": True, "n": list(range(40)),
+                  "messages": [{"role": "user", "content": "a sentence of a chat message " * 8}] * 4}
+
+
+def reference_ms() -> float:
+    """Milliseconds (best of 5) for a fixed single-threaded workload of the kind a request costs: JSON
+    encoding and decoding of a chat body, 2,000 times. Lower is faster; it tells how fast this machine
+    runs Python right now, so figures from different machines or days can be set side by side."""
+    best = float("inf")
+    for _ in range(5):
+        started = time.perf_counter()
+        for _ in range(2000):
+            json.loads(json.dumps(REFERENCE_BODY))
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
+
+
+def machine() -> str:
+    """The machine as a benchmark's heading states it: CPUs, load average, reference workload time."""
+    return (f"{os.cpu_count()} CPUs, load average {os.getloadavg()[0]:.1f}, "
+            f"reference workload {reference_ms():.0f} ms (lower = faster machine, see bench/harness.py)")
 
 
 def percentile(values: Sequence[float], q: float) -> float:
