@@ -122,6 +122,7 @@ def main() -> None:
                         help="threads per worker process (a stream holds one from start to end: 2 x 48 leaves "
                              "room for the 64 concurrent streams)")
     args = parser.parse_args()
+    args.machine = machine()  # before anything starts
 
     from tests.fakes.fixtures import FAKE_OPENAI_KEY
     from tests.fakes.ollama import FakeOllama
@@ -178,7 +179,7 @@ def bench(args: argparse.Namespace, fake_openai, fake_ollama) -> None:
                     print(f"warm-up through Switchyard failed: {error}")
 
             print(f"\n{args.tokens}-token streams, fake upstream token delay {args.token_delay * 1000:g} ms "
-                  f"(times in ms; added = through Switchyard - direct); {machine()}\n")
+                  f"(times in ms; added = through Switchyard - direct); at start: {args.machine}\n")
             header = (f"{'protocol':<14} {'conc':>4} {'start':>6} {'n':>4} | {'TTFT p50 direct':>15} {'through':>8} {'added':>7} | "
                       f"{'TTFT p99 direct':>15} {'through':>8} {'added':>7} | {'total p50 direct':>16} {'through':>8} | "
                       f"{'total p99 direct':>16} {'through':>8} | chunks")
