@@ -20,7 +20,7 @@ import dramatiq
 import workers.broker  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
 from shared.errors import UpstreamError
-from shared.jobs import current, events
+from shared.jobs import current
 from shared.jobs.config import get_job_settings
 from shared.providers.ollama import OllamaClient
 from shared.providers.openai import OpenAIClient
@@ -135,7 +135,7 @@ def _get(inbox: queue.SimpleQueue) -> Any:
 
 
 def _publish_deltas(datas: Iterable[dict]) -> None:
-    events.publish_many(current.current_job_id(), [("delta", data) for data in datas])
+    current.publish_many([("delta", data) for data in datas])
 
 
 @dramatiq.actor(actor_name="llm.proxy", queue_name="llm", time_limit=TIME_LIMIT, **RETRIES)

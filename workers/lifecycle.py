@@ -2,7 +2,8 @@
 
 Before the actor runs, the delivery claims its job (``queued`` → ``running``, or the same delivery
 again after a worker died mid-job); a message whose job is already taken, finished or cancelled is
-skipped, so duplicates never run twice. Afterwards the outcome goes to the row first and then to
+skipped, so duplicates never run twice. The ``running`` event is held and goes out with the job's next
+events (see ``shared.jobs.current``). Afterwards the outcome goes to the row first and then to
 the event log: ``result`` + ``status: succeeded``; ``error`` + ``status: failed``;
 ``status: cancelled``; or, when ``Retries`` scheduled another attempt, back to ``queued``.
 
@@ -20,7 +21,7 @@ from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from shared.errors import ServiceError, UpstreamError
-from shared.jobs import current, events, results, service
+from shared.jobs import current, results, service
 from shared.jobs.rows import update_job
 from shared.models.base import now
 from workers.retries import TRANSIENT
@@ -47,11 +48,11 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
             "detail": "".join(traceback.format_exception(exception, limit=20))[-4000:]}
 
 
-def _failed(job_id: str, error: dict) -> None:
+def _failed(job: current.RunningJob, error: dict) -> None:
     """End the job as failed: the whole ``error`` on the row, the public part (no ``detail``) as an event."""
-    update_job(job_id, status="failed", error=error, finished_at=now())
+    update_job(job.job_id, status="failed", error=error, finished_at=now())
     public = {name: value for name, value in error.items() if name != "detail"}
-    events.publish_many(job_id, [("error", public), ("status", {"status": "failed"})])
+    job.publish([("error", public), ("status", {"status": "failed"})])
 
 
 class JobLifecycle(Middleware):
@@ -64,8 +65,7 @@ class JobLifecycle(Middleware):
         if not claimed:
             log.info("skipping message %s: job %s is not waiting to run", message.message_id, job_id)
             raise SkipMessage()
-        current.bind(current.RunningJob(job_id=job_id))
-        events.publish(job_id, "status", {"status": "running"})
+        current.bind(current.RunningJob(job_id=job_id, held=[("status", {"status": "running"})]))
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         job = current.running()
@@ -75,29 +75,28 @@ class JobLifecycle(Middleware):
         # A stopped job ends as stopped even when its actor returned (its upstream read was cut short).
         if job.stop_reason == "cancelled" or isinstance(exception, current.JobCancelled):
             update_job(job.job_id, status="cancelled", finished_at=now())
-            events.publish(job.job_id, "status", {"status": "cancelled"})
+            job.publish([("status", {"status": "cancelled"})])
         elif job.stop_reason == "time_limit" or (exception is not None and message.failed):
             limit = message.options.get("time_limit") or broker.get_actor(message.actor_name).options.get("time_limit")
-            _failed(job.job_id, describe(TimeLimitExceeded() if job.stop_reason == "time_limit" else exception, limit))
+            _failed(job, describe(TimeLimitExceeded() if job.stop_reason == "time_limit" else exception, limit))
         elif exception is None:
-            self._succeeded(job.job_id, result)
+            self._succeeded(job, result)
         else:
             service.mark_sent(job.job_id)  # Retries has queued the next attempt (delayed by its backoff)
             error = describe(exception)
             update_job(job.job_id, status="queued", error=error, progress_message=f"Retrying: {error['message']}")
-            events.publish(job.job_id, "progress", {"progress": 0.0, "message": f"Retrying: {error['message']}"})
+            job.publish([("progress", {"progress": 0.0, "message": f"Retrying: {error['message']}"})])
 
     def after_skip_message(self, broker, message):
         current.bind(None)
 
     @staticmethod
-    def _succeeded(job_id: str, result) -> None:
+    def _succeeded(job: current.RunningJob, result) -> None:
         try:
-            value, path = results.store(job_id, result)
+            value, path = results.store(job.job_id, result)
         except (TypeError, ValueError) as error:
-            _failed(job_id, {"type": "internal", "message": "The job's result could not be stored.", "status": 500,
-                             "detail": str(error)})
+            _failed(job, {"type": "internal", "message": "The job's result could not be stored.", "status": 500,
+                          "detail": str(error)})
             return
-        update_job(job_id, status="succeeded", result=value, result_path=path, progress=1.0, finished_at=now())
-        events.publish_many(job_id, [("result", {"result": value, "stored": path is not None}),
-                                     ("status", {"status": "succeeded"})])
+        update_job(job.job_id, status="succeeded", result=value, result_path=path, progress=1.0, finished_at=now())
+        job.publish([("result", {"result": value, "stored": path is not None}), ("status", {"status": "succeeded"})])

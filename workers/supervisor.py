@@ -4,7 +4,8 @@ One monitor thread per worker process checks, every ``interval`` ms, the deadlin
 being processed and the cancel flags (``job:<id>:cancel`` in Redis) of their jobs. Stopping a job
 first runs the callbacks the actor registered with ``current.on_cancel`` (closing the upstream
 response a read is blocked on), then raises ``JobCancelled`` or Dramatiq's ``TimeLimitExceeded``
-in the actor's thread.
+in the actor's thread. Each check also publishes the events a job still holds back (its ``running``
+status, when it has published nothing else yet).
 
 Parameters: ``time_limit`` (ms, default 10 minutes; also an actor or message option),
 ``interval`` (ms, default 100).
@@ -87,6 +88,8 @@ class JobSupervisor(Middleware):
         with_rows = [job for job in jobs if job.job_id is not None and job.stop_reason is None]
         if not with_rows:
             return
+        for job in with_rows:
+            job.flush()
         flags = get_redis().mget([cancel_key(job.job_id) for job in with_rows])
         for job, flag in zip(with_rows, flags):
             if flag and job.stop("cancelled",

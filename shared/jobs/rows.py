@@ -3,13 +3,18 @@
 A statement through an ORM session on a pooled connection costs a pre-ping, ``BEGIN``, the statement
 and ``COMMIT``: four round trips. On the hot path (enqueue, claim, outcome) one statement is the whole
 transaction, so these run on autocommit engines without pre-ping (a connection the database dropped is
-retried once) and with statements built once per shape, so SQLAlchemy compiles each once.
+retried once). Each statement shape is compiled once per engine to the driver's SQL and run on the
+pooled DBAPI connection with the column types' own bind processors: SQLAlchemy's per-execution
+machinery (connection wrapper, execution context, result object) cost 0.18 ms of CPU per statement,
+more than the driver's whole round trip (0.12 ms), measured on PostgreSQL here.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
 from functools import lru_cache
 
-from sqlalchemy import Engine, Executable, Update, bindparam, create_engine, insert, or_, update
+from sqlalchemy import Engine, Insert, Update, bindparam, create_engine, insert, or_, update
 from sqlalchemy.exc import DBAPIError
 
 from shared.config import get_settings
@@ -37,10 +42,59 @@ def engine(durable: bool = True) -> Engine:
                          connect_args={} if durable else ASYNC_COMMIT, **POOL)
 
 
-def _execute(statement: Executable, params: dict, durable: bool) -> int:
+@dataclass(frozen=True)
+class Compiled:
+    """A statement as the driver runs it: its SQL, the order of positional parameters (None for named
+    ones), the values of its literal parameters and the bind processors of those that have one."""
+
+    sql: str
+    positions: tuple[str, ...] | None
+    literals: dict
+    processors: dict[str, Callable]
+
+    def parameters(self, values: dict) -> dict | tuple:
+        values.update(self.literals)
+        for name, process in self.processors.items():
+            if name in values:
+                values[name] = process(values[name])
+        return values if self.positions is None else tuple(values[name] for name in self.positions)
+
+
+@lru_cache(maxsize=None)
+def _compiled(statement: Insert | Update, durable: bool) -> Compiled:
+    dialect = engine(durable).dialect
+    compiled = statement.compile(dialect=dialect)
+    literals, processors = {}, {}
+    for bind, name in compiled.bind_names.items():
+        if not bind.required:
+            literals[name] = bind.value
+        process = bind.type.dialect_impl(dialect).bind_processor(dialect)
+        if process is not None:
+            processors[name] = process
+    positions = tuple(compiled.positiontup) if compiled.positiontup else None
+    return Compiled(compiled.string, positions, literals, processors)
+
+
+def _execute(statement: Insert | Update, values: dict, durable: bool) -> int:
+    compiled = _compiled(statement, durable)
+    parameters = compiled.parameters(values)
+    dialect = engine(durable).dialect
+
     def run() -> int:
-        with engine(durable).connect() as conn:
-            return conn.execute(statement, params).rowcount
+        connection = engine(durable).raw_connection()
+        try:
+            cursor = connection.cursor()
+            cursor.execute(compiled.sql, parameters)
+            connection.commit()  # sqlite3 opens a transaction for DML; an autocommit psycopg has none
+            return cursor.rowcount
+        except dialect.loaded_dbapi.Error as error:
+            lost = dialect.is_disconnect(error, connection.dbapi_connection, None)
+            if lost:
+                connection.invalidate(error)
+            raise DBAPIError.instance(compiled.sql, parameters, error, dialect.loaded_dbapi.Error,
+                                      connection_invalidated=lost, dialect=dialect) from error
+        finally:
+            connection.close()
 
     try:
         return run()

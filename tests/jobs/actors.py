@@ -55,6 +55,13 @@ def slow_once(job_id: str, seconds: float):
     return {"runs": runs}
 
 
+@dramatiq.actor(actor_name="tests.quiet", queue_name="default", max_retries=0)
+def quiet(job_id: str, seconds: float):
+    """Sleep without publishing anything."""
+    time.sleep(seconds)
+    return {"slept": seconds}
+
+
 @dramatiq.actor(actor_name="tests.http", queue_name="default", max_retries=0)
 def http(job_id: str, url: str):
     """A requests call to an unreachable upstream (connection refused)."""

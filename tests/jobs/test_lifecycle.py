@@ -44,6 +44,18 @@ def test_result_and_events_in_order(worker):
     assert 0 < get_redis().ttl(events.stream_key(job_id)) <= 24 * 3600
 
 
+def test_a_quiet_job_is_seen_running_while_it_runs(worker):
+    """The ``running`` status waits for the job's first output, but not past the supervisor's next check."""
+    job_id = run("tests.quiet", seconds=1.5)
+    deadline = time.monotonic() + 1.0
+    statuses: list[str] = []
+    while "running" not in statuses and time.monotonic() < deadline:
+        statuses = [e.data["status"] for e in events.read_after(job_id, None) if e.type == "status"]
+        time.sleep(0.02)
+    assert statuses == ["queued", "running"], statuses
+    assert [e.data.get("status") for e in finish(job_id) if e.type == "status"] == ["queued", "running", "succeeded"]
+
+
 def test_enqueue_after_redis_lost_its_scripts(worker):
     """The enqueue pipeline names its Lua scripts by SHA; a Redis that forgot them (restart, SCRIPT
     FLUSH) gets them loaded again and the job runs once."""
