@@ -3,9 +3,10 @@
 Before the actor runs, the delivery claims its job (``queued`` → ``running``, or the same delivery
 again after a worker died mid-job); a message whose job is already taken, finished or cancelled is
 skipped, so duplicates never run twice. The ``running`` event is held and goes out with the job's next
-events (see ``shared.jobs.current``). Afterwards the outcome goes to the row first and then to
-the event log: ``result`` + ``status: succeeded``; ``error`` + ``status: failed``;
-``status: cancelled``; or, when ``Retries`` scheduled another attempt, back to ``queued``.
+events (see ``shared.jobs.current``). Afterwards the outcome goes to the row first and then, in the
+round trip of the message's ack or nack, to the event log: ``result`` + ``status: succeeded``;
+``error`` + ``status: failed``; ``status: cancelled``; or, when ``Retries`` scheduled another attempt,
+back to ``queued``.
 
 Must come before ``Retries`` in the middleware list (its ``after_`` hooks then run after theirs,
 when ``message.failed`` tells whether the failure is final).
@@ -21,7 +22,8 @@ from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from shared.errors import ServiceError, UpstreamError
-from shared.jobs import current, results, service
+from shared.jobs import current, events, results, service
+from shared.jobs.current import Events
 from shared.jobs.rows import update_job
 from shared.models.base import now
 from workers.retries import TRANSIENT
@@ -48,11 +50,11 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
             "detail": "".join(traceback.format_exception(exception, limit=20))[-4000:]}
 
 
-def _failed(job: current.RunningJob, error: dict) -> None:
+def _failed(job_id: str, error: dict) -> Events:
     """End the job as failed: the whole ``error`` on the row, the public part (no ``detail``) as an event."""
-    update_job(job.job_id, status="failed", error=error, finished_at=now())
+    update_job(job_id, status="failed", error=error, finished_at=now())
     public = {name: value for name, value in error.items() if name != "detail"}
-    job.publish([("error", public), ("status", {"status": "failed"})])
+    return [("error", public), ("status", {"status": "failed"})]
 
 
 class JobLifecycle(Middleware):
@@ -72,31 +74,35 @@ class JobLifecycle(Middleware):
         current.bind(None)
         if job is None or job.job_id is None:
             return
-        # A stopped job ends as stopped even when its actor returned (its upstream read was cut short).
-        if job.stop_reason == "cancelled" or isinstance(exception, current.JobCancelled):
-            update_job(job.job_id, status="cancelled", finished_at=now())
-            job.publish([("status", {"status": "cancelled"})])
-        elif job.stop_reason == "time_limit" or (exception is not None and message.failed):
-            limit = message.options.get("time_limit") or broker.get_actor(message.actor_name).options.get("time_limit")
-            _failed(job, describe(TimeLimitExceeded() if job.stop_reason == "time_limit" else exception, limit))
-        elif exception is None:
-            self._succeeded(job, result)
-        else:
-            service.mark_sent(job.job_id)  # Retries has queued the next attempt (delayed by its backoff)
-            error = describe(exception)
-            update_job(job.job_id, status="queued", error=error, progress_message=f"Retrying: {error['message']}")
-            job.publish([("progress", {"progress": 0.0, "message": f"Retrying: {error['message']}"})])
+        outcome = self._record(broker, message, job, result, exception)
+        announced = job.take_held() + outcome
+        # The events go with the message's ack (one round trip), after the row that they announce.
+        broker.settle_with(lambda pipe: events.publish_many(job.job_id, announced, pipe), [events.publish_script()])
 
     def after_skip_message(self, broker, message):
         current.bind(None)
 
     @staticmethod
-    def _succeeded(job: current.RunningJob, result) -> None:
-        try:
-            value, path = results.store(job.job_id, result)
-        except (TypeError, ValueError) as error:
-            _failed(job, {"type": "internal", "message": "The job's result could not be stored.", "status": 500,
-                          "detail": str(error)})
-            return
-        update_job(job.job_id, status="succeeded", result=value, result_path=path, progress=1.0, finished_at=now())
-        job.publish([("result", {"result": value, "stored": path is not None}), ("status", {"status": "succeeded"})])
+    def _record(broker, message, job: current.RunningJob, result, exception) -> Events:
+        """Write the attempt's outcome on the row; the events that announce it."""
+        # A stopped job ends as stopped even when its actor returned (its upstream read was cut short).
+        if job.stop_reason == "cancelled" or isinstance(exception, current.JobCancelled):
+            update_job(job.job_id, status="cancelled", finished_at=now())
+            return [("status", {"status": "cancelled"})]
+        if job.stop_reason == "time_limit" or (exception is not None and message.failed):
+            limit = message.options.get("time_limit") or broker.get_actor(message.actor_name).options.get("time_limit")
+            return _failed(job.job_id, describe(TimeLimitExceeded() if job.stop_reason == "time_limit" else exception,
+                                                limit))
+        if exception is None:
+            try:
+                value, path = results.store(job.job_id, result)
+            except (TypeError, ValueError) as error:
+                return _failed(job.job_id, {"type": "internal", "message": "The job's result could not be stored.",
+                                            "status": 500, "detail": str(error)})
+            update_job(job.job_id, status="succeeded", result=value, result_path=path, progress=1.0,
+                       finished_at=now())
+            return [("result", {"result": value, "stored": path is not None}), ("status", {"status": "succeeded"})]
+        service.mark_sent(job.job_id)  # Retries has queued the next attempt (delayed by its backoff)
+        error = describe(exception)
+        update_job(job.job_id, status="queued", error=error, progress_message=f"Retrying: {error['message']}")
+        return [("progress", {"progress": 0.0, "message": f"Retrying: {error['message']}"})]

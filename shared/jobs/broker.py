@@ -5,6 +5,9 @@ is empty, so the first message after a quiet spell waits up to a second. Here ev
 pushes a token onto a per-queue wake-up list, and an idle consumer blocks on that list (BLPOP)
 instead of sleeping. Fetching, acking and redelivery stay Dramatiq's own Lua script, so its
 delivery guarantees are unchanged: a lost or extra token only costs one empty fetch.
+
+A worker thread may also hand commands to its next ack or nack (``settle_with``): they go to Redis in
+the same round trip, before the ack; a job's outcome events travel that way.
 """
 from __future__ import annotations
 
@@ -12,7 +15,7 @@ import json
 import logging
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 
@@ -27,7 +30,7 @@ from dramatiq.middleware import Middleware
 
 from shared.config import get_settings
 from shared.jobs.config import get_job_settings
-from shared.redis_client import queue_script, redis_url
+from shared.redis_client import execute_loading_scripts, queue_script, redis_url
 
 log = logging.getLogger(__name__)
 
@@ -68,6 +71,38 @@ class _WakeableConsumer(_RedisConsumer):
                     raise ConnectionClosed(error) from None
         return message
 
+    def ack(self, message) -> None:
+        self._settle(super().ack, message)
+
+    def nack(self, message) -> None:
+        self._settle(super().nack, message)
+
+    def _settle(self, settle: Callable, message) -> None:
+        """Ack or nack the message in one round trip with the commands this thread handed to it."""
+        riders = self.broker.take_riders()
+        if not riders:
+            settle(message)
+            return
+
+        def build(pipe: redis.client.Pipeline) -> None:
+            for queue_commands, _scripts in riders:
+                queue_commands(pipe)
+            with self.broker.batched(pipe):
+                settle(message)
+
+        scripts = [self.broker.scripts["dispatch"], *(script for _build, used in riders for script in used)]
+        try:
+            execute_loading_scripts(build, scripts, self.broker.client)
+        except BaseException as error:
+            self.broker.restore_riders(riders)  # Dramatiq retries a settle that lost Redis
+            if isinstance(error, redis.ConnectionError):
+                raise ConnectionClosed(error) from None
+            raise
+
+
+Rider = tuple[Callable[[redis.client.Pipeline], None], Iterable[Script]]
+"""Commands to queue on the settling pipeline, and the Lua scripts they run."""
+
 
 class SwitchyardBroker(RedisBroker):
     """RedisBroker with wake-up on enqueue, timed dead-worker maintenance and poisoned-message rejection."""
@@ -77,6 +112,18 @@ class SwitchyardBroker(RedisBroker):
         self.maintenance_interval_ms = maintenance_interval_ms
         self._last_maintenance: dict[str, int] = {}
         self._batch = threading.local()
+        self._riders = threading.local()
+
+    def settle_with(self, queue_commands: Callable[[redis.client.Pipeline], None], scripts: Iterable[Script]) -> None:
+        """Send what ``queue_commands`` queues with this thread's next ack or nack, in its round trip."""
+        self.restore_riders([(queue_commands, list(scripts))])
+
+    def restore_riders(self, riders: list[Rider]) -> None:
+        self._riders.list = [*getattr(self._riders, "list", []), *riders]
+
+    def take_riders(self) -> list[Rider]:
+        riders, self._riders.list = getattr(self._riders, "list", []), []
+        return riders
 
     @contextmanager
     def batched(self, pipe: redis.client.Pipeline) -> Iterator[None]:

@@ -52,6 +52,12 @@ class RunningJob:
                 self.held = held + self.held
                 raise
 
+    def take_held(self) -> Events:
+        """The held events, no longer held (the caller publishes them)."""
+        with self.lock:
+            held, self.held = self.held, []
+            return held
+
     def flush(self) -> None:
         """Publish the held events now."""
         if self.held:
