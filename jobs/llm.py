@@ -25,6 +25,8 @@ from shared.jobs.config import get_job_settings
 from shared.providers.ollama import OllamaClient
 from shared.providers.openai import OpenAIClient
 from shared.services import chat_rag, chats, connections, llm_format, models_registry
+from shared.models.job import Job
+from shared.models.user import User
 from shared.services.connections import Connection
 
 RETRIES = {"max_retries": 2, "min_backoff": 200, "max_backoff": 1000}
@@ -36,16 +38,31 @@ T = TypeVar("T")
 log = logging.getLogger(__name__)
 
 
-def _client(conn: Connection, timeout: float) -> OllamaClient | OpenAIClient:
+def _client(conn: Connection, timeout: float, **context: str) -> OllamaClient | OpenAIClient:
+    """A client for the connection; its custom headers filled in for the job's owner and ``context``."""
+    headers = connections.custom_headers(conn, _owner(), **context) if conn.config.get("headers") else {}
     if conn.kind == "ollama":
-        return OllamaClient(conn.url, conn.key, timeout)
-    return OpenAIClient(conn.url, conn.key, timeout, conn.config)
+        return OllamaClient(conn.url, conn.key, timeout, headers)
+    return OpenAIClient(conn.url, conn.key, timeout, conn.config, headers)
 
 
-def _open(provider: str, url_idx: int) -> tuple[Connection, OllamaClient | OpenAIClient]:
+def _owner() -> User | None:
+    """The user who enqueued the running job (None for system jobs)."""
+    job_id = current.current_job_id()
+    if job_id is None:
+        return None
+    with session_scope() as session:
+        job = session.get(Job, job_id)
+        user = session.get(User, job.owner_id) if job is not None and job.owner_id else None
+        if user is not None:
+            session.expunge(user)
+        return user
+
+
+def _open(provider: str, url_idx: int, **context: str) -> tuple[Connection, OllamaClient | OpenAIClient]:
     values = connections.cached_settings()
     conn = connections.connection_in(values, provider, url_idx)
-    return conn, _client(conn, connections.timeouts_in(values)[0])
+    return conn, _client(conn, connections.timeouts_in(values)[0], **context)
 
 
 class _Ended:
@@ -145,7 +162,7 @@ def proxy(job_id: str, provider: str, url_idx: int, method: str, path: str, body
 
     Streamed objects become ``delta`` events; the result is the last one (or the JSON answer).
     """
-    _, client = _open(provider, url_idx)
+    _, client = _open(provider, url_idx, model_id=str((body or {}).get("model") or ""))
     if not stream:
         return client.call(method, path, body)
     last = None
@@ -258,7 +275,8 @@ def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: 
     With ``rag`` the referenced files/knowledge bases (and memories) are retrieved first."""
     sources = _retrieve(owner_id, body, rag)
     with_sources = {"sources": sources} if sources else {}
-    conn, client = _open(provider, url_idx)
+    conn, client = _open(provider, url_idx, model_id=model, chat_id=(background or {}).get("chat_id", ""),
+                         message_id=(background or {}).get("message_id", ""))
     upstream_model = conn.upstream_model(model)
     stream = bool(body.get("stream")) or background is not None
     if conn.kind == "ollama":
@@ -295,7 +313,7 @@ def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: 
 @dramatiq.actor(actor_name="llm.embeddings", queue_name="llm", time_limit=10 * 60 * 1000, **RETRIES)
 def embeddings(job_id: str, provider: str, url_idx: int, model: str, body: dict) -> dict:
     """OpenAI-format embeddings from an OpenAI or Ollama connection."""
-    conn, client = _open(provider, url_idx)
+    conn, client = _open(provider, url_idx, model_id=model)
     upstream_model = conn.upstream_model(model)
     if conn.kind == "ollama":
         answer = client.call("POST", "/api/embed", llm_format.embed_request_to_ollama(body, upstream_model))

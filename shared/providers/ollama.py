@@ -15,9 +15,11 @@ def _error_message(body: Any) -> str | None:
 
 
 class OllamaClient:
-    def __init__(self, base_url: str, key: str | None = None, timeout: float | None = None) -> None:
+    def __init__(self, base_url: str, key: str | None = None, timeout: float | None = None,
+                 extra_headers: dict[str, str] | None = None) -> None:
+        """``extra_headers`` (the connection's custom headers) go on every request, after the key's."""
         headers = {"Authorization": f"Bearer {key}"} if key else {}
-        self.http = Upstream("Ollama", base_url, headers, timeout, _error_message)
+        self.http = Upstream("Ollama", base_url, {**headers, **(extra_headers or {})}, timeout, _error_message)
 
     def call(self, method: str, path: str, body: dict | None = None) -> Any:
         """One JSON answer (``/api/tags``, ``/api/show``, ``/api/embed``, a non-streamed chat ...)."""

@@ -65,7 +65,8 @@ def _error_message(body: Any) -> str | None:
 
 class OpenAIClient:
     def __init__(self, base_url: str, key: str | None = None, timeout: float | None = None,
-                 config: dict | None = None) -> None:
+                 config: dict | None = None, extra_headers: dict[str, str] | None = None) -> None:
+        """``extra_headers`` (the connection's custom headers) go on every request, after the key's."""
         config = config or {}
         auth_type = config.get("auth_type") or "bearer"
         if auth_type not in AUTH_TYPES:
@@ -79,7 +80,7 @@ class OpenAIClient:
             if not _AZURE_V1.search(base_url):
                 self.api_version = str(config.get("api_version") or AZURE_API_VERSION)
                 headers["api-version"] = self.api_version
-        self.http = Upstream("OpenAI", base_url, headers, timeout, _error_message)
+        self.http = Upstream("OpenAI", base_url, {**headers, **(extra_headers or {})}, timeout, _error_message)
 
     def _route(self, path: str, body: dict | None) -> tuple[str, dict | None]:
         """Where a call goes and what it sends: unchanged, or Azure's deployment path and body."""

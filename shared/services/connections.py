@@ -10,7 +10,8 @@ Defaults come from the environment: ``ENABLE_OLLAMA_API``, ``OLLAMA_BASE_URLS`` 
 ``OPENAI_API_BASE_URLS`` / ``OPENAI_API_BASE_URL`` and ``OPENAI_API_KEYS`` / ``OPENAI_API_KEY`` (no
 OpenAI connection unless a URL or key is given, so a bare install never calls out).
 Per-connection config (``api_configs["<idx>"]``): ``enable``, ``prefix_id``, ``model_ids`` (allow-list),
-``tags``, ``connection_type`` (``local``/``external``), ``key`` (Ollama), ``provider``.
+``tags``, ``connection_type`` (``local``/``external``), ``key`` (Ollama), ``provider``, ``headers`` (extra
+request headers, with Open WebUI's ``{{...}}`` placeholders: see :func:`custom_headers`).
 """
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ import os
 import time
 import uuid
 from dataclasses import dataclass, field
+from string import punctuation
+from urllib.parse import quote
 from typing import Any, Literal
 
 from sqlalchemy import event
@@ -27,6 +30,7 @@ from sqlalchemy.orm import Session
 from shared.crypto import decrypt, encrypt
 from shared.db import session_scope
 from shared.errors import BadRequest, NotFound
+from shared.models.user import User
 from shared.redis_client import get_redis, key
 from shared.services import app_config
 
@@ -101,6 +105,34 @@ class Connection:
         """The model's name at the upstream: our id without this connection's ``prefix_id.``."""
         prefix = self.prefix_id
         return model_id[len(prefix) + 1:] if prefix and model_id.startswith(f"{prefix}.") else model_id
+
+
+HEADER_PLACEHOLDERS = ("CHAT_ID", "MESSAGE_ID", "USER_MESSAGE_ID", "USER_MESSAGE_PARENT_ID", "FILE_ID", "FILE_NAME",
+                       "FILE_CONTENT_TYPE", "TASK", "MODEL_ID", "USER_ID", "USER_NAME", "USER_EMAIL", "USER_ROLE",
+                       "USER_GROUPS", "USER_GROUP_IDS", "USER_AGENT", "AUTH_TYPE")
+"""Open WebUI's placeholders in custom header values (``{{USER_ID}}`` ...). Those this request does not
+know (groups, files, the user agent in a worker ...) become empty, as Open WebUI does."""
+
+
+def custom_headers(conn: Connection, user: User | None = None, **context: str) -> dict[str, str]:
+    """The connection's configured ``headers``, placeholders filled from ``user`` and ``context``
+    (``chat_id``, ``message_id``, ``model_id``, ``task`` ...), values percent-encoded outside printable
+    ASCII, as Open WebUI sends them. They are added after the key's ``Authorization`` and may replace it."""
+    template = conn.config.get("headers")
+    if not isinstance(template, dict) or not template:
+        return {}
+    values = {name: str(context.get(name.lower()) or "") for name in HEADER_PLACEHOLDERS}
+    if user is not None:
+        values.update(USER_ID=user.id, USER_NAME=(user.name or "").strip(), USER_EMAIL=(user.email or "").strip(),
+                      USER_ROLE=user.role or "")
+    headers = {}
+    for name, value in template.items():
+        text = str(value)
+        for placeholder, filled in values.items():
+            text = text.replace("{{" + placeholder + "}}", filled)
+        # Surrounding whitespace means nothing in a header value (and an unfilled placeholder can leave some).
+        headers[str(name)] = quote(text.strip(), safe=punctuation + " \t")
+    return headers
 
 
 def _reveal(cipher: str | None) -> str:

@@ -261,6 +261,41 @@ def test_azure_openai_deployments(stack, auth, fake_openai):
         azure.stop()
 
 
+def test_connection_custom_headers_fill_open_webui_placeholders(stack, auth, admin, fake_openai, fake_ollama):
+    """A connection's ``headers`` go on every upstream request after its key, with ``{{...}}`` filled for the
+    job's owner and request, values outside printable ASCII percent-encoded, as Open WebUI sends them."""
+    headers = {"X-OpenWebUI-User": "{{USER_NAME}} <{{USER_EMAIL}}>", "X-Model": "{{MODEL_ID}}",
+               "X-Chat": "[{{CHAT_ID}}]", "X-Team": "Zoë"}
+    try:
+        saved = post(stack, "/openai/config/update", auth, {
+            "ENABLE_OPENAI_API": True, "OPENAI_API_BASE_URLS": [fake_openai.url], "OPENAI_API_KEYS": ["sk-fake"],
+            "OPENAI_API_CONFIGS": {"0": {"headers": headers}}})
+        assert saved.status_code == 200 and saved.json()["OPENAI_API_CONFIGS"]["0"]["headers"] == headers
+        answer = post(stack, "/api/chat/completions", auth, {"model": "gpt-fake", "messages": CHAT})
+        assert answer.status_code == 200, answer.text
+        sent = fake_openai.received("/v1/chat/completions")[-1].headers
+        assert sent["Authorization"] == "Bearer sk-fake"
+        assert sent["X-OpenWebUI-User"] == "Admin <admin@example.com>" and sent["X-Model"] == "gpt-fake"
+        assert sent["X-Chat"] == "[]" and sent["X-Team"] == "Zo%C3%AB"
+        listed = fake_openai.received("/v1/models")[-1].headers  # the registry's refresh: a job without an owner
+        assert listed["X-OpenWebUI-User"] == "<>" and listed["X-Model"] == ""
+
+        saved = post(stack, "/ollama/config/update", auth, {
+            "ENABLE_OLLAMA_API": True, "OLLAMA_BASE_URLS": [fake_ollama.url],
+            "OLLAMA_API_CONFIGS": {"0": {"headers": {"X-Role": "{{USER_ROLE}}", "X-User-Id": "{{USER_ID}}"}}}})
+        assert saved.status_code == 200
+        proxied = post(stack, "/ollama/api/chat", auth, {"model": LLAMA, "messages": CHAT, "stream": False})
+        assert proxied.status_code == 200, proxied.text
+        sent = fake_ollama.received("/api/chat")[-1].headers
+        assert sent["X-Role"] == "admin" and sent["X-User-Id"] == admin["id"]
+    finally:
+        post(stack, "/openai/config/update", auth, {
+            "ENABLE_OPENAI_API": True, "OPENAI_API_BASE_URLS": [fake_openai.url], "OPENAI_API_KEYS": ["sk-fake"],
+            "OPENAI_API_CONFIGS": {}})
+        post(stack, "/ollama/config/update", auth, {
+            "ENABLE_OLLAMA_API": True, "OLLAMA_BASE_URLS": [fake_ollama.url], "OLLAMA_API_CONFIGS": {}})
+
+
 def test_stopping_a_background_reply_keeps_what_was_said(stack, auth, fake_ollama):
     warm(stack, auth)
     fake_ollama.behave(delay=0.05)
