@@ -22,11 +22,11 @@ from shared.db import session_scope
 from shared.errors import UpstreamError
 from shared.jobs import current
 from shared.jobs.config import get_job_settings
+from shared.models.job import Job
+from shared.models.user import User
 from shared.providers.ollama import OllamaClient
 from shared.providers.openai import OpenAIClient
 from shared.services import chat_rag, chats, connections, llm_format, models_registry
-from shared.models.job import Job
-from shared.models.user import User
 from shared.services.connections import Connection
 
 RETRIES = {"max_retries": 2, "min_backoff": 200, "max_backoff": 1000}

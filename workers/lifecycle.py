@@ -51,7 +51,8 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
 
 
 def _failed(job_id: str, error: dict) -> Events:
-    """End the job as failed: the whole ``error`` on the row, the public part (no ``detail``) as an event."""
+    """End the job as failed: the whole ``error`` on the row; the events announcing it carry the public part
+    (no ``detail``)."""
     update_job(job_id, status="failed", error=error, finished_at=now())
     public = {name: value for name, value in error.items() if name != "detail"}
     return [("error", public), ("status", {"status": "failed"})]

@@ -45,7 +45,8 @@ def namespace() -> str:
 
 
 class _WakeableConsumer(_RedisConsumer):
-    """Dramatiq's consumer, waiting on the queue's wake-up list instead of sleeping when idle."""
+    """Dramatiq's consumer, waiting on the queue's wake-up list instead of sleeping when idle, and acking
+    or nacking in one round trip with what the worker thread handed over (``settle_with``)."""
 
     def __init__(self, broker: SwitchyardBroker, queue_name: str, prefetch: int, timeout: int) -> None:
         # timeout=0 turns Dramatiq's own idle backoff into sleep(0); the wait below replaces it.

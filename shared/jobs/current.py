@@ -43,13 +43,17 @@ class RunningJob:
     """Events not published yet; they go first in the job's next publish."""
 
     def publish(self, new: Events) -> list[str]:
-        """Append the held events and then ``new`` to the job's log in one call; the ids of ``new``."""
+        """Append the held events and then ``new`` to the job's log in one call; the ids of ``new``.
+        Nothing to append (a flush that lost the race to the job's own publish) sends nothing."""
         with self.lock:
-            held, self.held = self.held, []
+            held, batch = self.held, self.held + new
+            if not batch:
+                return []
+            self.held = []
             try:
-                return events.publish_many(self.job_id, held + new)[len(held):]
+                return events.publish_many(self.job_id, batch)[len(held):]
             except BaseException:
-                self.held = held + self.held
+                self.held = held
                 raise
 
     def take_held(self) -> Events:
@@ -59,7 +63,7 @@ class RunningJob:
             return held
 
     def flush(self) -> None:
-        """Publish the held events now."""
+        """Publish the held events now (the unlocked check only skips the lock when there are none)."""
         if self.held:
             self.publish([])
 
