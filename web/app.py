@@ -9,9 +9,10 @@ from flask_jwt_extended import JWTManager
 from flask_smorest import Api
 
 from shared.config import VERSION, Settings, get_settings
+from shared.jobs import service
 from web import (
-    auths, banners, chats, db, empty_areas, files, folders, gateway, jobs, knowledge, memories, ollama, openai,
-    profile_images, retrieval, system, task_config, tasks, usage, users, webui,
+    auths, banners, chats, db, empty_areas, files, folders, gateway, job_responses, jobs, knowledge, memories,
+    ollama, openai, profile_images, retrieval, system, task_config, tasks, usage, users, webui,
 )
 from web.errors import handle_http_exception, register_error_handlers
 
@@ -65,4 +66,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
+    service.observe_sends(job_responses.expect_follower)
     return app

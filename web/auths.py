@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import jsonify, make_response
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from shared.config import get_settings
@@ -13,6 +12,7 @@ from web.auth import (
     COOKIE, admin_required, current_claims, current_user, issue_token, presented_credential,
     session_required, set_token_cookie, user_required,
 )
+from web.blueprint import Blueprint
 from web.db import db
 from web.schemas import Body, ProfileSchema, StatusSchema
 

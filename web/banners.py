@@ -1,11 +1,11 @@
 """``/api/v1/configs/banners``: the banners shown at the top of the web app."""
 from __future__ import annotations
 
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from shared.services import banners
 from web.auth import admin_required, user_required
+from web.blueprint import Blueprint
 from web.db import db
 from web.schemas import Body
 

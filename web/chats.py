@@ -8,13 +8,13 @@ from __future__ import annotations
 import json
 
 from flask import Response, jsonify
-from flask_smorest import Blueprint
 
 from shared.db import session_scope
 from shared.errors import BadRequest
 from shared.models import Chat
 from shared.services import chat_lists, chat_reads, chats, tags
 from web.auth import admin_required, current_user, user_required
+from web.blueprint import Blueprint
 from web.chat_schemas import (
     ChatBody, ChatResponseSchema, ChatTitleSchema, CloneBody, FilteredListQuery, FolderIdBody, FolderListQuery,
     ForkBody, ImportBody, ListQuery, MessageBody, SearchQuery, SharedChatSchema, TagBody, TagFilterBody,

@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import jsonify
-from flask_smorest import Blueprint
 from marshmallow import Schema
 from sqlalchemy.orm import Session
 
 from shared.services import llm_gateway
 from web import llm_relay
 from web.auth import admin_required, current_user
+from web.blueprint import Blueprint
 from web.db import db
 from web.llm_schemas import VerifyBody
 

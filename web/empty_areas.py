@@ -8,9 +8,9 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from flask import jsonify
-from flask_smorest import Blueprint
 
 from web.auth import admin_required, user_required
+from web.blueprint import Blueprint
 
 EMPTY_LIST: Callable[[], list] = list
 

@@ -1,10 +1,15 @@
 """One Redis pub/sub connection per web process for every job event stream its clients follow.
 
 Publishing appends each event to the job's log (a Redis Stream) and announces it on the job's
-channel in the same Lua call, so announcements arrive in log order. A new follower subscribes the
-channel (once per job per process), waits for Redis to confirm, then reads the log after its
-``Last-Event-ID``: everything published before is in that read, everything after arrives
-announced, and ids at or below the last one delivered are dropped, so nothing is lost or repeated.
+channel in the same Lua call, so announcements arrive in log order. The relay subscribes the pattern
+of every job's channel once (as python-socketio's Redis manager, which Open WebUI scales with, hears
+every emit in every process), so following a job costs no Redis command but reading its log: a new
+follower registers, waits until the pattern subscription is confirmed, then reads the log after its
+``Last-Event-ID``: everything published before is in that read, everything after arrives announced,
+and ids at or below the last one delivered are dropped, so nothing is lost or repeated. A job this
+process is about to send (``expect``, called by ``shared.jobs.service`` just before the message goes
+to Redis) has a follower from the start, which its first subscriber takes over without reading the
+log at all. Announcements of jobs nobody here follows are dropped unparsed.
 One reader thread (a greenlet under gunicorn's gevent worker) hands announcements to followers'
 queues: an idle stream costs a queue and a dict entry, no Redis connection and no thread.
 The same connection carries channels a process follows for its whole life (``listen``), such as the
@@ -17,7 +22,7 @@ import os
 import queue
 import threading
 import time
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from typing import Protocol
 
 import redis
@@ -29,6 +34,7 @@ from shared.redis_client import redis_url
 log = logging.getLogger(__name__)
 
 CONFIRM_TIMEOUT = 5.0
+EXPECT_SECONDS = 5.0
 LOST = JobEvent("", "lost", {})
 """Put in every follower's queue when Redis is lost: announcements may have been missed."""
 
@@ -42,13 +48,13 @@ class Subscription:
     """Events of one job after ``last_id``, in order; ``get_burst`` returns [] on timeout and raises
     ``redis.ConnectionError`` when the relay lost Redis (the client should come back later)."""
 
-    def __init__(self, relay: EventRelay, job_id: str, last_id: str) -> None:
+    def __init__(self, relay: EventRelay, job_id: str, last_id: str, caught_up: bool = False) -> None:
         self.relay = relay
         self.job_id = job_id
         self.last_id = last_id
         self.queue: queue.SimpleQueue[JobEvent] = queue.SimpleQueue()
         self.lock = threading.Lock()
-        self.pending: list[JobEvent] | None = []
+        self.pending: list[JobEvent] | None = None if caught_up else []
         """Announcements that arrive while the log is being read; None once caught up."""
 
     def get_burst(self, timeout: float) -> list[JobEvent]:
@@ -98,8 +104,13 @@ class EventRelay:
     def __init__(self, url: str | None = None) -> None:
         client = redis.Redis.from_url(url or redis_url(), decode_responses=True, socket_connect_timeout=2)
         self.pubsub = client.pubsub()
+        self.pattern = events.channel_pattern()
         self.followers: dict[str, set[Subscription]] = defaultdict(set)
-        self.confirmed: dict[str, threading.Event] = {}
+        self.expected: OrderedDict[str, tuple[Subscription, float]] = OrderedDict()
+        """Followers of jobs this process sent, by channel, until their first subscriber takes them over
+        (or ``EXPECT_SECONDS`` pass: a job answered with 202 is not followed here)."""
+        self.live = threading.Event()
+        """Set while Redis has confirmed the pattern subscription of every job's channel."""
         self.listeners: dict[str, Listener] = {}
         """Channels followed for the life of the process (not job streams), re-subscribed after a loss."""
         self.listening = False
@@ -119,21 +130,35 @@ class EventRelay:
         except redis.RedisError:
             pass  # the reader notices the lost connection and subscribes again
 
+    def expect(self, job_id: str) -> None:
+        """Start following a new job before its first event is published, so that its first subscriber
+        needs no read of the log. Nothing happens while the relay is not subscribed."""
+        channel = events.channel(job_id)
+        subscription = Subscription(self, job_id, "0-0", caught_up=True)
+        now = time.monotonic()
+        with self.lock:
+            if not self.live.is_set():
+                return
+            self.followers[channel].add(subscription)
+            self.expected[channel] = (subscription, now + EXPECT_SECONDS)
+            while self.expected:
+                stale, (oldest, until) = next(iter(self.expected.items()))
+                if until > now:
+                    break
+                del self.expected[stale]
+                self._drop(oldest)
+
     def subscribe(self, job_id: str, last_event_id: str | None) -> Subscription:
         """Follow the job's events after ``last_event_id`` (all when None)."""
         channel = events.channel(job_id)
-        subscription = Subscription(self, job_id, last_event_id or "0-0")
         with self.lock:
-            first = channel not in self.followers
+            expected = self.expected.pop(channel, None) if last_event_id is None else None
+            if expected is not None:
+                return expected[0]
+            subscription = Subscription(self, job_id, last_event_id or "0-0")
             self.followers[channel].add(subscription)
-            if first:
-                self.confirmed[channel] = threading.Event()
-            confirmed = self.confirmed[channel]
         try:
-            if first:
-                with self.commands:
-                    self.pubsub.subscribe(channel)
-            if not confirmed.wait(CONFIRM_TIMEOUT):
+            if not self.live.wait(CONFIRM_TIMEOUT):
                 raise redis.TimeoutError("Redis did not confirm the event subscription.")
             subscription.catch_up(events.read_after(job_id, last_event_id))
         except BaseException:
@@ -142,28 +167,25 @@ class EventRelay:
         return subscription
 
     def unsubscribe(self, subscription: Subscription) -> None:
-        channel = events.channel(subscription.job_id)
         with self.lock:
-            followers = self.followers.get(channel)
-            if followers is None or subscription not in followers:
-                return
+            self._drop(subscription)
+
+    def _drop(self, subscription: Subscription) -> None:
+        channel = events.channel(subscription.job_id)
+        followers = self.followers.get(channel)
+        if followers is not None:
             followers.discard(subscription)
-            if followers:
-                return
-            del self.followers[channel]
-            self.confirmed.pop(channel, None)
-        try:
-            with self.commands:
-                self.pubsub.unsubscribe(channel)
-        except redis.RedisError:
-            pass  # the reader notices the lost connection and starts afresh
+            if not followers:
+                del self.followers[channel]
 
     def _run(self) -> None:
         while True:
             try:
-                if not self.listening and self.listeners:
+                if not self.listening:
                     with self.commands:
-                        self.pubsub.subscribe(*self.listeners)
+                        self.pubsub.psubscribe(self.pattern)
+                        if self.listeners:
+                            self.pubsub.subscribe(*self.listeners)
                 self.listening = True
                 message = self.pubsub.get_message(timeout=1.0)
                 if message is not None:
@@ -177,35 +199,33 @@ class EventRelay:
                 log.exception("event relay failed; going on")
 
     def _handle(self, message: dict) -> None:
-        channel = message["channel"]
-        listener = self.listeners.get(channel)
-        if message["type"] == "subscribe":
+        kind, channel = message["type"], message["channel"]
+        if kind == "pmessage":
             with self.lock:
-                confirmed = self.confirmed.get(channel)
-            if confirmed is not None:
-                confirmed.set()
-            if listener is not None:
-                listener.on_subscription(True)
-            return
-        if message["type"] != "message":
-            return
-        if listener is not None:
-            listener.on_message(message["data"])
-            return
-        announced = events.parse_announcement(message["data"])
-        with self.lock:
-            followers = list(self.followers.get(channel, ()))
-        for subscription in followers:
-            subscription.announce(announced)
-        if announced[-1].terminal:
+                followers = list(self.followers.get(channel, ()))
+            if not followers:
+                return
+            announced = events.parse_announcement(message["data"])
             for subscription in followers:
-                self.unsubscribe(subscription)
+                subscription.announce(announced)
+            if announced[-1].terminal:
+                with self.lock:
+                    for subscription in followers:
+                        self._drop(subscription)
+        elif kind == "psubscribe":
+            self.live.set()
+        elif (listener := self.listeners.get(channel)) is not None:
+            if kind == "subscribe":
+                listener.on_subscription(True)
+            elif kind == "message":
+                listener.on_message(message["data"])
 
     def _drop_all(self) -> None:
         with self.lock:
+            self.live.clear()
             dropped = [s for followers in self.followers.values() for s in followers]
             self.followers.clear()
-            self.confirmed.clear()
+            self.expected.clear()
         self.listening = False
         for listener in list(self.listeners.values()):
             listener.on_subscription(False)

@@ -6,7 +6,6 @@ import time
 from collections.abc import Iterator
 
 from flask import Response, jsonify, request, stream_with_context
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from shared.db import session_scope
@@ -16,6 +15,7 @@ from shared.services import files
 from shared.services import knowledge as knowledge_service
 from shared.storage import get_storage, iter_bytes
 from web.auth import admin_required, current_user, user_required
+from web.blueprint import Blueprint
 from web.db import db
 from web.schemas import Body
 

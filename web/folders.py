@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask import jsonify
-from flask_smorest import Blueprint
 
 from shared import messages as texts
 from shared.errors import Forbidden
 from shared.services import app_config, chat_reads, chats, folders
 from web.auth import current_user, user_required
+from web.blueprint import Blueprint
 from web.chat_schemas import (
     FolderBody, FolderDeleteQuery, FolderDetailSchema, FolderExpandedBody, FolderListItemSchema,
     FolderParentBody, FolderSchema, FolderUpdateBody,

@@ -8,11 +8,11 @@ into the chat by the worker.
 from __future__ import annotations
 
 from flask import jsonify
-from flask_smorest import Blueprint
 
 from shared.services import llm_gateway
 from web import llm_relay
 from web.auth import admin_required, current_user, user_required
+from web.blueprint import Blueprint
 from web.db import db
 from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, ModelListSchema, ModelsQuery, PassThrough
 

@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask import request
-from flask_smorest import Blueprint
 
 from shared import messages
 from shared.errors import BadRequest, NotFound
 from shared.services.nul_text import NUL
+from web.blueprint import Blueprint
 from web.errors import json_error
 
 

@@ -7,7 +7,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
-from flask import Response, jsonify, request, stream_with_context
+from flask import Response, has_request_context, jsonify, request, stream_with_context
 
 from shared.db import session_scope
 from shared.jobs import events, results, service
@@ -121,6 +121,13 @@ def release_session() -> None:
 
 def wants_async() -> bool:
     return "respond-async" in request.headers.get("Prefer", "").lower()
+
+
+def expect_follower(job_id: str) -> None:
+    """Registered with ``service.observe_sends``: a job sent while answering a request that may follow it
+    (any but ``Prefer: respond-async``) is followed from before its first event."""
+    if has_request_context() and not wants_async():
+        get_relay().expect(job_id)
 
 
 def accepted(job: Job) -> Response:

@@ -2,12 +2,12 @@
 from __future__ import annotations
 
 from flask import jsonify, request
-from flask_smorest import Blueprint
 from marshmallow import Schema, fields, validate
 
 from shared.jobs import results, service
 from shared.models.job import STATUSES, Job
 from web.auth import admin_required, current_user, user_required
+from web.blueprint import Blueprint
 from web.db import db
 from web.job_responses import result_or_accepted, sse_response
 from web.schemas import Body

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import jsonify
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 from sqlalchemy.orm import Session
 
@@ -12,6 +11,7 @@ from shared.models import Memory, User
 from shared.services import memories
 from shared.services.retrieval import memory_collection
 from web.auth import current_user, user_required
+from web.blueprint import Blueprint
 from web.db import db
 from web.job_responses import result_or_accepted
 from web.schemas import Body

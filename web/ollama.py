@@ -3,13 +3,13 @@ Ollama's own format (NDJSON streams). The optional ``/<url_idx>`` suffix picks a
 from __future__ import annotations
 
 from flask import jsonify
-from flask_smorest import Blueprint
 
 from shared import messages
 from shared.errors import Unauthorized
 from shared.services import connections, llm_gateway
 from web import llm_relay
 from web.auth import admin_required, current_user, user_required
+from web.blueprint import Blueprint
 from web.connection_routes import add_connection_routes
 from web.db import db
 from web.llm_schemas import (

@@ -4,13 +4,13 @@ streams are relayed as OpenAI SSE chunks ending ``data: [DONE]``; errors use Ope
 from __future__ import annotations
 
 from flask import jsonify, request
-from flask_smorest import Blueprint
 
 from shared import messages
 from shared.errors import ServiceError, Unauthorized
 from shared.services import connections, llm_gateway
 from web import llm_relay
 from web.auth import current_user, user_required
+from web.blueprint import Blueprint
 from web.connection_routes import add_connection_routes
 from web.db import db
 from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, OpenAIConfigBody

@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask import Response, redirect
-from flask_smorest import Blueprint
 
 from shared.services import profile_images
 from web.auth import user_required
+from web.blueprint import Blueprint
 from web.db import db
 
 blp = Blueprint("profile_images", __name__, description="Profile images")

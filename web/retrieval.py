@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import jsonify
-from flask_smorest import Blueprint
 from marshmallow import fields, validate
 
 from shared import messages
@@ -13,6 +12,7 @@ from shared.rag import config as rag_config
 from shared.rag.vectors import get_vector_store
 from shared.services import files, retrieval
 from web.auth import admin_required, current_user, user_required
+from web.blueprint import Blueprint
 from web.db import db
 from web.files import follow_status
 from web.job_responses import accepted, result_or_accepted, wants_async

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 from flask import jsonify
-from flask_smorest import Blueprint
 from sqlalchemy import text
 
 from shared.config import VERSION
@@ -10,6 +9,7 @@ from shared.errors import ServiceError
 from shared.redis_client import get_redis
 from shared.services.client_config import client_config
 from web.auth import optional_user, user_required
+from web.blueprint import Blueprint
 from web.db import db
 
 blp = Blueprint("system", __name__, description="Health, version and client configuration")

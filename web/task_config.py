@@ -2,11 +2,11 @@
 from __future__ import annotations
 
 from flask import jsonify
-from flask_smorest import Blueprint
 from marshmallow import fields
 
 from shared.services import chat_tasks
 from web.auth import admin_required, user_required
+from web.blueprint import Blueprint
 from web.db import db
 from web.schemas import Body
 

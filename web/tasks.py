@@ -2,13 +2,13 @@
 from __future__ import annotations
 
 from flask import jsonify
-from flask_smorest import Blueprint
 from sqlalchemy.orm import Session
 
 from shared.jobs import service
 from shared.services import chats
 from shared.models.job import Job
 from web.auth import admin_required, current_user, user_required
+from web.blueprint import Blueprint
 from web.db import db
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="Open WebUI's running tasks")

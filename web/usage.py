@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 from flask import jsonify
-from flask_smorest import Blueprint
 
 from shared.services import presence
 from web.auth import current_user, user_required
+from web.blueprint import Blueprint
 from web.db import db
 
 blp = Blueprint("usage", __name__, description="Current usage")

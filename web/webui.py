@@ -7,12 +7,12 @@ from __future__ import annotations
 from html import escape
 
 from flask import Response, abort, request, send_from_directory
-from flask_smorest import Blueprint
 from werkzeug.exceptions import NotFound
 from werkzeug.routing import BaseConverter
 
 from shared import webui_bundle
 from shared.config import get_settings
+from web.blueprint import Blueprint
 
 blp = Blueprint("webui", __name__, description="The Open WebUI web app (static files)")
 

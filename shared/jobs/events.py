@@ -7,6 +7,7 @@ event with a finished status (succeeded, failed, cancelled).
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import lru_cache
@@ -64,6 +65,12 @@ def channel(job_id: str) -> str:
     """The pub/sub channel announcing the job's new events: per event three lines ``<id>``, ``<type>``,
     ``<json data>`` (JSON text never holds a raw newline), one or more events per message."""
     return key("job", job_id, "live")
+
+
+def channel_pattern() -> str:
+    """The pub/sub pattern matching every job's channel."""
+    prefix = re.sub(r"([*?\[\]\\])", r"\\\1", key("job"))
+    return f"{prefix}:*:live"
 
 
 def parse_announcement(message: str) -> list[JobEvent]:

@@ -89,8 +89,20 @@ def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: st
     else:
         rows.insert_job(job)  # nothing else to commit: the INSERT is the whole transaction
         _attach(session, job)
+    for observer in _send_observers:
+        observer(job.id)
     _send(session, job)
     return job
+
+
+_send_observers: list[Callable[[str], None]] = []
+
+
+def observe_sends(observer: Callable[[str], None]) -> None:
+    """Call ``observer(job_id)`` just before each new job's message and first event go to Redis (the web
+    starts following the job there: see ``web.event_relay``)."""
+    if observer not in _send_observers:
+        _send_observers.append(observer)
 
 
 def _attach(session: Session, job: Job) -> None:

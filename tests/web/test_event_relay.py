@@ -8,6 +8,7 @@ import redis
 
 from shared.jobs import events
 from shared.models.base import new_id
+from shared.redis_client import get_redis
 from tests.e2e.processes import free_port, private_redis
 from web.event_relay import EventRelay
 
@@ -49,6 +50,38 @@ def test_many_followers_subscribing_at_once_all_get_every_event():
         assert [e.type for e in results[job_id]] == ["status"] + ["delta"] * 5 + ["status"], job_id
         assert [e.data["index"] for e in results[job_id] if e.type == "delta"] == list(range(5))
     assert not relay.followers  # every channel was left once its job ended
+
+
+def wait_live(relay: EventRelay) -> None:
+    assert relay.live.wait(10), "the relay never subscribed"
+
+
+def test_a_job_expected_before_it_is_sent_is_followed_from_its_first_event_without_reading_its_log():
+    relay = EventRelay()
+    wait_live(relay)
+    job_id = new_id()
+    relay.expect(job_id)
+    events.publish(job_id, "status", {"status": "queued"})
+    events.publish(job_id, "status", {"status": "succeeded"})
+    deadline = time.monotonic() + 10
+    while relay.followers:  # the relay has seen the final announcement
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    get_redis().delete(events.stream_key(job_id))  # what a read of the log would find: nothing
+    assert [e.data["status"] for e in collect(relay, job_id)] == ["queued", "succeeded"]
+    assert not relay.expected
+
+
+def test_announcements_of_jobs_nobody_follows_are_dropped_and_unclaimed_expectations_expire(monkeypatch):
+    relay = EventRelay()
+    wait_live(relay)
+    monkeypatch.setattr("web.event_relay.EXPECT_SECONDS", 0.05)
+    unclaimed, later = new_id(), new_id()
+    relay.expect(unclaimed)
+    events.publish(new_id(), "status", {"status": "running"})  # another process's job
+    time.sleep(0.1)
+    relay.expect(later)  # expires the first
+    assert list(relay.expected) == list(relay.followers) == [events.channel(later)]
 
 
 def test_resume_after_an_id_gets_only_later_events():
