@@ -113,22 +113,19 @@ class EventRelay:
         """Set while Redis has confirmed the pattern subscription of every job's channel."""
         self.listeners: dict[str, Listener] = {}
         """Channels followed for the life of the process (not job streams), re-subscribed after a loss."""
+        self.to_subscribe: set[str] = set()
+        """Listened channels the reader has yet to subscribe."""
         self.listening = False
         self.lock = threading.Lock()
-        self.commands = threading.Lock()
-        """Serialises (un)subscribe commands: redis-py's PubSub opens its connection on first use, unlocked."""
         threading.Thread(target=self._run, name="event-relay", daemon=True).start()
 
     def listen(self, channel: str, listener: Listener) -> None:
         """Pass every message on ``channel`` to ``listener`` from now on; it is told when the
-        subscription is confirmed (again after each loss of Redis) and when it is lost."""
+        subscription is confirmed (again after each loss of Redis) and when it is lost. The reader
+        subscribes it within a second (only the reader uses the pub/sub connection)."""
         with self.lock:
             self.listeners[channel] = listener
-        try:
-            with self.commands:
-                self.pubsub.subscribe(channel)
-        except redis.RedisError:
-            pass  # the reader notices the lost connection and subscribes again
+            self.to_subscribe.add(channel)
 
     def expect(self, job_id: str) -> None:
         """Start following a new job before its first event is published, so that its first subscriber
@@ -182,11 +179,14 @@ class EventRelay:
         while True:
             try:
                 if not self.listening:
-                    with self.commands:
-                        self.pubsub.psubscribe(self.pattern)
-                        if self.listeners:
-                            self.pubsub.subscribe(*self.listeners)
-                self.listening = True
+                    self.pubsub.psubscribe(self.pattern)
+                    with self.lock:
+                        self.to_subscribe = set(self.listeners)
+                    self.listening = True
+                if self.to_subscribe:
+                    with self.lock:
+                        channels, self.to_subscribe = self.to_subscribe, set()
+                    self.pubsub.subscribe(*channels)
                 message = self.pubsub.get_message(timeout=1.0)
                 if message is not None:
                     self._handle(message)
@@ -230,8 +230,7 @@ class EventRelay:
         for listener in list(self.listeners.values()):
             listener.on_subscription(False)
         try:
-            with self.commands:
-                self.pubsub.reset()
+            self.pubsub.reset()
         except redis.RedisError:
             pass
         for subscription in dropped:
