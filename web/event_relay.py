@@ -102,8 +102,9 @@ class Listener(Protocol):
 
 class EventRelay:
     def __init__(self, url: str | None = None) -> None:
-        client = redis.Redis.from_url(url or redis_url(), decode_responses=True, socket_connect_timeout=2)
-        self.pubsub = client.pubsub()
+        self.client = redis.Redis.from_url(url or redis_url(), decode_responses=True, socket_connect_timeout=2)
+        """Kept: a collected client closes its pool, the pub/sub connection included."""
+        self.pubsub = self.client.pubsub()
         self.pattern = events.channel_pattern()
         self.followers: dict[str, set[Subscription]] = defaultdict(set)
         self.expected: OrderedDict[str, tuple[Subscription, float]] = OrderedDict()
