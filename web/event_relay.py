@@ -139,12 +139,7 @@ class EventRelay:
                 return
             self.followers[channel].add(subscription)
             self.expected[channel] = (subscription, now + EXPECT_SECONDS)
-            while self.expected:
-                stale, (oldest, until) = next(iter(self.expected.items()))
-                if until > now:
-                    break
-                del self.expected[stale]
-                self._drop(oldest)
+            self._expire(now)
 
     def subscribe(self, job_id: str, last_event_id: str | None) -> Subscription:
         """Follow the job's events after ``last_event_id`` (all when None)."""
@@ -168,6 +163,15 @@ class EventRelay:
         with self.lock:
             self._drop(subscription)
 
+    def _expire(self, now: float) -> None:
+        """Stop following expected jobs nobody took over in time (under ``self.lock``)."""
+        while self.expected:
+            channel, (oldest, until) = next(iter(self.expected.items()))
+            if until > now:
+                break
+            del self.expected[channel]
+            self._drop(oldest)
+
     def _drop(self, subscription: Subscription) -> None:
         channel = events.channel(subscription.job_id)
         followers = self.followers.get(channel)
@@ -188,6 +192,9 @@ class EventRelay:
                     with self.lock:
                         channels, self.to_subscribe = self.to_subscribe, set()
                     self.pubsub.subscribe(*channels)
+                if self.expected:  # also when no other job is sent to expire them
+                    with self.lock:
+                        self._expire(time.monotonic())
                 message = self.pubsub.get_message(timeout=1.0)
                 if message is not None:
                     self._handle(message)

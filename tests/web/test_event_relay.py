@@ -84,6 +84,18 @@ def test_announcements_of_jobs_nobody_follows_are_dropped_and_unclaimed_expectat
     assert list(relay.expected) == list(relay.followers) == [events.channel(later)]
 
 
+def test_an_expectation_nobody_takes_over_expires_even_when_no_other_job_is_sent(monkeypatch):
+    """A long job answered with 202 must not be buffered here until it ends."""
+    relay = EventRelay()
+    wait_live(relay)
+    monkeypatch.setattr("web.event_relay.EXPECT_SECONDS", 0.05)
+    relay.expect(new_id())
+    deadline = time.monotonic() + 5
+    while relay.expected or relay.followers:
+        assert time.monotonic() < deadline, "the expectation never expired"
+        time.sleep(0.05)
+
+
 def test_resume_after_an_id_gets_only_later_events():
     relay = EventRelay()
     job_id = new_id()
