@@ -20,12 +20,13 @@ import dramatiq
 import workers.broker  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
 from shared.errors import UpstreamError
-from shared.jobs import current
+from shared.jobs import current, events
 from shared.jobs.config import get_job_settings
 from shared.models.job import Job
 from shared.models.user import User
 from shared.providers.ollama import OllamaClient
 from shared.providers.openai import OpenAIClient
+from shared.providers.upstream import Streamed
 from shared.services import chat_rag, chats, connections, llm_format, models_registry
 from shared.services.connections import Connection
 
@@ -101,9 +102,12 @@ def _batches(source: Iterator[T]) -> Iterator[list[T]]:
     (the time to first token is never held) and so does every item of a model writing slower than one
     per interval (most do); a faster upstream gives a batch per interval: fewer Redis calls here and
     fewer announcements for every web process relaying the stream. The end of the stream is never held.
+    While holding, this thread sleeps until the interval is over or the stream ends, not waking for
+    each item the reader queues (at hundreds of tokens a second per stream, those wake-ups cost more
+    than the rest of the relay).
     """
     inbox: queue.SimpleQueue = queue.SimpleQueue()
-    job, stop = current.running(), threading.Event()
+    job, stop, ended = current.running(), threading.Event(), threading.Event()
     budget = _FlushBudget(get_job_settings().stream_flush_ms / 1000)
 
     def read() -> None:
@@ -117,26 +121,28 @@ def _batches(source: Iterator[T]) -> Iterator[list[T]]:
         except BaseException as error:  # noqa: BLE001 - handed to the actor's thread
             inbox.put(_Ended(error))
         finally:
+            ended.set()
             getattr(source, "close", lambda: None)()
 
     threading.Thread(target=read, name="llm-stream-reader", daemon=True).start()
     try:
         while True:
             batch = [_get(inbox)]
-            hold_until = budget.ready_at()
+            hold = budget.ready_at() - time.monotonic()
+            if hold > 0 and not isinstance(batch[-1], _Ended):
+                ended.wait(hold)
             while not isinstance(batch[-1], _Ended):
-                remaining = hold_until - time.monotonic()
                 try:
-                    batch.append(inbox.get(timeout=remaining) if remaining > 0 else inbox.get_nowait())
+                    batch.append(inbox.get_nowait())
                 except queue.Empty:
                     break
-            ended = batch.pop() if isinstance(batch[-1], _Ended) else None
+            end = batch.pop() if isinstance(batch[-1], _Ended) else None
             if batch:
                 budget.spend()
                 yield batch
-            if ended is not None:
-                if ended.error is not None:
-                    raise ended.error
+            if end is not None:
+                if end.error is not None:
+                    raise end.error
                 return
     finally:
         stop.set()
@@ -151,7 +157,7 @@ def _get(inbox: queue.SimpleQueue) -> Any:
             continue
 
 
-def _publish_deltas(datas: Iterable[dict]) -> None:
+def _publish_deltas(datas: Iterable[str]) -> None:
     current.publish_many([("delta", data) for data in datas])
 
 
@@ -167,8 +173,8 @@ def proxy(job_id: str, provider: str, url_idx: int, method: str, path: str, body
         return client.call(method, path, body)
     last = None
     for batch in _batches(client.stream(path, body or {})):
-        _publish_deltas({"chunk": chunk} for chunk in batch)
-        last = batch[-1]
+        _publish_deltas(events.delta(chunk.text) for chunk in batch)
+        last = batch[-1].value
     return last
 
 
@@ -208,16 +214,14 @@ def verify(job_id: str, provider: str, url: str, key: str | None = None, config:
         raise
 
 
-def _openai_chunks(client: OpenAIClient, body: dict) -> Iterator[dict]:
-    yield from client.stream("/chat/completions", body)
-
-
-def _ollama_chunks(client: OllamaClient, request: dict, model: str) -> Iterator[dict]:
+def _ollama_chunks(client: OllamaClient, request: dict, model: str) -> Iterator[Streamed]:
+    """Ollama's chat stream as OpenAI ``chat.completion.chunk`` objects."""
     ids = llm_format.CompletionIds(model)
     for index, part in enumerate(client.stream("/api/chat", request)):
-        if part.get("error"):
-            raise UpstreamError(f"Ollama: {part['error']}")
-        yield llm_format.ollama_chunk_to_openai(ids, part, index == 0)
+        if part.value.get("error"):
+            raise UpstreamError(f"Ollama: {part.value['error']}")
+        chunk = llm_format.ollama_chunk_to_openai(ids, part.value, index == 0)
+        yield Streamed(chunk, events.compact(chunk))
 
 
 class _Reply:
@@ -231,18 +235,18 @@ class _Reply:
         self.finish_reason: str | None = None
         self.usage: dict | None = None
 
-    def add(self, chunk: dict) -> dict:
+    def add(self, streamed: Streamed) -> str:
         """Take one chunk; returns its ``delta`` event data."""
+        chunk = streamed.value
         self.first = self.first or chunk
         for choice in chunk.get("choices") or []:
             self.content += (choice.get("delta") or {}).get("content") or ""
             self.finish_reason = choice.get("finish_reason") or self.finish_reason
         self.usage = chunk.get("usage") or self.usage
-        event: dict[str, Any] = {"chunk": chunk}
-        if self.background:
-            event.update(chat_id=self.background["chat_id"], message_id=self.background["message_id"],
-                         content=self.content)
-        return event
+        if not self.background:
+            return events.delta(streamed.text)
+        return events.delta(streamed.text, {"chat_id": self.background["chat_id"],
+                                            "message_id": self.background["message_id"], "content": self.content})
 
     def completion(self) -> dict:
         return llm_format.completion_from_chunks(self.first, self.content, self.finish_reason, self.usage, self.model)
@@ -289,7 +293,8 @@ def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: 
             return {**llm_format.ollama_answer_to_openai(llm_format.CompletionIds(model), answer), **with_sources}
         return {**client.call("POST", "/chat/completions", request), **with_sources}
     reply = _Reply(model, background)
-    chunks = _ollama_chunks(client, request, model) if conn.kind == "ollama" else _openai_chunks(client, request)
+    chunks = (_ollama_chunks(client, request, model) if conn.kind == "ollama"
+              else client.stream("/chat/completions", request))
     try:
         for batch in _batches(chunks):
             _publish_deltas([reply.add(chunk) for chunk in batch])

@@ -1,7 +1,6 @@
 """Answering with a job: relay its events as server-sent events, or wait (bounded) for its result."""
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -27,7 +26,7 @@ def job_summary(job: Job) -> dict:
 
 
 def sse_frame(event: JobEvent) -> str:
-    return f"id: {event.id}\nevent: {event.type}\ndata: {json.dumps(event.data, default=str)}\n\n"
+    return f"id: {event.id}\nevent: {event.type}\ndata: {event.text}\n\n"
 
 
 def _replay_finished(job: Job) -> list[JobEvent]:

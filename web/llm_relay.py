@@ -19,7 +19,7 @@ from flask import Response, jsonify
 from shared.db import session_scope
 from shared.jobs import results
 from shared.jobs import service as jobs
-from shared.jobs.events import JobEvent
+from shared.jobs.events import JobEvent, compact
 from shared.models import Job
 from shared.services import connections
 from web.db import db
@@ -30,17 +30,13 @@ TICK = 5.0
 tick ``follow`` checks the job row and, once finished, replays the row instead of the log."""
 
 
-def _compact(obj: dict) -> str:
-    """JSON as the upstreams write it: no spaces after separators, UTF-8 kept."""
-    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
-
-
 @dataclass(frozen=True)
 class Wire:
     """How one protocol frames a stream."""
 
     content_type: str
-    frame: Callable[[dict], str]
+    frame: Callable[[str], str]
+    """Frames one object's JSON text."""
     error_frame: Callable[[str, int], str]
     end: str = ""
     keepalive: str | None = None
@@ -48,12 +44,12 @@ class Wire:
 
 NDJSON = Wire(
     "application/x-ndjson",
-    frame=lambda obj: _compact(obj) + "\n",
-    error_frame=lambda message, _status: _compact({"error": message}) + "\n",
+    frame=lambda text: text + "\n",
+    error_frame=lambda message, _status: compact({"error": message}) + "\n",
 )
 SSE = Wire(
     "text/event-stream",
-    frame=lambda obj: f"data: {_compact(obj)}\n\n",
+    frame=lambda text: f"data: {text}\n\n",
     error_frame=lambda message, status: "data: " + json.dumps(
         {"error": {"message": message, "type": "upstream_error", "param": None, "code": status}}) + "\n\n",
     end="data: [DONE]\n\n",
@@ -114,7 +110,7 @@ def _failure(job: Job, event: JobEvent | None, openai_style: bool) -> Response:
 
 def _frame(wire: Wire, event: JobEvent) -> str:
     if event.type == "delta":
-        return wire.frame(event.data["chunk"])
+        return wire.frame(event.chunk_text())
     if event.type == "error":
         return wire.error_frame(event.data.get("message") or "Upstream failed", int(event.data.get("status") or 502))
     return ""

@@ -19,7 +19,8 @@ from dramatiq.threading import Interrupt
 from shared.jobs import events
 from shared.jobs.service import record_progress
 
-Events = list[tuple[str, dict | None]]
+Events = list[tuple[str, dict | str | None]]
+"""(type, data) pairs; data is a dict or its JSON text (see ``events.publish_many``)."""
 
 
 class JobCancelled(Interrupt):

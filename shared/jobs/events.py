@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any
 
@@ -24,18 +23,63 @@ ACTIVE_TTL = 7 * 24 * 3600
 """Seconds a log of a job that never finishes is kept."""
 
 
-@dataclass(frozen=True)
 class JobEvent:
-    id: str
-    type: str
-    data: dict
+    """One event of a job's log. Read from Redis it keeps its data's JSON text (``text``) and parses it
+    only when ``data`` is asked for: a relay passes most events on without looking inside."""
+
+    __slots__ = ("id", "type", "_data", "_text")
+
+    def __init__(self, id: str, type: str, data: dict | None = None, text: str | None = None) -> None:
+        self.id = id
+        self.type = type
+        self._data = data
+        self._text = text
+
+    @property
+    def data(self) -> dict:
+        if self._data is None:
+            self._data = json.loads(self._text or "{}")
+        return self._data
+
+    @property
+    def text(self) -> str:
+        """The data as JSON text."""
+        if self._text is None:
+            self._text = json.dumps(self._data or {}, default=str)
+        return self._text
 
     @property
     def terminal(self) -> bool:
         return self.type == "status" and self.data.get("status") in FINISHED
 
-    def as_dict(self) -> dict:
-        return {"id": self.id, "type": self.type, "data": self.data}
+    def chunk_text(self) -> str:
+        """A ``delta``'s chunk as JSON text, cut out of the data's text when it has one (see :func:`delta`)."""
+        if self._text is not None:
+            at = self._text.find(_CHUNK_KEY)
+            if at >= 0:
+                return self._text[at + len(_CHUNK_KEY):-1].strip()
+        return compact(self.data["chunk"])
+
+    def __repr__(self) -> str:
+        return f"JobEvent({self.id!r}, {self.type!r}, {self.text})"
+
+
+_CHUNK_KEY = '"chunk":'
+
+
+def compact(obj: Any) -> str:
+    """JSON as the upstreams write it: no spaces after separators, UTF-8 kept."""
+    return json.dumps(obj, separators=(",", ":"), ensure_ascii=False)
+
+
+def delta(chunk_text: str, extra: dict[str, str] | None = None) -> str:
+    """A ``delta`` event's data as JSON text: ``extra``'s string fields, then ``chunk``, the chunk's JSON
+    text spliced in unchanged (a streamed chunk is neither parsed again nor re-encoded on its way to the
+    client). ``chunk`` is always the last key and the only non-string one, so the first ``"chunk":`` in
+    the text is that key (a quote inside a JSON string is escaped) and the chunk runs from there to the
+    closing brace: :meth:`JobEvent.chunk_text` cuts it out without parsing."""
+    head = compact(extra)[:-1] + "," if extra else "{"
+    return f"{head}{_CHUNK_KEY}{chunk_text}}}"
 
 
 def stream_key(job_id: str) -> str:
@@ -43,7 +87,7 @@ def stream_key(job_id: str) -> str:
 
 
 def decode(event_id: str, fields: dict[str, str]) -> JobEvent:
-    return JobEvent(event_id, fields["type"], json.loads(fields.get("data") or "{}"))
+    return JobEvent(event_id, fields["type"], text=fields.get("data") or "{}")
 
 
 _PUBLISH = """
@@ -75,17 +119,21 @@ def channel_pattern() -> str:
 
 def parse_announcement(message: str) -> list[JobEvent]:
     lines = message.split("\n")
-    return [JobEvent(lines[i], lines[i + 1], json.loads(lines[i + 2])) for i in range(0, len(lines), 3)]
+    return [JobEvent(lines[i], lines[i + 1], text=lines[i + 2]) for i in range(0, len(lines), 3)]
 
 
-def publish_many(job_id: str, events: Iterable[tuple[str, dict | None]],
+def publish_many(job_id: str, events: Iterable[tuple[str, dict | str | None]],
                  pipe: redis.client.Pipeline | None = None) -> list[str]:
     """Append events in one round trip; returns their ids (with ``pipe``: queues the call there, see
-    :func:`shared.redis_client.queue_script`, and returns no ids)."""
+    :func:`shared.redis_client.queue_script`, and returns no ids). An event's data is a dict or its JSON
+    text (as :func:`delta` makes it)."""
     settings = get_job_settings()
     ttl = ACTIVE_TTL
     args: list = []
     for event_type, data in events:
+        if isinstance(data, str):
+            args += [event_type, data]
+            continue
         data = data or {}
         args += [event_type, json.dumps(data, default=str)]
         if event_type == "status" and data.get("status") in FINISHED:

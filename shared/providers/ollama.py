@@ -1,12 +1,11 @@
 """An Ollama server's API: JSON calls, and NDJSON streams (``/api/chat``, ``/api/generate``, ``/api/pull``)."""
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator
 from typing import Any
 
 from shared.errors import UpstreamError
-from shared.providers.upstream import Upstream
+from shared.providers.upstream import Streamed, Upstream, parse_streamed
 
 
 def _error_message(body: Any) -> str | None:
@@ -29,10 +28,10 @@ class OllamaClient:
         answer = self.call("GET", "/api/tags")
         return (answer or {}).get("models") or []
 
-    def stream(self, path: str, body: dict) -> Iterator[dict]:
+    def stream(self, path: str, body: dict) -> Iterator[Streamed]:
         """The objects of an NDJSON answer, one per line, exactly as Ollama sent them."""
         for line in self.http.lines("POST", path, {**body, "stream": True}):
             try:
-                yield json.loads(line)
+                yield parse_streamed(line)
             except ValueError as exc:
                 raise UpstreamError("Ollama: the stream holds a line that is not JSON") from exc

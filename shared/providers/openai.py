@@ -7,16 +7,15 @@ used like any OpenAI server) the model is the deployment in the path, every call
 """
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
 from shared.errors import UpstreamError
-from shared.providers.upstream import Upstream
+from shared.providers.upstream import Streamed, Upstream, parse_streamed
 
-DONE = "[DONE]"
+DONE = b"[DONE]"
 AZURE_API_VERSION = "2023-03-15-preview"
 """Open WebUI's default when an Azure connection names no ``api_version``."""
 AZURE_CHAT_PARAMS = frozenset({
@@ -106,15 +105,15 @@ class OpenAIClient:
         data = body.get("data") if isinstance(body, dict) else body
         return data if isinstance(data, list) else []
 
-    def stream(self, path: str, body: dict) -> Iterator[dict]:
+    def stream(self, path: str, body: dict) -> Iterator[Streamed]:
         """The JSON chunks of an SSE answer, in order, ending before ``data: [DONE]``."""
         for line in self.http.lines("POST", *self._route(path, {**body, "stream": True})):
             if not line.startswith(b"data:"):
                 continue  # comments (": keep-alive"), event: and id: lines
             data = line[5:].strip()
-            if data.decode(errors="replace") == DONE:
+            if data == DONE:
                 return
             try:
-                yield json.loads(data)
+                yield parse_streamed(data)
             except ValueError as exc:
                 raise UpstreamError("OpenAI: the stream holds a chunk that is not JSON") from exc

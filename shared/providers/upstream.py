@@ -11,12 +11,13 @@ Every provider client (``ollama.py``, ``openai.py``) sends its requests through 
 """
 from __future__ import annotations
 
+import json
 import logging
 import os
 import socket
 from collections.abc import Callable, Iterator
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import requests
 
@@ -66,6 +67,19 @@ def _raise_if_cancelled() -> None:
 
     if current.current_job_id() is not None:
         current.raise_if_cancelled()
+
+
+class Streamed(NamedTuple):
+    """One object of a streamed answer, parsed and as the JSON text the upstream sent."""
+
+    value: Any
+    text: str
+
+
+def parse_streamed(data: bytes) -> Streamed:
+    """``data`` (a line of an NDJSON or SSE answer) parsed; ``ValueError`` when it is not JSON."""
+    text = data.decode().strip()
+    return Streamed(json.loads(text), text)
 
 
 class Upstream:

@@ -60,6 +60,11 @@ def test_ollama_stream_is_ndjson_exactly_as_ollama_sends_it(stack, auth, fake_ol
     assert {"total_duration", "eval_count", "done_reason"} <= set(objects[-1])
     assert lines[0].startswith('{"model":"llama-fake:latest","created_at":')
 
+    # relayed byte for byte: Go's escapes of <, > and & stay as Ollama wrote them, UTF-8 stays UTF-8
+    marked = post(stack, "/ollama/api/chat", auth, {"model": LLAMA, "messages": [{"role": "user", "content": "<b> & é"}]})
+    assert '"content":" \\u003cb\\u003e"' in marked.text and '"content":" \\u0026"' in marked.text
+    assert '"content":" é"' in marked.content.decode()
+
     whole = post(stack, "/ollama/api/generate", auth, {"model": LLAMA, "prompt": "x", "stream": False})
     assert whole.headers["Content-Type"].startswith("application/json")
     assert whole.json()["response"] == "You said: x" and whole.json()["done"] is True

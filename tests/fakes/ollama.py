@@ -44,8 +44,16 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
+_GO_ESCAPES = {"<": "\\u003c", ">": "\\u003e", "&": "\\u0026", "\u2028": "\\u2028", "\u2029": "\\u2029"}
+
+
 def _line(payload: dict) -> bytes:
-    return json.dumps(payload, separators=(",", ":")).encode() + b"\n"
+    """One NDJSON line as Ollama (Go's encoding/json) writes it: compact, UTF-8, and ``<``, ``>``, ``&``,
+    U+2028 and U+2029 escaped (they only occur inside strings, so replacing them everywhere is safe)."""
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    for char, escape in _GO_ESCAPES.items():
+        text = text.replace(char, escape)
+    return text.encode() + b"\n"
 
 
 def _timings(prompt: str, text: str, started: float) -> dict:

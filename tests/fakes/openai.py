@@ -107,7 +107,7 @@ def _chat_chunks(completion_id: str, created: int, model: str, prompt: str, text
                    if choices else []}
         if include_usage:
             payload["usage"] = usage
-        return b"data: " + json.dumps(payload).encode() + b"\n\n"
+        return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
 
     yield chunk({"role": "assistant", "content": "", "refusal": None})
     for token in words(text):
