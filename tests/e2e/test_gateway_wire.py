@@ -87,6 +87,16 @@ def test_openai_stream_is_sse_ending_with_done(stack, auth, fake_openai):
     assert json.loads(proxied[0])["choices"][0]["delta"]["role"] == "assistant"
 
 
+def test_streams_one_after_another_reuse_the_upstream_connection(stack, auth, fake_openai, fake_ollama):
+    """A finished stream hands its connection back to the pool (no new TCP, or TLS, handshake per answer)."""
+    for path, model, fake, upstream_path in (("/api/chat/completions", "gpt-fake", fake_openai, "/v1/chat/completions"),
+                                             ("/ollama/api/chat", LLAMA, fake_ollama, "/api/chat")):
+        for _ in range(3):
+            assert post(stack, path, auth, {"model": model, "messages": CHAT, "stream": True}).ok
+        ports = {r.client for r in fake.received(upstream_path)[-3:]}
+        assert len(ports) == 1, f"{path}: three streams used {len(ports)} connections to the upstream"
+
+
 def test_refused_connection_is_502_and_skipped_in_the_model_list(stack, auth, fake_ollama):
     dead = f"http://127.0.0.1:{free_port()}"
     saved = post(stack, "/ollama/config/update", auth, {

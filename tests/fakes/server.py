@@ -41,6 +41,8 @@ class Received:
     headers: dict[str, str]
     body: Any
     params: dict[str, str] = field(default_factory=dict)
+    client: tuple[str, int] = ("", 0)
+    """The client's address and port: requests on one kept-alive connection share it."""
     disconnected: threading.Event = field(default_factory=threading.Event)
     """Set when the fake noticed the client closed the connection mid-answer."""
 
@@ -183,7 +185,8 @@ class FakeUpstream:
         except ValueError:
             body = raw.decode(errors="replace")
         params = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
-        received = Received(handler.command, path, dict(handler.headers.items()), body, params)
+        received = Received(handler.command, path, dict(handler.headers.items()), body, params,
+                            handler.client_address)
         with self._lock:
             self.requests.append(received)
             self._served += 1
