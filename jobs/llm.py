@@ -230,23 +230,32 @@ class _Reply:
     def __init__(self, model: str, background: dict | None) -> None:
         self.model = model
         self.background = background
-        self.content = ""
+        self.parts: list[str] = []
         self.first: dict | None = None
         self.finish_reason: str | None = None
         self.usage: dict | None = None
 
-    def add(self, streamed: Streamed) -> str:
-        """Take one chunk; returns its ``delta`` event data."""
-        chunk = streamed.value
-        self.first = self.first or chunk
-        for choice in chunk.get("choices") or []:
-            self.content += (choice.get("delta") or {}).get("content") or ""
-            self.finish_reason = choice.get("finish_reason") or self.finish_reason
-        self.usage = chunk.get("usage") or self.usage
-        if not self.background:
-            return events.delta(streamed.text)
-        return events.delta(streamed.text, {"chat_id": self.background["chat_id"],
-                                            "message_id": self.background["message_id"], "content": self.content})
+    @property
+    def content(self) -> str:
+        return "".join(self.parts)
+
+    def add(self, batch: list[Streamed]) -> list[str]:
+        """Take a batch of chunks; returns their ``delta`` events' data. In background mode the last one
+        also carries the chat and the text so far (what the socket.io delivery sends the browser): once
+        per batch, not once per chunk, since each copy holds the whole text."""
+        for streamed in batch:
+            chunk = streamed.value
+            self.first = self.first or chunk
+            for choice in chunk.get("choices") or []:
+                self.parts.append((choice.get("delta") or {}).get("content") or "")
+                self.finish_reason = choice.get("finish_reason") or self.finish_reason
+            self.usage = chunk.get("usage") or self.usage
+        datas = [events.delta(streamed.text) for streamed in batch]
+        if self.background:
+            datas[-1] = events.delta(batch[-1].text, {"chat_id": self.background["chat_id"],
+                                                      "message_id": self.background["message_id"],
+                                                      "content": self.content})
+        return datas
 
     def completion(self) -> dict:
         return llm_format.completion_from_chunks(self.first, self.content, self.finish_reason, self.usage, self.model)
@@ -297,7 +306,7 @@ def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: 
               else client.stream("/chat/completions", request))
     try:
         for batch in _batches(chunks):
-            _publish_deltas([reply.add(chunk) for chunk in batch])
+            _publish_deltas(reply.add(batch))
     except current.JobCancelled:
         if background:  # stopped by the user: keep what was said so far
             _save_reply(owner_id, background, {"content": reply.content, "done": True})

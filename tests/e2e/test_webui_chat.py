@@ -47,6 +47,9 @@ def test_a_new_chat_streams_saves_and_gets_a_title(stack, second_web, admin, fak
     requests.post(f"{stack.url}/api/v1/tasks/config/update", headers=headers, json={
         "TITLE_GENERATION_PROMPT_TEMPLATE": 'Answer {"title": "Greeting in tests"} about {{MESSAGES:END:2}}',
     }).raise_for_status()
+    # The text goes to the browser once per published batch; tokens further apart than JOB_STREAM_FLUSH_MS
+    # (50 ms) are a batch each, so each one shows.
+    fake_ollama.behave(delay=0.06)
     browser = Browser(second_web, admin["token"])
     try:
         body, reply_id = app_request(browser.client.sid, "hello there", tasks={

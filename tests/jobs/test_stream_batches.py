@@ -1,10 +1,14 @@
-"""How a streamed upstream answer is batched for publishing (``jobs.llm._batches``)."""
+"""How a streamed upstream answer is batched for publishing (``jobs.llm._batches``) and what the
+batches' ``delta`` events carry (``jobs.llm._Reply``)."""
 from __future__ import annotations
 
+import json
 import time
 
-from jobs.llm import FLUSH_BURST, _batches
+from jobs.llm import FLUSH_BURST, _batches, _Reply
 from shared.jobs.config import get_job_settings
+from shared.jobs.events import JobEvent
+from shared.providers.upstream import parse_streamed
 
 
 def paced(count: int, gap: float):
@@ -47,3 +51,30 @@ def test_an_error_ends_the_batches_after_what_came_before():
     else:
         raise AssertionError("the upstream's error was swallowed")
     assert seen == [1]
+
+
+def chunk(text: str) -> bytes:
+    return json.dumps({"id": "c1", "object": "chat.completion.chunk",
+                       "choices": [{"index": 0, "delta": {"content": text}, "finish_reason": None}]}).encode()
+
+
+def test_a_background_batch_carries_the_chat_and_the_text_so_far_once_on_its_last_delta():
+    reply = _Reply("m", {"chat_id": "c", "message_id": "a1"})
+    first = [parse_streamed(chunk(word)) for word in ("One", " two", ' "three"')]
+    datas = reply.add(first)
+    assert [json.loads(data) for data in datas[:2]] == [{"chunk": s.value} for s in first[:2]]
+    assert json.loads(datas[2]) == {"chat_id": "c", "message_id": "a1", "content": 'One two "three"',
+                                    "chunk": first[2].value}
+    # each chunk is cut out of its event as the upstream wrote it, wherever "chunk" may also appear
+    assert [JobEvent("1-0", "delta", text=data).chunk_text() for data in datas] == [s.text for s in first]
+
+    later = reply.add([parse_streamed(chunk(' "chunk": 4'))])
+    assert json.loads(later[0])["content"] == 'One two "three" "chunk": 4' == reply.content
+    assert JobEvent("2-0", "delta", text=later[0]).chunk_text() == chunk(' "chunk": 4').decode()
+
+
+def test_without_a_chat_every_delta_is_the_chunk_alone():
+    reply = _Reply("m", None)
+    batch = [parse_streamed(chunk(word)) for word in ("a", "b")]
+    assert [json.loads(data) for data in reply.add(batch)] == [{"chunk": s.value} for s in batch]
+    assert reply.content == "ab"
