@@ -62,6 +62,10 @@ def _error_message(body: Any) -> str | None:
     return error if isinstance(error, str) else body.get("detail") if isinstance(body.get("detail"), str) else None
 
 
+def _is_done(line: bytes) -> bool:
+    return line.startswith(b"data:") and line[5:].strip() == DONE
+
+
 class OpenAIClient:
     def __init__(self, base_url: str, key: str | None = None, timeout: float | None = None,
                  config: dict | None = None, extra_headers: dict[str, str] | None = None) -> None:
@@ -106,17 +110,12 @@ class OpenAIClient:
         return data if isinstance(data, list) else []
 
     def stream(self, path: str, body: dict) -> Iterator[Streamed]:
-        """The JSON chunks of an SSE answer, in order, ending before ``data: [DONE]``. What follows
-        ``[DONE]`` (normally only the end of the body) is read and dropped, so that the connection goes
-        back to the pool for the next request instead of being closed (no new TCP and TLS handshake)."""
-        done = False
-        for line in self.http.lines("POST", *self._route(path, {**body, "stream": True})):
-            if done or not line.startswith(b"data:"):
+        """The JSON chunks of an SSE answer, in order, ending before ``data: [DONE]`` (the rest of the
+        body is read, so the connection can be reused: see :meth:`Upstream.lines`)."""
+        for line in self.http.lines("POST", *self._route(path, {**body, "stream": True}), last=_is_done):
+            if not line.startswith(b"data:") or _is_done(line):
                 continue  # comments (": keep-alive"), event: and id: lines
             data = line[5:].strip()
-            if data == DONE:
-                done = True
-                continue
             try:
                 yield parse_streamed(data)
             except ValueError as exc:

@@ -15,6 +15,7 @@ import json
 import logging
 import os
 import socket
+import time
 from collections.abc import Callable, Iterator
 from functools import lru_cache
 from typing import Any, NamedTuple
@@ -27,6 +28,8 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIMEOUT = 300.0
 CONNECT_TIMEOUT = 5.0
+DRAIN_SECONDS = 1.0
+"""How long the rest of a streamed body may take once its last line is in (see :meth:`Upstream.lines`)."""
 
 _session = requests.Session()
 _session.trust_env = False  # the environment is read once per base URL (_environment), not per request
@@ -53,6 +56,23 @@ def _abort(response: requests.Response) -> None:
         except OSError:
             pass
     response.close()
+
+
+def _drain(response: requests.Response, rest: Iterator[bytes]) -> None:
+    """Read what is left of ``response`` (``rest``) for at most ``DRAIN_SECONDS``; if it does not end in
+    time the caller closes the response and with it the connection."""
+    connection = getattr(response.raw, "connection", None)
+    sock = getattr(connection, "sock", None)
+    if sock is None:
+        return
+    sock.settimeout(DRAIN_SECONDS)  # the pool sets the timeout again for the connection's next request
+    deadline = time.monotonic() + DRAIN_SECONDS
+    try:
+        for _line in rest:
+            if time.monotonic() > deadline:
+                return
+    except (requests.RequestException, OSError, AttributeError):
+        return
 
 
 def _watch_cancel(response: requests.Response) -> None:
@@ -142,13 +162,24 @@ class Upstream:
         except ValueError as exc:
             raise UpstreamError(f"{self.name}: the answer from {self.base_url} is not JSON") from exc
 
-    def lines(self, method: str, path: str, body: Any = None) -> Iterator[bytes]:
-        """The non-empty lines of a streamed answer; a broken stream raises a non-transient error."""
+    def lines(self, method: str, path: str, body: Any = None, *,
+              last: Callable[[bytes], bool] | None = None) -> Iterator[bytes]:
+        """The non-empty lines of a streamed answer; a broken stream raises a non-transient error.
+
+        With ``last``, the line it accepts ends the answer (OpenAI's ``data: [DONE]``): what follows,
+        normally only the end of the body, is read and dropped within ``DRAIN_SECONDS``, so that the
+        connection goes back to the pool for the next request instead of being closed (no new TCP, or TLS,
+        handshake per answer). An upstream that keeps the body open past that only loses its connection.
+        """
         response = self.send(method, path, body, stream=True)
+        rest = response.iter_lines(chunk_size=None)
         try:
-            for line in response.iter_lines(chunk_size=None):
+            for line in rest:
                 if line:
                     yield line
+                    if last is not None and last(line):
+                        _drain(response, rest)
+                        return
         except (requests.RequestException, OSError, AttributeError) as exc:
             # AttributeError: urllib3 reading from a response another thread just closed (cancel).
             _raise_if_cancelled()

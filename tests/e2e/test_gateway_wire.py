@@ -97,6 +97,15 @@ def test_streams_one_after_another_reuse_the_upstream_connection(stack, auth, fa
         assert len(ports) == 1, f"{path}: three streams used {len(ports)} connections to the upstream"
 
 
+def test_an_openai_stream_ends_at_done_even_if_the_upstream_keeps_the_body_open(stack, auth, fake_openai):
+    fake_openai.behave(linger=30)
+    started = time.monotonic()
+    frames = sse_frames(post(stack, "/api/chat/completions", auth, {"model": "gpt-fake", "messages": CHAT,
+                                                                    "stream": True}))
+    assert frames[-1] == "[DONE]" and time.monotonic() - started < 5
+    assert latest_job("chat.completion").status == "succeeded"
+
+
 def test_refused_connection_is_502_and_skipped_in_the_model_list(stack, auth, fake_ollama):
     dead = f"http://127.0.0.1:{free_port()}"
     saved = post(stack, "/ollama/config/update", auth, {

@@ -13,6 +13,7 @@ Behaviour (``fake.behaviour``, reset by :meth:`FakeUpstream.reset`), applied to 
 - ``drop_after``  close the connection abruptly after this many streamed chunks
 - ``hang``        send nothing until the client goes away or the server stops (bounded by 60 s)
 - ``fail_times``  apply ``status``/``error`` only to the first N requests after ``behave``, then answer normally
+- ``linger``      seconds to keep a stream's body open after its last chunk before ending it (default 0)
 """
 from __future__ import annotations
 
@@ -28,7 +29,7 @@ from typing import Any
 
 DEFAULT_BEHAVIOUR: dict[str, Any] = {
     "delay": 0.0, "first_delay": 0.0, "status": None, "error": None, "drop_after": None, "hang": False,
-    "fail_times": None,
+    "fail_times": None, "linger": 0.0,
 }
 
 
@@ -82,6 +83,8 @@ class Reply:
                     time.sleep(behaviour["delay"])
                 out.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
                 out.flush()
+            if behaviour["linger"]:
+                self.upstream._stopping.wait(behaviour["linger"])
             out.write(b"0\r\n\r\n")
             out.flush()
         except (BrokenPipeError, ConnectionResetError):
