@@ -95,12 +95,27 @@ def queue_script(pipe: redis.client.Pipeline, script: Script, keys: list, args: 
     pipe.evalsha(script.sha, len(keys), *keys, *args)
 
 
+_loaded: set[tuple[int, str]] = set()
+"""(connection pool, SHA) of each script this process has loaded into Redis."""
+
+
+def _load(client: redis.Redis, script: Script) -> None:
+    script.sha = client.script_load(script.script)
+    _loaded.add((id(client.connection_pool), script.sha))
+
+
 def execute_loading_scripts(build: Callable[[redis.client.Pipeline], None], scripts: Iterable[Script],
                             client: redis.Redis | None = None) -> list:
-    """Build a pipeline with ``build`` and execute it; if Redis did not know one of ``scripts`` (it was
-    restarted), load them and build and execute it once more. Commands that ran before the failure run
+    """Build a pipeline with ``build`` and execute it. Each of ``scripts`` is loaded before this process
+    first uses it (a pipeline that meets NOSCRIPT has run its other commands: a fresh Redis would otherwise
+    get a process's first job sent twice). If Redis forgot them later (restart, ``SCRIPT FLUSH``) they are
+    loaded again and the pipeline built and executed once more: commands that ran before the failure run
     again, so what ``build`` queues must be safe to repeat."""
     client = client or get_redis()
+    scripts = list(scripts)
+    for script in scripts:
+        if (id(client.connection_pool), script.sha) not in _loaded:
+            _load(client, script)
 
     def run() -> list:
         pipe = client.pipeline(transaction=False)
@@ -111,5 +126,5 @@ def execute_loading_scripts(build: Callable[[redis.client.Pipeline], None], scri
         return run()
     except redis.exceptions.NoScriptError:
         for script in scripts:
-            script.sha = client.script_load(script.script)
+            _load(client, script)
         return run()

@@ -140,7 +140,9 @@ def test_worker_reconnects_after_the_database_drops_its_connections(worker):
 
     from tests.conftest import PG_ADMIN_URL, TEST_DB
 
-    assert finish(run("tests.echo", value=1))[-1].data == {"status": "succeeded"}
+    # Jobs at once, so that the worker's pools hold several connections, all of which the database drops.
+    for job_id in [run("tests.echo", value=i) for i in range(8)]:
+        assert finish(job_id)[-1].data == {"status": "succeeded"}
     with psycopg.connect(PG_ADMIN_URL, autocommit=True) as conn:
         dropped = conn.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
                                "WHERE datname = %s AND pid <> pg_backend_pid()", (TEST_DB,)).fetchone()[0]

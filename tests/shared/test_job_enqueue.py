@@ -1,9 +1,12 @@
 """How ``shared.jobs.service.enqueue`` commits the job row before its message is sent."""
 from __future__ import annotations
 
+import uuid
+
 from shared.db import get_engine, get_sessionmaker, session_scope
 from shared.jobs import service
 from shared.models import AppConfig, Job
+from shared.redis_client import execute_loading_scripts, get_redis, key, queue_script
 from tests.helpers import statements_on
 
 
@@ -42,3 +45,23 @@ def test_a_session_that_read_the_database_commits_before_the_message():
         assert service.IN_DATABASE not in session.info  # its transaction was committed
         with session_scope() as other:
             assert other.get(Job, job.id) is not None
+
+
+def test_a_script_a_process_has_not_used_yet_is_loaded_before_its_first_pipeline():
+    """A pipeline that met NOSCRIPT has run its other commands; loading first keeps them from running twice
+    (a fresh Redis used to get each new process's first job sent twice)."""
+    client = get_redis()
+    script = client.register_script(f"return 1 -- {uuid.uuid4()}")  # a script Redis has never seen
+    counter = key("test", "pipeline-runs", uuid.uuid4().hex)
+
+    def build(pipe) -> None:
+        pipe.incr(counter)
+        queue_script(pipe, script, [], [])
+
+    assert execute_loading_scripts(build, [script]) == [1, 1]
+    assert client.get(counter) == "1"
+
+    client.script_flush()  # Redis forgets it (as after a restart): loaded again, the pipeline runs once more
+    execute_loading_scripts(build, [script])
+    assert client.get(counter) == "3"
+    client.delete(counter)
