@@ -107,10 +107,24 @@ def store(models: list[dict], errors: list[dict]) -> None:
     get_redis().set(_cache_key(), json.dumps({"models": models, "errors": errors, "refreshed_at": time.time()}))
 
 
+_parsed: tuple[str, dict] | None = None
+"""The last snapshot this process parsed, with its text."""
+
+
 def cached() -> dict | None:
-    """``{models, errors, refreshed_at}`` as the last refresh left it, None before the first."""
+    """``{models, errors, refreshed_at}`` as the last refresh left it, None before the first. Parsed once
+    per refresh, not per request (a registry of a few hundred models is ~100 KB of JSON): the snapshot is
+    shared by every caller in the process until the next refresh, so callers must not change it."""
+    global _parsed
     raw = get_redis().get(_cache_key())
-    return json.loads(raw) if raw else None
+    if not raw:
+        return None
+    last = _parsed
+    if last is not None and last[0] == raw:
+        return last[1]
+    snapshot = json.loads(raw)
+    _parsed = (raw, snapshot)
+    return snapshot
 
 
 def clear() -> None:

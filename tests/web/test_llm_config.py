@@ -84,3 +84,13 @@ def test_chat_completed_echoes_the_messages_of_an_own_chat(client, admin, make_u
     assert answer.status_code == 200 and answer.get_json() == {k: v for k, v in body.items() if k != "model_item"}
     other = bearer(make_user()["token"])
     assert client.post("/api/chat/completed", headers=other, json=body).status_code == 404
+
+
+def test_the_model_registry_is_parsed_once_per_refresh():
+    models_registry.store([{"id": "m1"}], [])
+    first = models_registry.cached()
+    assert models_registry.cached() is first  # the same text: the same parsed snapshot
+    models_registry.store([{"id": "m1"}, {"id": "m2"}], [])
+    assert [m["id"] for m in models_registry.cached()["models"]] == ["m1", "m2"]
+    models_registry.clear()
+    assert models_registry.cached() is None
