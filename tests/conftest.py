@@ -34,9 +34,19 @@ def _admin(sql: str) -> None:
         conn.execute(sql)
 
 
+def _delete_run_keys() -> None:
+    from shared.redis_client import get_redis
+
+    r = get_redis()
+    keys = list(r.scan_iter(f"{os.environ['REDIS_PREFIX']}:*", count=1000))
+    if keys:
+        r.delete(*keys)
+
+
 @pytest.fixture(scope="session", autouse=True)
 def database():
-    """Create this run's database, migrate it to head, and drop it afterwards."""
+    """Create this run's database, migrate it to head, and drop it (and the run's Redis keys, such as the
+    heartbeats the last workers wrote as they stopped) afterwards."""
     _admin(f'CREATE DATABASE "{TEST_DB}"')
     from shared.cli import migrate
 
@@ -46,6 +56,7 @@ def database():
 
     get_engine().dispose()
     _admin(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+    _delete_run_keys()
 
 
 @pytest.fixture(autouse=True)
@@ -56,12 +67,8 @@ def clean_state(database):
 
     from shared.db import get_engine
     from shared.models import Base
-    from shared.redis_client import get_redis
 
     tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with get_engine().begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} CASCADE"))
-    r = get_redis()
-    keys = list(r.scan_iter(f"{os.environ['REDIS_PREFIX']}:*", count=1000))
-    if keys:
-        r.delete(*keys)
+    _delete_run_keys()
