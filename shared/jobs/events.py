@@ -131,12 +131,9 @@ def publish_many(job_id: str, events: Iterable[tuple[str, dict | str | None]],
     ttl = ACTIVE_TTL
     args: list = []
     for event_type, data in events:
-        if isinstance(data, str):
-            args += [event_type, data]
-            continue
-        data = data or {}
-        args += [event_type, json.dumps(data, default=str)]
-        if event_type == "status" and data.get("status") in FINISHED:
+        event = JobEvent("", event_type, text=data) if isinstance(data, str) else JobEvent("", event_type, data or {})
+        args += [event_type, event.text]
+        if event.terminal:
             ttl = settings.events_ttl
     keys, args = [stream_key(job_id)], [settings.events_maxlen, ttl, channel(job_id), *args]
     if pipe is not None:

@@ -2,11 +2,12 @@
 
 A statement through an ORM session on a pooled connection costs a pre-ping, ``BEGIN``, the statement
 and ``COMMIT``: four round trips. On the hot path (enqueue, claim, outcome) one statement is the whole
-transaction, so these run on autocommit engines without pre-ping (when the database dropped a connection, the pool is
-replaced and the statement retried once). Each statement shape is compiled once per engine to the driver's SQL and run on the
-pooled DBAPI connection with the column types' own bind processors: SQLAlchemy's per-execution
-machinery (connection wrapper, execution context, result object) cost 0.18 ms of CPU per statement,
-more than the driver's whole round trip (0.12 ms), measured on PostgreSQL here.
+transaction, so these run on autocommit engines without pre-ping (when the database dropped a
+connection, the pool is replaced and the statement retried once). Each statement shape is compiled once
+per engine to the driver's SQL and run on the pooled DBAPI connection with the column types' own bind
+processors: SQLAlchemy's per-execution machinery (connection wrapper, execution context, result object)
+cost 0.18 ms of CPU per statement, more than the driver's whole round trip (0.12 ms), measured on
+PostgreSQL here.
 """
 from __future__ import annotations
 

@@ -113,9 +113,11 @@ class OpenAIClient:
         """The JSON chunks of an SSE answer, in order, ending before ``data: [DONE]`` (the rest of the
         body is read, so the connection can be reused: see :meth:`Upstream.lines`)."""
         for line in self.http.lines("POST", *self._route(path, {**body, "stream": True}), last=_is_done):
-            if not line.startswith(b"data:") or _is_done(line):
+            if not line.startswith(b"data:"):
                 continue  # comments (": keep-alive"), event: and id: lines
             data = line[5:].strip()
+            if data == DONE:
+                continue  # the last line: ``lines`` reads the rest of the body and ends
             try:
                 yield parse_streamed(data)
             except ValueError as exc:

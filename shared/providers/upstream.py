@@ -46,10 +46,14 @@ def _environment(base_url: str) -> tuple[dict[str, str], bool | str]:
     return requests.utils.get_environ_proxies(base_url), verify
 
 
+def _socket(response: requests.Response) -> socket.socket | None:
+    """The socket a streamed response is read from (None once it is released or closed)."""
+    return getattr(getattr(response.raw, "connection", None), "sock", None)
+
+
 def _abort(response: requests.Response) -> None:
     """Shut the response's socket so a read blocked in another thread returns at once."""
-    connection = getattr(response.raw, "connection", None)
-    sock = getattr(connection, "sock", None)
+    sock = _socket(response)
     if sock is not None:
         try:
             sock.shutdown(socket.SHUT_RDWR)
@@ -61,8 +65,7 @@ def _abort(response: requests.Response) -> None:
 def _drain(response: requests.Response, rest: Iterator[bytes]) -> None:
     """Read what is left of ``response`` (``rest``) for at most ``DRAIN_SECONDS``; if it does not end in
     time the caller closes the response and with it the connection."""
-    connection = getattr(response.raw, "connection", None)
-    sock = getattr(connection, "sock", None)
+    sock = _socket(response)
     if sock is None:
         return
     sock.settimeout(DRAIN_SECONDS)  # the pool sets the timeout again for the connection's next request
