@@ -13,7 +13,8 @@ log at all. Announcements of jobs nobody here follows are dropped unparsed.
 One reader thread (a greenlet under gunicorn's gevent worker) hands announcements to followers'
 queues: an idle stream costs a queue and a dict entry, no Redis connection and no thread.
 The same connection carries channels a process follows for its whole life (``listen``), such as the
-session-change announcements of ``shared.services.auth_cache``.
+session-change announcements of ``shared.services.auth_cache`` and, from the start, the changes of the
+process's watched values (``shared.watched_values``: the gateway settings' version, the model registry).
 """
 from __future__ import annotations
 
@@ -30,6 +31,8 @@ import redis
 from shared.jobs import events
 from shared.jobs.events import JobEvent
 from shared.redis_client import redis_url
+from shared.watched_values import watched
+from shared.watched_values import channel as watched_channel
 
 log = logging.getLogger(__name__)
 
@@ -255,4 +258,5 @@ def get_relay() -> EventRelay:
     with _relay_lock:
         if _relay is None or _relay[0] != os.getpid():
             _relay = (os.getpid(), EventRelay())
+            _relay[1].listen(watched_channel(), watched)
         return _relay[1]

@@ -16,6 +16,7 @@ from workers.chat_delivery import ChatDelivery
 from workers.lifecycle import JobLifecycle
 from workers.retries import TransientRetries
 from workers.supervisor import JobSupervisor
+from workers.watched import FollowWatchedValues
 
 broker = make_broker(
     middleware=[
@@ -24,6 +25,7 @@ broker = make_broker(
         TransientRetries(max_retries=5, min_backoff=1000, max_backoff=300_000),
         JobSupervisor(),
         ChatDelivery(),  # socket.io delivery of the web app's chat replies
+        FollowWatchedValues(),
     ]
 )
 dramatiq.set_broker(broker)

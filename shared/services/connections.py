@@ -31,8 +31,9 @@ from shared.crypto import decrypt, encrypt
 from shared.db import session_scope
 from shared.errors import BadRequest, NotFound
 from shared.models.user import User
-from shared.redis_client import get_redis, key
+from shared.redis_client import key
 from shared.services import app_config
+from shared.watched_values import watched, write
 
 Kind = Literal["ollama", "openai"]
 
@@ -188,7 +189,8 @@ def _version_key() -> str:
 def _announce_change(session: Session) -> None:
     """Once a config change is committed, a new version tells every process's copy to re-read."""
     if session.info.pop("llm_settings_changed", False):
-        get_redis().set(_version_key(), uuid.uuid4().hex)
+        version = uuid.uuid4().hex
+        write(_version_key(), lambda pipe: pipe.set(_version_key(), version))
 
 
 _cache: dict[str, Any] = {"version": None, "loaded": 0.0, "values": None}
@@ -198,8 +200,9 @@ CACHE_MAX_AGE = 30.0
 
 def cached_settings(session: Session | None = None) -> dict[str, Any]:
     """The config values without a database round trip on the hot path: one copy per process, read
-    again when the version in Redis changes (see :func:`store`) or after ``CACHE_MAX_AGE`` seconds."""
-    version = get_redis().get(_version_key())
+    again when the version in Redis changes (see :func:`store`) or after ``CACHE_MAX_AGE`` seconds. The
+    version itself is a watched value: no Redis round trip either while nothing changed."""
+    version = watched.get(_version_key())
     if _cache["values"] is None or _cache["version"] != version or time.monotonic() - _cache["loaded"] > CACHE_MAX_AGE:
         if session is None:
             with session_scope() as own:

@@ -21,6 +21,7 @@ from shared.redis_client import get_redis, key
 from shared.services import app_config
 from shared.services.connections import Connection, connection
 from shared.services.connections import store as store_settings
+from shared.watched_values import watched, write
 
 app_config.register_default(
     "models.user_model_ids",
@@ -104,7 +105,8 @@ def build(openai_lists: list[list[dict]], ollama_lists: list[list[dict]]) -> lis
 
 # -- the cache ----------------------------------------------------------------------------------
 def store(models: list[dict], errors: list[dict]) -> None:
-    get_redis().set(_cache_key(), json.dumps({"models": models, "errors": errors, "refreshed_at": time.time()}))
+    text = json.dumps({"models": models, "errors": errors, "refreshed_at": time.time()})
+    write(_cache_key(), lambda pipe: pipe.set(_cache_key(), text))
 
 
 _parsed: tuple[str, dict] | None = None
@@ -116,7 +118,7 @@ def cached() -> dict | None:
     per refresh, not per request (a registry of a few hundred models is ~100 KB of JSON): the snapshot is
     shared by every caller in the process until the next refresh, so callers must not change it."""
     global _parsed
-    raw = get_redis().get(_cache_key())
+    raw = watched.get(_cache_key())
     if not raw:
         return None
     last = _parsed
@@ -128,7 +130,7 @@ def cached() -> dict | None:
 
 
 def clear() -> None:
-    get_redis().delete(_cache_key())
+    write(_cache_key(), lambda pipe: pipe.delete(_cache_key()))
 
 
 def is_stale(snapshot: dict | None) -> bool:
