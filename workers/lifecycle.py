@@ -2,7 +2,9 @@
 
 Before the actor runs, the delivery claims its job (``queued`` → ``running``, or the same delivery
 again after a worker died mid-job); a message whose job is already taken, finished or cancelled is
-skipped, so duplicates never run twice. The ``running`` event is held and goes out with the job's next
+skipped, so duplicates never run twice. A message usually goes out just before its job's row is
+inserted (``shared.jobs.service``), so a delivery that finds no row yet tries again for up to
+``JOB_ROW_WAIT_MS`` (5 s) before skipping it (its sender died in between). The ``running`` event is held and goes out with the job's next
 events (see ``shared.jobs.current``). Afterwards the outcome goes to the row first and then, in the
 round trip of the message's ack or nack, to the event log: ``result`` + ``status: succeeded``;
 ``error`` + ``status: failed``; ``status: cancelled``; or, when ``Retries`` scheduled another attempt,
@@ -14,6 +16,7 @@ when ``message.failed`` tells whether the failure is final).
 from __future__ import annotations
 
 import logging
+import time
 import traceback
 
 import redis
@@ -23,8 +26,9 @@ from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from shared.errors import ServiceError, UpstreamError
 from shared.jobs import current, events, results, service
+from shared.jobs.config import get_job_settings
 from shared.jobs.current import Events
-from shared.jobs.rows import update_job
+from shared.jobs.rows import job_exists, update_job
 from shared.models.base import now
 from workers.retries import TRANSIENT
 
@@ -63,12 +67,31 @@ class JobLifecycle(Middleware):
         job_id = message.kwargs.get("job_id")
         if job_id is None:
             return
-        delivery = message.options.get("redis_message_id")
-        claimed = update_job(job_id, claim=True, status="running", message_id=delivery, started_at=now())
-        if not claimed:
+        if not self.claim(job_id, message.options.get("redis_message_id")):
             log.info("skipping message %s: job %s is not waiting to run", message.message_id, job_id)
             raise SkipMessage()
         current.bind(current.RunningJob(job_id=job_id, held=[("status", {"status": "running"})]))
+
+    @staticmethod
+    def claim(job_id: str, delivery: str | None, row_wait: float | None = None) -> bool:
+        """Claim the job; while its row is not there yet, try again (1, 2, 4 ... 50 ms apart) for up to
+        ``row_wait`` seconds (default ``JOB_ROW_WAIT_MS``)."""
+        if row_wait is None:
+            row_wait = get_job_settings().row_wait_ms / 1000
+        deadline, pause = time.monotonic() + row_wait, 0.001
+
+        def claim() -> bool:
+            return bool(update_job(job_id, claim=True, status="running", message_id=delivery, started_at=now()))
+
+        while not claim():
+            if job_exists(job_id):
+                return claim()  # inserted since the last try, or there all along and not waiting to run
+            if time.monotonic() > deadline:
+                service.forget_sent(job_id)  # should the row still come, the sweep sends the job again
+                return False
+            time.sleep(pause)
+            pause = min(pause * 2, 0.05)
+        return True
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         job = current.running()

@@ -26,6 +26,8 @@ class JobSettings:
     inline_result_bytes: int
     idle_wait_ms: int
     """Longest a consumer blocks waiting for a wake-up before polling its queue anyway."""
+    row_wait_ms: int
+    """How long a delivery waits for its job's row to appear (it is inserted just after the message is sent)."""
     stream_flush_ms: int
     """Streamed output is published at most once per this interval per job (the first chunk after a
     pause at once); chunks arriving faster go out together, one event-log call and one announcement."""
@@ -42,6 +44,7 @@ def load_job_settings() -> JobSettings:
         retention_days=_int("JOB_RETENTION_DAYS", 30),
         inline_result_bytes=_int("JOB_INLINE_RESULT_BYTES", 256 * 1024),
         idle_wait_ms=_int("JOB_IDLE_WAIT_MS", 1000),
+        row_wait_ms=_int("JOB_ROW_WAIT_MS", 5000),
         stream_flush_ms=_int("JOB_STREAM_FLUSH_MS", 50),
     )
 

@@ -1,4 +1,4 @@
-"""Job rows written in one autocommitted round trip each: the enqueue INSERT and the worker's updates.
+"""Job rows written (or looked up) in one autocommitted round trip each: the enqueue INSERT and the worker's updates.
 
 A statement through an ORM session on a pooled connection costs a pre-ping, ``BEGIN``, the statement
 and ``COMMIT``: four round trips. On the hot path (enqueue, claim, outcome) one statement is the whole
@@ -14,8 +14,9 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import Any
 
-from sqlalchemy import Engine, Insert, Update, bindparam, create_engine, insert, or_, update
+from sqlalchemy import Engine, Insert, Select, Update, bindparam, create_engine, insert, or_, select, update
 from sqlalchemy.exc import DBAPIError
 
 from shared.config import get_settings
@@ -62,7 +63,7 @@ class Compiled:
 
 
 @lru_cache(maxsize=None)
-def _compiled(statement: Insert | Update, durable: bool) -> Compiled:
+def _compiled(statement: Insert | Update | Select, durable: bool) -> Compiled:
     dialect = engine(durable).dialect
     compiled = statement.compile(dialect=dialect)
     literals, processors = {}, {}
@@ -76,18 +77,21 @@ def _compiled(statement: Insert | Update, durable: bool) -> Compiled:
     return Compiled(compiled.string, positions, literals, processors)
 
 
-def _execute(statement: Insert | Update, values: dict, durable: bool) -> int:
+def _execute(statement: Insert | Update | Select, values: dict, durable: bool,
+             answer: Callable[[Any], Any] = lambda cursor: cursor.rowcount) -> Any:
+    """Run ``statement``; ``answer(cursor)`` (by default the number of rows it changed)."""
     compiled = _compiled(statement, durable)
     parameters = compiled.parameters(values)
     dialect = engine(durable).dialect
 
-    def run() -> int:
+    def run() -> Any:
         connection = engine(durable).raw_connection()
         try:
             cursor = connection.cursor()
             cursor.execute(compiled.sql, parameters)
+            result = answer(cursor)
             connection.commit()  # sqlite3 opens a transaction for DML; an autocommit psycopg has none
-            return cursor.rowcount
+            return result
         except dialect.loaded_dbapi.Error as error:
             lost = dialect.is_disconnect(error, connection.dbapi_connection, None)
             if lost:
@@ -119,6 +123,14 @@ def row(job: Job) -> dict:
 def insert_job(job: Job) -> None:
     """Insert ``job``'s row, committed durably."""
     _execute(INSERT, row(job), durable=True)
+
+
+EXISTS = select(JOBS.c.id).where(JOBS.c.id == bindparam("job_id"))
+
+
+def job_exists(job_id: str) -> bool:
+    """Whether the job's row is there (committed)."""
+    return _execute(EXISTS, {"job_id": job_id}, durable=False, answer=lambda cursor: cursor.fetchone() is not None)
 
 
 @lru_cache(maxsize=None)

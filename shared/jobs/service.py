@@ -1,8 +1,12 @@
 """Jobs as a service: enqueue, read, list, cancel and retry (plain functions over a Session).
 
-A job row is written and committed before its Dramatiq message is sent. If the process dies between
-the two, the row stays ``queued`` and the periodic sweep (``resend_stale``) sends it again; a
-delivery only runs a job it can claim (``queued`` → ``running``), so a duplicate message is skipped.
+A new job's Dramatiq message and its row go out back to back: usually the message first, then the
+durable INSERT, which runs while a worker fetches the message (the INSERT is off the path to the job's
+start); a delivery waits a moment for a row it does not find yet (``workers.lifecycle``). When the
+caller's session holds changes of its own, they commit with the row before the message is sent. If the
+process dies after the row and before the message, the row stays ``queued`` and the periodic sweep
+(``resend_stale``) sends it again; a delivery only runs a job it can claim (``queued`` → ``running``),
+so a duplicate message is skipped.
 """
 from __future__ import annotations
 
@@ -41,24 +45,27 @@ def message_for(job: Job) -> Message:
     )
 
 
-def _send(session: Session, job: Job) -> None:
-    """Announce and send a committed ``queued`` job in one round trip; if Redis refuses, the job fails
-    instead of lingering."""
+UNAVAILABLE = {"type": "unavailable", "message": "The queue (Redis) could not be reached.", "status": 503}
+
+
+def _send(job: Job) -> None:
+    """Announce and send a ``queued`` job in one round trip."""
     def build(pipe: redis.client.Pipeline) -> None:
         events.publish_many(job.id, [("status", {"status": "queued"})], pipe)
         broker.send(message_for(job), pipe)
         mark_sent(job.id, pipe)
 
+    # After a Redis restart this may send twice; a second delivery cannot claim the job.
+    execute_loading_scripts(build, [events.publish_script(), broker.dispatch_script()])
+
+
+def _send_committed(session: Session, job: Job) -> None:
+    """Send a job whose row is committed; if Redis refuses, the row records the job as failed."""
     try:
-        # After a Redis restart this may send twice; a second delivery cannot claim the job.
-        execute_loading_scripts(build, [events.publish_script(), broker.dispatch_script()])
+        _send(job)
     except redis.RedisError:
-        session.execute(
-            update(Job).where(Job.id == job.id, Job.status == "queued").values(
-                status="failed", finished_at=now(), updated_at=now(),
-                error={"type": "unavailable", "message": "The queue (Redis) could not be reached.", "status": 503},
-            )
-        )
+        session.execute(update(Job).where(Job.id == job.id, Job.status == "queued").values(
+            status="failed", finished_at=now(), updated_at=now(), error=UNAVAILABLE))
         session.commit()
         raise
 
@@ -66,7 +73,8 @@ def _send(session: Session, job: Job) -> None:
 def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: str | None, payload: dict,
             related_type: str | None = None, related_id: str | None = None, options: dict | None = None,
             parent_id: str | None = None) -> Job:
-    """Write the job row, commit, and send the message to ``actor`` (by name) on ``queue``.
+    """Send the message to ``actor`` (by name) on ``queue`` and write the job row (committed; in which
+    order, see the module's docstring).
 
     The actor is called as ``actor(job_id=<id>, **payload)``; ``options`` are Dramatiq message
     options (``time_limit`` ms, ``max_retries`` ...).
@@ -86,16 +94,30 @@ def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: st
         session.execute(rows.INSERT, rows.row(job))
         _attach(session, job)
         commit_keeping_state(session)
-    else:
-        rows.insert_job(job)  # nothing else to commit: the INSERT is the whole transaction
+        _notify_send(job)
+        _send_committed(session, job)
+        return job
+    _notify_send(job)
+    # Nothing else to commit: the message goes first and the INSERT (the whole transaction) runs while
+    # a worker fetches it. If Redis refuses, the row records the job as failed instead.
+    try:
+        _send(job)
+    except redis.RedisError:
+        job.status, job.error, job.finished_at = "failed", UNAVAILABLE, stamp
+        rows.insert_job(job)
         _attach(session, job)
-    for observer in _send_observers:
-        observer(job.id)
-    _send(session, job)
+        raise
+    rows.insert_job(job)
+    _attach(session, job)
     return job
 
 
 _send_observers: list[Callable[[str], None]] = []
+
+
+def _notify_send(job: Job) -> None:
+    for observer in _send_observers:
+        observer(job.id)
 
 
 def observe_sends(observer: Callable[[str], None]) -> None:
@@ -209,7 +231,7 @@ def retry(session: Session, job_id: str, user: User) -> Job:
     job.status, job.progress, job.progress_message = "queued", 0.0, ""
     job.error, job.result, job.result_path, job.finished_at, job.message_id = None, None, None, None, None
     session.commit()
-    _send(session, job)
+    _send_committed(session, job)
     return job
 
 
@@ -220,6 +242,11 @@ def sent_key(job_id: str) -> str:
 def mark_sent(job_id: str, pipe: redis.client.Pipeline | None = None) -> None:
     """Note that the job's message is in Redis (waiting, or delayed for a retry), so the sweep leaves it."""
     (pipe or get_redis()).set(sent_key(job_id), 1, ex=SENT_TTL)
+
+
+def forget_sent(job_id: str) -> None:
+    """Drop the job's sent-marker: the sweep may send it again."""
+    get_redis().delete(sent_key(job_id))
 
 
 def resend_stale(session: Session) -> int:

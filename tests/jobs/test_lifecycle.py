@@ -1,12 +1,15 @@
 """Jobs run by a real worker: status, results, events, retries, errors and time limits."""
 from __future__ import annotations
 
+import threading
 import time
 
 from shared.db import session_scope
-from shared.jobs import events, service
+from shared.jobs import broker, events, rows, service
 from shared.models import Job
+from shared.models.base import new_id, now
 from shared.redis_client import get_redis, key
+from workers.lifecycle import JobLifecycle
 
 
 def run(actor: str, **payload) -> str:
@@ -150,3 +153,46 @@ def test_worker_reconnects_after_the_database_drops_its_connections(worker):
     job_id = run("tests.echo", value=2)
     assert finish(job_id)[-1].data == {"status": "succeeded"}
     assert row(job_id).result == {"echo": 2}
+
+
+def new_job(actor: str, **payload) -> Job:
+    stamp = now()
+    return Job(id=new_id(), actor=actor, queue="default", kind=actor, owner_id=None, payload=payload, options={},
+               related_type=None, related_id=None, parent_id=None, status="queued", progress=0.0,
+               progress_message="", attempts=0, error=None, result=None, result_path=None, message_id=None,
+               created_at=stamp, updated_at=stamp, started_at=None, finished_at=None)
+
+
+def test_a_message_that_overtakes_its_row_runs_once_the_row_is_in(worker):
+    """The enqueue sends the message first and inserts the row meanwhile; a worker that is quicker waits."""
+    job = new_job("tests.echo", value="late row")
+    broker.send(service.message_for(job))
+    time.sleep(0.3)
+    rows.insert_job(job)
+    assert finish(job.id)[-2].data["result"] == {"echo": "late row"}
+    assert row(job.id).attempts == 1
+
+
+def test_a_claim_waits_for_a_row_inserted_meanwhile():
+    job = new_job("tests.echo")
+    threading.Timer(0.1, rows.insert_job, [job]).start()
+    assert JobLifecycle.claim(job.id, "delivery-1", row_wait=5)
+    assert (row(job.id).status, row(job.id).message_id) == ("running", "delivery-1")
+
+
+def test_a_message_whose_row_never_comes_is_skipped_and_left_to_the_sweep():
+    job = new_job("tests.echo")
+    service.mark_sent(job.id)
+    started = time.monotonic()
+    assert not JobLifecycle.claim(job.id, "delivery-1", row_wait=0.3)
+    assert 0.3 <= time.monotonic() - started < 2
+    assert not get_redis().exists(service.sent_key(job.id))  # a row inserted after all is sent again
+
+
+def test_a_job_that_is_not_waiting_is_not_claimed_without_waiting():
+    job = new_job("tests.echo")
+    job.status = "succeeded"
+    rows.insert_job(job)
+    started = time.monotonic()
+    assert not JobLifecycle.claim(job.id, "delivery-1", row_wait=5)
+    assert time.monotonic() - started < 1
