@@ -35,6 +35,10 @@ RETRIES = {"max_retries": 2, "min_backoff": 200, "max_backoff": 1000}
 TIME_LIMIT = 30 * 60 * 1000
 FLUSH_BURST = 4
 """Batches of a stream published at once before pacing starts (the role chunk, the first tokens)."""
+READER_WAITED = 0.0003
+"""A reader whose item took longer than this (seconds) had read everything the socket held."""
+READER_LEAD = 0.002
+"""How long before a held batch goes out a napping reader wakes to read what arrived meanwhile."""
 T = TypeVar("T")
 log = logging.getLogger(__name__)
 
@@ -104,19 +108,30 @@ def _batches(source: Iterator[T]) -> Iterator[list[T]]:
     fewer announcements for every web process relaying the stream. The end of the stream is never held.
     While holding, this thread sleeps until the interval is over or the stream ends, not waking for
     each item the reader queues (at hundreds of tokens a second per stream, those wake-ups cost more
-    than the rest of the relay).
+    than the rest of the relay); and a reader that had to wait for an item while a batch is held naps
+    until just before the batch goes out (``READER_LEAD``), so that the chunks arriving meanwhile
+    gather in the socket and are read in one go rather than one wake-up each.
     """
     inbox: queue.SimpleQueue = queue.SimpleQueue()
     job, stop, ended = current.running(), threading.Event(), threading.Event()
     budget = _FlushBudget(get_job_settings().stream_flush_ms / 1000)
+    flush_at = [0.0]
+    """When the held batch goes out (0 while nothing is held)."""
 
     def read() -> None:
         current.bind(job)
         try:
+            asked = time.monotonic()
             for item in source:
                 if stop.is_set():
                     break
                 inbox.put(item)
+                now = time.monotonic()
+                nap = flush_at[0] - READER_LEAD - now
+                if now - asked > READER_WAITED and nap > 0:
+                    stop.wait(nap)
+                    now = time.monotonic()
+                asked = now
             inbox.put(_Ended())
         except BaseException as error:  # noqa: BLE001 - handed to the actor's thread
             inbox.put(_Ended(error))
@@ -128,9 +143,11 @@ def _batches(source: Iterator[T]) -> Iterator[list[T]]:
     try:
         while True:
             batch = [_get(inbox)]
-            hold = budget.ready_at() - time.monotonic()
-            if hold > 0 and not isinstance(batch[-1], _Ended):
-                ended.wait(hold)
+            ready = budget.ready_at()
+            if ready > time.monotonic() and not isinstance(batch[-1], _Ended):
+                flush_at[0] = ready
+                ended.wait(ready - time.monotonic())
+                flush_at[0] = 0.0
             while not isinstance(batch[-1], _Ended):
                 try:
                     batch.append(inbox.get_nowait())

@@ -3,6 +3,8 @@ batches' ``delta`` events carry (``jobs.llm._Reply``)."""
 from __future__ import annotations
 
 import json
+import queue
+import threading
 import time
 
 from jobs.llm import FLUSH_BURST, _batches, _Reply
@@ -27,6 +29,41 @@ def test_the_first_items_go_out_alone_then_a_fast_stream_is_batched():
     assert [len(b) for b in batches[:FLUSH_BURST]] == [1] * FLUSH_BURST
     assert first_at < 0.015  # the first item is not held
     assert len(batches) < 50  # ~1 ms items, a batch per interval once the burst is spent
+
+
+def test_a_reader_naps_while_a_batch_is_held_and_still_delivers_in_time():
+    """Items arriving every millisecond (from another thread, as into a socket): the reader waits for few of
+    them (it naps while a batch is held and then reads what gathered), none is lost, none is late."""
+    arrived: queue.SimpleQueue = queue.SimpleQueue()
+    waits = []
+
+    def produce() -> None:
+        for index in range(300):
+            time.sleep(0.001)
+            arrived.put((index, time.monotonic()))
+        arrived.put(None)
+
+    def socket_like():
+        while True:
+            try:
+                item = arrived.get_nowait()
+            except queue.Empty:
+                waits.append(1)
+                item = arrived.get()
+            if item is None:
+                return
+            yield item
+
+    threading.Thread(target=produce, daemon=True).start()
+    delays, items = [], []
+    for batch in _batches(socket_like()):
+        published = time.monotonic()
+        delays += [published - at for _index, at in batch]
+        items += [index for index, _at in batch]
+    interval = get_job_settings().stream_flush_ms / 1000
+    assert items == list(range(300))
+    assert max(delays) < 2 * interval + 0.02
+    assert len(waits) < 150, f"the reader waited for {len(waits)} of 300 items"
 
 
 def test_a_stream_slower_than_the_interval_is_never_held():
