@@ -2,7 +2,7 @@
 
 Before the actor runs, the delivery claims its job (``queued`` → ``running``, or the same delivery
 again after a worker died mid-job); a message whose job is already taken, finished or cancelled is
-skipped, so duplicates never run twice. A message usually goes out just before its job's row is
+skipped, so duplicates never run twice. A message usually goes out while its job's row is being
 inserted (``shared.jobs.service``), so a delivery that finds no row yet tries again for up to
 ``JOB_ROW_WAIT_MS`` (5 s) before skipping it (its sender died in between). The ``running`` event is held and goes out with the job's next
 events (see ``shared.jobs.current``). Afterwards the outcome goes to the row first and then, in the
@@ -74,11 +74,11 @@ class JobLifecycle(Middleware):
 
     @staticmethod
     def claim(job_id: str, delivery: str | None, row_wait: float | None = None) -> bool:
-        """Claim the job; while its row is not there yet, try again (1, 2, 4 ... 50 ms apart) for up to
+        """Claim the job; while its row is not there yet, try again (0.5, 1, 2 ... 50 ms apart) for up to
         ``row_wait`` seconds (default ``JOB_ROW_WAIT_MS``)."""
         if row_wait is None:
             row_wait = get_job_settings().row_wait_ms / 1000
-        deadline, pause = time.monotonic() + row_wait, 0.001
+        deadline, pause = time.monotonic() + row_wait, 0.0005
 
         def claim() -> bool:
             return bool(update_job(job_id, claim=True, status="running", message_id=delivery, started_at=now()))

@@ -1,9 +1,9 @@
 """Jobs as a service: enqueue, read, list, cancel and retry (plain functions over a Session).
 
-A new job's Dramatiq message and its row go out back to back: usually the message first, then the
-durable INSERT, which runs while a worker fetches the message (the INSERT is off the path to the job's
-start); a delivery waits a moment for a row it does not find yet (``workers.lifecycle``). When the
-caller's session holds changes of its own, they commit with the row before the message is sent. If the
+A new job's durable INSERT and its Dramatiq message usually go out together (the message from a helper
+thread), so the INSERT's round trip is not added to the job's start; a delivery that overtakes the
+INSERT waits a moment for the row (``workers.lifecycle``). When the caller's session holds changes of
+its own, they commit with the row before the message is sent. If the
 process dies after the row and before the message, the row stays ``queued`` and the periodic sweep
 (``resend_stale``) sends it again; a delivery only runs a job it can claim (``queued`` → ``running``),
 so a duplicate message is skipped.
@@ -11,6 +11,8 @@ so a duplicate message is skipped.
 from __future__ import annotations
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 import redis
 from dramatiq import Message
@@ -98,18 +100,25 @@ def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: st
         _send_committed(session, job)
         return job
     _notify_send(job)
-    # Nothing else to commit: the message goes first and the INSERT (the whole transaction) runs while
-    # a worker fetches it. If Redis refuses, the row records the job as failed instead.
+    # Nothing else to commit: the INSERT (the whole transaction) goes out, and the message from a helper
+    # thread (a greenlet in the web) while this one waits for the INSERT's answer.
+    sending = _senders().submit(_send, job)
     try:
-        _send(job)
-    except redis.RedisError:
-        job.status, job.error, job.finished_at = "failed", UNAVAILABLE, stamp
         rows.insert_job(job)
-        _attach(session, job)
-        raise
-    rows.insert_job(job)
+    finally:
+        error = sending.exception()
     _attach(session, job)
+    if isinstance(error, redis.RedisError):
+        rows.update_job(job.id, status="failed", finished_at=now(), error=UNAVAILABLE)
+        job.status, job.error = "failed", UNAVAILABLE
+    if error is not None:
+        raise error
     return job
+
+
+@lru_cache(maxsize=1)
+def _senders() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="job-send")
 
 
 _send_observers: list[Callable[[str], None]] = []
