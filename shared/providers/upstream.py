@@ -41,8 +41,10 @@ _session.mount("https://", requests.adapters.HTTPAdapter(pool_connections=16, po
 def _environment(base_url: str) -> tuple[dict[str, str], bool | str]:
     """The proxies (``HTTP(S)_PROXY``, ``NO_PROXY``) and CA bundle (``REQUESTS_CA_BUNDLE``,
     ``CURL_CA_BUNDLE``) for ``base_url``. Requests reads them from the environment on every call, which
-    cost a worker more than the rest of sending a request."""
-    verify = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+    cost a worker more than the rest of sending a request. A plain ``http://`` URL needs no CA bundle
+    (given one, requests would still ask the file system whether it is a directory on every call)."""
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    verify = bundle if bundle and base_url.lower().startswith("https:") else True
     return requests.utils.get_environ_proxies(base_url), verify
 
 
