@@ -24,6 +24,7 @@ from collections.abc import Callable
 
 import redis
 
+from shared.announced import AnnouncedCache
 from shared.redis_client import get_redis, key
 
 MAX_AGE = 30.0
@@ -34,14 +35,11 @@ def channel() -> str:
     return key("watched", "changed")
 
 
-class WatchedValues:
+class WatchedValues(AnnouncedCache):
     def __init__(self) -> None:
+        super().__init__()
         self.values: dict[str, tuple[str | None, float]] = {}
         """Key -> (value, when it was read)."""
-        self.announced: dict[str, int] = {}
-        self.generation = 0
-        self.enabled = False
-        self.lock = threading.Lock()
 
     def get(self, redis_key: str) -> str | None:
         """The key's value: this process's copy while it is valid, else read from Redis (and kept)."""
@@ -52,24 +50,15 @@ class WatchedValues:
             generation = self.generation
         value = get_redis().get(redis_key)
         with self.lock:
-            if self.enabled and self.announced.get(redis_key, -1) <= generation:
+            if self.may_keep(redis_key, generation):
                 self.values[redis_key] = (value, time.monotonic())
         return value
 
-    def on_message(self, redis_key: str) -> None:
-        """An announcement: ``redis_key`` changed."""
-        with self.lock:
-            self.generation += 1
-            self.announced[redis_key] = self.generation
-            self.values.pop(redis_key, None)
+    def drop(self, name: str) -> None:
+        self.values.pop(name, None)
 
-    def on_subscription(self, active: bool) -> None:
-        """On while the process is subscribed to the announcements; switching either way empties it."""
-        with self.lock:
-            self.generation += 1
-            self.enabled = active
-            self.values.clear()
-            self.announced.clear()
+    def drop_all(self) -> None:
+        self.values.clear()
 
 
 watched = WatchedValues()

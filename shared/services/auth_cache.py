@@ -20,7 +20,6 @@ Bulk ``UPDATE``s outside the ORM are not announced; none touches what a session 
 from __future__ import annotations
 
 import copy
-import threading
 import time
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session, make_transient_to_detached
 
+from shared.announced import AnnouncedCache
 from shared.models import RevokedToken, User
 from shared.redis_client import get_redis, key
 
@@ -49,15 +49,13 @@ class Entry:
     """``time.time()`` after which the entry is void (the token's own expiry or ``MAX_AGE``)."""
 
 
-class AuthCache:
+class AuthCache(AnnouncedCache):
+    """Checked tokens; the announced names are user ids."""
+
     def __init__(self) -> None:
+        super().__init__()
         self.entries: OrderedDict[str, Entry] = OrderedDict()
         self.by_user: dict[str, set[str]] = {}
-        self.announced: dict[str, int] = {}
-        """The generation at which each user was last announced."""
-        self.generation = 0
-        self.enabled = False
-        self.lock = threading.Lock()
 
     def lookup(self, token: str) -> tuple[dict, dict[str, Any]] | None:
         """The claims and a private copy of the user's columns checked for ``token``, if still valid."""
@@ -77,7 +75,7 @@ class AuthCache:
         expires = min(time.time() + MAX_AGE, float(exp) if exp else float("inf"))
         values = copy.deepcopy({name: getattr(user, name) for name in COLUMNS})
         with self.lock:
-            if not self.enabled or self.announced.get(user.id, -1) > generation:
+            if not self.may_keep(user.id, generation):
                 return
             self._remove(token)
             self.entries[token] = Entry(claims, values, expires)
@@ -85,28 +83,13 @@ class AuthCache:
             while len(self.entries) > MAX_ENTRIES:
                 self._remove(next(iter(self.entries)))
 
-    def on_message(self, user_id: str) -> None:
-        """An announcement: the user changed."""
-        self.forget_user(user_id)
+    def drop(self, name: str) -> None:
+        for token in self.by_user.pop(name, set()):
+            self.entries.pop(token, None)
 
-    def on_subscription(self, active: bool) -> None:
-        self.set_enabled(active)
-
-    def forget_user(self, user_id: str) -> None:
-        with self.lock:
-            self.generation += 1
-            self.announced[user_id] = self.generation
-            for token in self.by_user.pop(user_id, set()):
-                self.entries.pop(token, None)
-
-    def set_enabled(self, enabled: bool) -> None:
-        """On while this process is subscribed to the announcements; switching either way empties it."""
-        with self.lock:
-            self.generation += 1
-            self.enabled = enabled
-            self.entries.clear()
-            self.by_user.clear()
-            self.announced.clear()
+    def drop_all(self) -> None:
+        self.entries.clear()
+        self.by_user.clear()
 
     def _remove(self, token: str) -> None:
         entry = self.entries.pop(token, None)
