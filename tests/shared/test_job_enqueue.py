@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import uuid
 
+import pytest
+
 from shared.db import get_engine, get_sessionmaker, session_scope
-from shared.jobs import service
+from shared.jobs import events, service
+from shared.jobs.broker import queue_depths
 from shared.models import AppConfig, Job
 from shared.redis_client import execute_loading_scripts, get_redis, key, queue_script
 from tests.helpers import statements_on
@@ -65,3 +68,25 @@ def test_a_script_a_process_has_not_used_yet_is_loaded_before_its_first_pipeline
     execute_loading_scripts(build, [script])
     assert client.get(counter) == "3"
     client.delete(counter)
+
+
+@pytest.mark.parametrize("others_under_way", [False, True])
+def test_the_row_and_the_message_go_out_whether_or_not_other_enqueues_are_under_way(others_under_way):
+    """Alone, an enqueue sends its message while its INSERT runs; with other enqueues under way in the
+    process (the semaphore taken), the row is committed first. Either way both are there afterwards."""
+    queued_before = queue_depths(["default"])["default"]["waiting"]
+    if others_under_way:
+        assert service._overlapping.acquire(blocking=False)
+    try:
+        session = get_sessionmaker()()
+        try:
+            job = enqueue(session)
+        finally:
+            session.close()
+    finally:
+        if others_under_way:
+            service._overlapping.release()
+    with session_scope() as other:
+        assert other.get(Job, job.id).status == "queued"
+    assert queue_depths(["default"])["default"]["waiting"] == queued_before + 1
+    assert [e.data for e in events.read_after(job.id, None)] == [{"status": "queued"}]
