@@ -2,13 +2,13 @@
 
 Before the actor runs, the delivery claims its job (``queued`` → ``running``, or the same delivery
 again after a worker died mid-job); a message whose job is already taken, finished or cancelled is
-skipped, so duplicates never run twice. A message usually goes out while its job's row is being
-inserted (``shared.jobs.service``), so a delivery that finds no row yet tries again for up to
-``JOB_ROW_WAIT_MS`` (5 s) before skipping it (its sender died in between). The ``running`` event is held and goes out with the job's next
-events (see ``shared.jobs.current``). Afterwards the outcome goes to the row first and then, in the
-round trip of the message's ack or nack, to the event log: ``result`` + ``status: succeeded``;
-``error`` + ``status: failed``; ``status: cancelled``; or, when ``Retries`` scheduled another attempt,
-back to ``queued``.
+skipped, so duplicates never run twice. A message may go out while its job's row is being inserted
+(``shared.jobs.service``), so a delivery that finds no row yet tries again for up to ``JOB_ROW_WAIT_MS``
+(5 s) before skipping it (its sender died in between). The ``running`` event is held and goes out with
+the job's next events (see ``shared.jobs.current``). Afterwards the outcome goes to the row first and
+then, in the round trip of the message's ack or nack, to the event log: ``result`` + ``status:
+succeeded``; ``error`` + ``status: failed``; ``status: cancelled``; or, when ``Retries`` scheduled
+another attempt, back to ``queued``.
 
 Must come before ``Retries`` in the middleware list (its ``after_`` hooks then run after theirs,
 when ``message.failed`` tells whether the failure is final).

@@ -4,10 +4,9 @@ A new job's durable INSERT and its Dramatiq message go out together (the message
 when no other enqueue is under way in the process, so the INSERT's round trip is not added to the job's
 start; a delivery that overtakes the INSERT waits a moment for the row (``workers.lifecycle``). Otherwise,
 and when the caller's session holds changes of its own (they commit with the row), the row is committed
-before the message is sent. If the
-process dies after the row and before the message, the row stays ``queued`` and the periodic sweep
-(``resend_stale``) sends it again; a delivery only runs a job it can claim (``queued`` → ``running``),
-so a duplicate message is skipped.
+before the message is sent. If the process dies after the row and before the message, the row stays
+``queued`` and the periodic sweep (``resend_stale``) sends it again; a delivery only runs a job it can
+claim (``queued`` → ``running``), so a duplicate message is skipped.
 """
 from __future__ import annotations
 
@@ -139,7 +138,7 @@ _overlapping = threading.Semaphore(1)
 
 @lru_cache(maxsize=1)
 def _senders() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=8, thread_name_prefix="job-send")
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-send")  # one such enqueue at a time
 
 
 _send_observers: list[Callable[[str], None]] = []
