@@ -115,8 +115,8 @@ def _batches(source: Iterator[T]) -> Iterator[list[T]]:
     inbox: queue.SimpleQueue = queue.SimpleQueue()
     job, stop, ended = current.running(), threading.Event(), threading.Event()
     budget = _FlushBudget(get_job_settings().stream_flush_ms / 1000)
-    flush_at = [0.0]
-    """When the held batch goes out (0 while nothing is held)."""
+    flush_at = 0.0
+    """When the held batch goes out (0 while nothing is held); read by the reader thread."""
 
     def read() -> None:
         current.bind(job)
@@ -127,7 +127,7 @@ def _batches(source: Iterator[T]) -> Iterator[list[T]]:
                     break
                 inbox.put(item)
                 now = time.monotonic()
-                nap = flush_at[0] - READER_LEAD - now
+                nap = flush_at - READER_LEAD - now
                 if now - asked > READER_WAITED and nap > 0:
                     stop.wait(nap)
                     now = time.monotonic()
@@ -145,9 +145,9 @@ def _batches(source: Iterator[T]) -> Iterator[list[T]]:
             batch = [_get(inbox)]
             ready = budget.ready_at()
             if ready > time.monotonic() and not isinstance(batch[-1], _Ended):
-                flush_at[0] = ready
+                flush_at = ready
                 ended.wait(ready - time.monotonic())
-                flush_at[0] = 0.0
+                flush_at = 0.0
             while not isinstance(batch[-1], _Ended):
                 try:
                     batch.append(inbox.get_nowait())
@@ -267,12 +267,9 @@ class _Reply:
                 self.parts.append((choice.get("delta") or {}).get("content") or "")
                 self.finish_reason = choice.get("finish_reason") or self.finish_reason
             self.usage = chunk.get("usage") or self.usage
-        datas = [events.delta(streamed.text) for streamed in batch]
-        if self.background:
-            datas[-1] = events.delta(batch[-1].text, {"chat_id": self.background["chat_id"],
-                                                      "message_id": self.background["message_id"],
-                                                      "content": self.content})
-        return datas
+        extra = {"chat_id": self.background["chat_id"], "message_id": self.background["message_id"],
+                 "content": self.content} if self.background else None
+        return [*(events.delta(streamed.text) for streamed in batch[:-1]), events.delta(batch[-1].text, extra)]
 
     def completion(self) -> dict:
         return llm_format.completion_from_chunks(self.first, self.content, self.finish_reason, self.usage, self.model)

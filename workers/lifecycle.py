@@ -80,12 +80,12 @@ class JobLifecycle(Middleware):
             row_wait = get_job_settings().row_wait_ms / 1000
         deadline, pause = time.monotonic() + row_wait, 0.0005
 
-        def claim() -> bool:
+        def attempt() -> bool:
             return bool(update_job(job_id, claim=True, status="running", message_id=delivery, started_at=now()))
 
-        while not claim():
+        while not attempt():
             if job_exists(job_id):
-                return claim()  # inserted since the last try, or there all along and not waiting to run
+                return attempt()  # inserted since the last try, or there all along and not waiting to run
             if time.monotonic() > deadline:
                 service.forget_sent(job_id)  # should the row still come, the sweep sends the job again
                 return False

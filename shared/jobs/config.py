@@ -27,7 +27,7 @@ class JobSettings:
     idle_wait_ms: int
     """Longest a consumer blocks waiting for a wake-up before polling its queue anyway."""
     row_wait_ms: int
-    """How long a delivery waits for its job's row to appear (it is inserted just after the message is sent)."""
+    """How long a delivery waits for its job's row to appear (it may be inserted while the message is sent)."""
     stream_flush_ms: int
     """Streamed output is published at most once per this interval per job (the first chunk after a
     pause at once); chunks arriving faster go out together, one event-log call and one announcement."""

@@ -67,10 +67,15 @@ def _send_committed(session: Session, job: Job) -> None:
     try:
         _send(job)
     except redis.RedisError:
-        session.execute(update(Job).where(Job.id == job.id, Job.status == "queued").values(
-            status="failed", finished_at=now(), updated_at=now(), error=UNAVAILABLE))
-        session.commit()
+        _record_unsent(session, job)
         raise
+
+
+def _record_unsent(session: Session, job: Job) -> None:
+    """Redis refused the message of a job whose row is committed: the row records the job as failed."""
+    session.execute(update(Job).where(Job.id == job.id, Job.status == "queued").values(
+        status="failed", finished_at=now(), updated_at=now(), error=UNAVAILABLE))
+    session.commit()
 
 
 def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: str | None, payload: dict,
@@ -126,8 +131,7 @@ def _insert_while_sending(session: Session, job: Job) -> None:
         error = sending.exception()
     _attach(session, job)
     if isinstance(error, redis.RedisError):
-        rows.update_job(job.id, status="failed", finished_at=now(), error=UNAVAILABLE)
-        job.status, job.error = "failed", UNAVAILABLE
+        _record_unsent(session, job)
     if error is not None:
         raise error
 
