@@ -1,9 +1,9 @@
 """Jobs as a service: enqueue, read, list, cancel and retry (plain functions over a Session).
 
-A new job's durable INSERT and its Dramatiq message go out together (the message from a helper thread)
-when no other enqueue is under way in the process, so the INSERT's round trip is not added to the job's
-start; a delivery that overtakes the INSERT waits a moment for the row (``workers.lifecycle``). Otherwise,
-and when the caller's session holds changes of its own (they commit with the row), the row is committed
+A new job's Dramatiq message and its durable INSERT go out together (the INSERT from a helper thread)
+when no other enqueue is under way in the process, so the INSERT is not added to the job's start; a
+delivery that overtakes the INSERT waits a moment for the row (``workers.lifecycle``). Otherwise, and
+when the caller's session holds changes of its own (they commit with the row), the row is committed
 before the message is sent. If the process dies after the row and before the message, the row stays
 ``queued`` and the periodic sweep (``resend_stale``) sends it again; a delivery only runs a job it can
 claim (``queued`` → ``running``), so a duplicate message is skipped.
@@ -109,7 +109,7 @@ def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: st
     # Nothing else to commit: the INSERT is the whole transaction.
     if _overlapping.acquire(blocking=False):
         try:
-            _insert_while_sending(session, job)
+            _send_while_inserting(session, job)
         finally:
             _overlapping.release()
     else:
@@ -121,28 +121,31 @@ def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: st
     return job
 
 
-def _insert_while_sending(session: Session, job: Job) -> None:
-    """The INSERT goes out, and the message from a helper thread (a greenlet in the web) while this one
-    waits for the INSERT's answer: the INSERT's round trip is not added to the job's start."""
-    sending = _senders().submit(_send, job)
+def _send_while_inserting(session: Session, job: Job) -> None:
+    """The message goes out, and the INSERT from a helper thread (a greenlet in the web, which starts
+    when this one waits for Redis's answer): neither round trip waits for the other, and the message
+    is not held up by building and committing the INSERT."""
+    inserting = _inserters().submit(rows.insert_job, job)
     try:
-        rows.insert_job(job)
+        _send(job)
+    except redis.RedisError:
+        if inserting.exception() is None:
+            _record_unsent(session, job)
+        raise
     finally:
-        error = sending.exception()
-    _attach(session, job)
-    if isinstance(error, redis.RedisError):
-        _record_unsent(session, job)
+        error = inserting.exception()
     if error is not None:
         raise error
+    _attach(session, job)
 
 
 _overlapping = threading.Semaphore(1)
-"""Held by the one enqueue of a process whose INSERT and message go out together."""
+"""Held by the one enqueue of a process whose message and INSERT go out together."""
 
 
 @lru_cache(maxsize=1)
-def _senders() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-send")  # one such enqueue at a time
+def _inserters() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-insert")  # one such enqueue at a time
 
 
 _send_observers: list[Callable[[str], None]] = []
