@@ -12,6 +12,7 @@ import dramatiq
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, ShutdownNotifications
 
 from shared.jobs.broker import make_broker
+from shared.jobs.current import NotClaimed
 from workers.chat_delivery import ChatDelivery
 from workers.lifecycle import JobLifecycle
 from workers.retries import TransientRetries
@@ -31,11 +32,15 @@ broker = make_broker(
 dramatiq.set_broker(broker)
 
 
-class _ResultsAreStored(logging.Filter):
-    """Dramatiq warns when an actor returns a value without its Results middleware; JobLifecycle stores it."""
+class _Expected(logging.Filter):
+    """Drops what Dramatiq logs about expected outcomes: an actor's returned value without its Results
+    middleware (JobLifecycle stores it), and a delivery stopped because its claim failed (JobLifecycle
+    logs it) as a failure with a traceback."""
 
     def filter(self, record: logging.LogRecord) -> bool:
+        if record.exc_info and isinstance(record.exc_info[1], NotClaimed):
+            return False
         return "haven't added the Results middleware" not in record.getMessage()
 
 
-logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_ResultsAreStored())
+logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_Expected())

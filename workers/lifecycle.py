@@ -5,7 +5,10 @@ again after a worker died mid-job); a message whose job is already taken, finish
 skipped, so duplicates never run twice. A message may go out while its job's row is being inserted
 (``shared.jobs.service``), so a delivery that finds no row yet tries again for up to ``JOB_ROW_WAIT_MS``
 (5 s) before skipping it (its sender died in between). The ``running`` event is held and goes out with
-the job's next events (see ``shared.jobs.current``). Afterwards the outcome goes to the row first and
+the job's next events (see ``shared.jobs.current``). A message with the ``claim_ahead`` option
+(``shared.jobs.service.CLAIM_AHEAD``) runs its actor at once while a helper thread claims the job; the
+job's first event waits for the claim, and a delivery whose claim fails stops there (``NotClaimed``)
+and leaves no trace, as a skipped one. Afterwards the outcome goes to the row first and
 then, in the round trip of the message's ack or nack, to the event log: ``result`` + ``status:
 succeeded``; ``error`` + ``status: failed``; ``status: cancelled``; or, when ``Retries`` scheduled
 another attempt, back to ``queued``.
@@ -18,6 +21,8 @@ from __future__ import annotations
 import logging
 import time
 import traceback
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
 
 import redis
 import requests
@@ -62,15 +67,37 @@ def _failed(job_id: str, error: dict) -> Events:
     return [("error", public), ("status", {"status": "failed"})]
 
 
+@lru_cache(maxsize=1)
+def _claims() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=16, thread_name_prefix="job-claim")
+
+
 class JobLifecycle(Middleware):
     def before_process_message(self, broker, message):
         job_id = message.kwargs.get("job_id")
         if job_id is None:
             return
-        if not self.claim(job_id, message.options.get("redis_message_id")):
+        delivery, held = message.options.get("redis_message_id"), [("status", {"status": "running"})]
+        if message.options.get(service.CLAIM_AHEAD):
+            job = current.RunningJob(job_id=job_id, held=held)
+            current.bind(job)  # first: a claim that fails at once interrupts a thread that holds the job
+            job.claim_ahead(_claims().submit(self._claim_ahead, message, job_id, delivery))
+            return
+        if not self.claim(job_id, delivery):
             log.info("skipping message %s: job %s is not waiting to run", message.message_id, job_id)
             raise SkipMessage()
-        current.bind(current.RunningJob(job_id=job_id, held=[("status", {"status": "running"})]))
+        current.bind(current.RunningJob(job_id=job_id, held=held))
+
+    def _claim_ahead(self, message, job_id: str, delivery: str | None) -> bool:
+        try:
+            claimed = self.claim(job_id, delivery)
+        except Exception:
+            log.exception("claiming job %s failed; the sweep sends it again", job_id)
+            service.forget_sent(job_id)
+            raise
+        if not claimed:
+            log.info("stopping message %s: job %s is not waiting to run", message.message_id, job_id)
+        return claimed
 
     @staticmethod
     def claim(job_id: str, delivery: str | None, row_wait: float | None = None) -> bool:
@@ -96,7 +123,7 @@ class JobLifecycle(Middleware):
     def after_process_message(self, broker, message, *, result=None, exception=None):
         job = current.running()
         current.bind(None)
-        if job is None or job.job_id is None:
+        if job is None or job.job_id is None or not job.holds():
             return
         outcome = self._record(broker, message, job, result, exception)
         announced = job.take_held() + outcome

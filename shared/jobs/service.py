@@ -31,6 +31,10 @@ from shared.models.job import ACTIVE, FINISHED, STATUSES, Job
 from shared.models.user import User
 from shared.redis_client import execute_loading_scripts, get_redis, key
 
+CLAIM_AHEAD = "claim_ahead"
+"""Message option: the worker starts the actor while it claims the job (``workers.lifecycle``). Only for
+jobs whose work up to their first event has no effect beyond the answer (a model's reply, embeddings,
+listings): a delivery that then fails to claim its job has only wasted that request."""
 CANCEL_TTL = 24 * 3600
 SENT_TTL = 24 * 3600
 """After a day in a queue a job's message counts as lost (a duplicate is harmless: it cannot claim the job)."""

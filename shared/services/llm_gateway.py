@@ -86,9 +86,17 @@ def resolve(session: Session, user: User, model_id: str | None) -> tuple[dict, C
 
 
 # -- proxies ------------------------------------------------------------------------------------------
+ANSWER_ONLY = frozenset({"/api/chat", "/api/generate", "/api/embed", "/api/embeddings", "/api/show",
+                         "/chat/completions", "/completions", "/embeddings",
+                         "/v1/chat/completions", "/v1/completions", "/v1/embeddings"})
+"""Upstream calls that change nothing upstream: their jobs start before they are claimed (``CLAIM_AHEAD``)."""
+
+
 def enqueue_proxy(session: Session, user: User, conn: Connection, method: str, path: str,
                   body: dict | None = None, *, stream: bool = False, kind: str | None = None,
                   options: dict | None = None) -> Job:
+    if method == "GET" or path in ANSWER_ONLY:
+        options = {**(options or {}), jobs.CLAIM_AHEAD: True}
     return jobs.enqueue(
         session, actor="llm.proxy", queue="llm", kind=kind or f"{conn.kind}.{path.strip('/').replace('/', '.')}",
         owner_id=user.id, options=options,
@@ -153,9 +161,11 @@ def is_background(body: dict) -> bool:
 
 def _enqueue_chat(session: Session, user: User, entry: dict, conn: Connection, request: dict,
                   background: dict | None, related_id: str | None, rag: dict | None) -> Job:
+    # A background reply is saved into the chat and delivered over socket.io: it runs only once claimed.
     return jobs.enqueue(
         session, actor="llm.chat_completion", queue="llm", kind="chat.completion", owner_id=user.id,
         related_type="chat" if related_id else None, related_id=related_id,
+        options=None if background else {jobs.CLAIM_AHEAD: True},
         payload={"provider": conn.kind, "url_idx": conn.idx, "model": entry["id"], "body": request,
                  "owner_id": user.id, "background": background, "rag": rag},
     )
@@ -215,6 +225,7 @@ def start_embeddings(session: Session, user: User, body: dict) -> Job:
     if body.get("input") is None:
         raise BadRequest("Invalid request: input: Missing data for required field.")
     return jobs.enqueue(session, actor="llm.embeddings", queue="llm", kind="embeddings", owner_id=user.id,
+                        options={jobs.CLAIM_AHEAD: True},
                         payload={"provider": conn.kind, "url_idx": conn.idx, "model": entry["id"],
                                  "body": {"input": body["input"], **({"dimensions": body["dimensions"]}
                                                                      if body.get("dimensions") else {})}})
