@@ -101,11 +101,12 @@ class _FlushBudget:
 def _batches(source: Iterator[T]) -> Iterator[list[T]]:
     """``source``'s items in batches, paced by a :class:`_FlushBudget` of ``JOB_STREAM_FLUSH_MS``.
 
-    A reader thread (bound to the same job, so a cancel still shuts the upstream socket it reads)
-    drains ``source``; this thread takes what is queued. The first few items go out one by one at once
-    (the time to first token is never held) and so does every item of a model writing slower than one
-    per interval (most do); a faster upstream gives a batch per interval: fewer Redis calls here and
-    fewer announcements for every web process relaying the stream. The end of the stream is never held.
+    This thread sends the request and reads the first item; then a reader thread (bound to the same job,
+    so a cancel still shuts the upstream socket it reads) drains ``source`` and this thread takes what is
+    queued. The first few items go out one by one at once (the time to first token is never held) and so
+    does every item of a model writing slower than one per interval (most do); a faster upstream gives a
+    batch per interval: fewer Redis calls here and fewer announcements for every web process relaying
+    the stream. The end of the stream is never held.
     While holding, this thread sleeps until the interval is over or the stream ends, not waking for
     each item the reader queues (at hundreds of tokens a second per stream, those wake-ups cost more
     than the rest of the relay); and a reader that had to wait for an item while a batch is held naps
@@ -139,6 +140,17 @@ def _batches(source: Iterator[T]) -> Iterator[list[T]]:
             ended.set()
             getattr(source, "close", lambda: None)()
 
+    # The request goes out and its first item is read on this thread: no thread start before the first token.
+    try:
+        first = next(source)
+    except StopIteration:
+        return
+    budget.spend()
+    try:
+        yield [first]
+    except BaseException:  # closed (the job stopped) before the reader started
+        getattr(source, "close", lambda: None)()
+        raise
     threading.Thread(target=read, name="llm-stream-reader", daemon=True).start()
     try:
         while True:
