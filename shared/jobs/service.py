@@ -1,12 +1,13 @@
 """Jobs as a service: enqueue, read, list, cancel and retry (plain functions over a Session).
 
-A new job's Dramatiq message and its durable INSERT go out together (the INSERT from a helper thread)
-when no other enqueue is under way in the process, so the INSERT is not added to the job's start; a
-delivery that overtakes the INSERT waits a moment for the row (``workers.lifecycle``). Otherwise, and
-when the caller's session holds changes of its own (they commit with the row), the row is committed
-before the message is sent. If the process dies after the row and before the message, the row stays
-``queued`` and the periodic sweep (``resend_stale``) sends it again; a delivery only runs a job it can
-claim (``queued`` → ``running``), so a duplicate message is skipped.
+A new job's Dramatiq message and its durable INSERT go out together (one from a helper thread) when no
+other enqueue is under way in the process, so the INSERT is not added to the job's start: the INSERT
+first, or the message first for a job claimed ahead (``CLAIM_AHEAD``); a delivery that overtakes the
+INSERT waits a moment for the row (``workers.lifecycle``). Otherwise, and when the caller's session holds
+changes of its own (they commit with the row), the row is committed before the message is sent. If the
+process dies after the row and before the message, the row stays ``queued`` and the periodic sweep
+(``resend_stale``) sends it again; a delivery only runs a job it can claim (``queued`` → ``running``),
+so a duplicate message is skipped.
 """
 from __future__ import annotations
 
@@ -113,7 +114,7 @@ def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: st
     # Nothing else to commit: the INSERT is the whole transaction.
     if _overlapping.acquire(blocking=False):
         try:
-            _send_while_inserting(session, job)
+            _send_and_insert(session, job, message_first=bool(job.options.get(CLAIM_AHEAD)))
         finally:
             _overlapping.release()
     else:
@@ -125,21 +126,26 @@ def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: st
     return job
 
 
-def _send_while_inserting(session: Session, job: Job) -> None:
-    """The message goes out, and the INSERT from a helper thread (a greenlet in the web, which starts
-    when this one waits for Redis's answer): neither round trip waits for the other, and the message
-    is not held up by building and committing the INSERT."""
-    inserting = _inserters().submit(rows.insert_job, job)
+def _send_and_insert(session: Session, job: Job, *, message_first: bool) -> None:
+    """The message and the INSERT go out together, one of them from a helper thread (a greenlet in the
+    web, which runs once this one waits for its answer). ``message_first`` sends the message from this
+    thread, before the INSERT is even built: for a job claimed ahead, whose worker does not wait for
+    the row before it starts. Otherwise the INSERT leaves first and its row is usually in before a
+    worker tries to claim it (each miss costs the worker a retry 0.5 ms later)."""
+    helper = _helpers().submit(rows.insert_job if message_first else _send, job)
+    own_error = None
     try:
-        _send(job)
-    except redis.RedisError:
-        if inserting.exception() is None:
+        (_send if message_first else rows.insert_job)(job)
+    except BaseException as error:  # noqa: BLE001 - raised below, once the helper is done
+        own_error = error
+    helper_error = helper.exception()
+    send_error, insert_error = (own_error, helper_error) if message_first else (helper_error, own_error)
+    if insert_error is not None:
+        raise insert_error
+    if send_error is not None:
+        if isinstance(send_error, redis.RedisError):
             _record_unsent(session, job)
-        raise
-    finally:
-        error = inserting.exception()
-    if error is not None:
-        raise error
+        raise send_error
     _attach(session, job)
 
 
@@ -148,8 +154,8 @@ _overlapping = threading.Semaphore(1)
 
 
 @lru_cache(maxsize=1)
-def _inserters() -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-insert")  # one such enqueue at a time
+def _helpers() -> ThreadPoolExecutor:
+    return ThreadPoolExecutor(max_workers=1, thread_name_prefix="job-enqueue")  # one such enqueue at a time
 
 
 _send_observers: list[Callable[[str], None]] = []

@@ -4,6 +4,8 @@ from __future__ import annotations
 import uuid
 
 import pytest
+import redis
+from sqlalchemy import select
 
 from shared.db import get_engine, get_sessionmaker, session_scope
 from shared.jobs import events, service
@@ -13,9 +15,9 @@ from shared.redis_client import execute_loading_scripts, get_redis, key, queue_s
 from tests.helpers import statements_on
 
 
-def enqueue(session) -> Job:
+def enqueue(session, options: dict | None = None) -> Job:
     return service.enqueue(session, actor="system.noop", queue="default", kind="test", owner_id=None,
-                           payload={"value": 1})
+                           payload={"value": 1}, options=options)
 
 
 def test_a_session_that_has_not_touched_the_database_inserts_the_row_alone():
@@ -70,17 +72,19 @@ def test_a_script_a_process_has_not_used_yet_is_loaded_before_its_first_pipeline
     client.delete(counter)
 
 
-@pytest.mark.parametrize("others_under_way", [False, True])
-def test_the_row_and_the_message_go_out_whether_or_not_other_enqueues_are_under_way(others_under_way):
-    """Alone, an enqueue sends its message while its INSERT runs; with other enqueues under way in the
-    process (the semaphore taken), the row is committed first. Either way both are there afterwards."""
+@pytest.mark.parametrize(("others_under_way", "options"), [
+    (False, None), (False, {service.CLAIM_AHEAD: True}), (True, None)])
+def test_the_row_and_the_message_go_out_whether_or_not_other_enqueues_are_under_way(others_under_way, options):
+    """Alone, an enqueue sends its message while its INSERT runs (INSERT first, or the message first for
+    a job claimed ahead); with other enqueues under way in the process (the semaphore taken), the row is
+    committed first. Either way both are there afterwards."""
     queued_before = queue_depths(["default"])["default"]["waiting"]
     if others_under_way:
         assert service._overlapping.acquire(blocking=False)
     try:
         session = get_sessionmaker()()
         try:
-            job = enqueue(session)
+            job = enqueue(session, options)
         finally:
             session.close()
     finally:
@@ -90,3 +94,20 @@ def test_the_row_and_the_message_go_out_whether_or_not_other_enqueues_are_under_
         assert other.get(Job, job.id).status == "queued"
     assert queue_depths(["default"])["default"]["waiting"] == queued_before + 1
     assert [e.data for e in events.read_after(job.id, None)] == [{"status": "queued"}]
+
+
+@pytest.mark.parametrize("options", [None, {service.CLAIM_AHEAD: True}])
+def test_a_message_redis_refuses_leaves_the_row_failed_whichever_goes_first(monkeypatch, options):
+    def refuse(_job) -> None:
+        raise redis.ConnectionError("refused")
+
+    monkeypatch.setattr(service, "_send", refuse)
+    session = get_sessionmaker()()
+    try:
+        with pytest.raises(redis.ConnectionError):
+            enqueue(session, options)
+    finally:
+        session.close()
+    with session_scope() as other:
+        (job,) = other.scalars(select(Job).where(Job.kind == "test", Job.status == "failed")).all()
+        assert job.error == service.UNAVAILABLE
