@@ -115,6 +115,7 @@ def _batches(source: Iterator[T]) -> Iterator[list[T]]:
     """
     inbox: queue.SimpleQueue = queue.SimpleQueue()
     job, stop, ended = current.running(), threading.Event(), threading.Event()
+    close_source = getattr(source, "close", lambda: None)
     budget = _FlushBudget(get_job_settings().stream_flush_ms / 1000)
     flush_at = 0.0
     """When the held batch goes out (0 while nothing is held); read by the reader thread."""
@@ -138,7 +139,7 @@ def _batches(source: Iterator[T]) -> Iterator[list[T]]:
             inbox.put(_Ended(error))
         finally:
             ended.set()
-            getattr(source, "close", lambda: None)()
+            close_source()
 
     # The request goes out and its first item is read on this thread: no thread start before the first token.
     try:
@@ -149,7 +150,7 @@ def _batches(source: Iterator[T]) -> Iterator[list[T]]:
     try:
         yield [first]
     except BaseException:  # closed (the job stopped) before the reader started
-        getattr(source, "close", lambda: None)()
+        close_source()
         raise
     threading.Thread(target=read, name="llm-stream-reader", daemon=True).start()
     try:

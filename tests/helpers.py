@@ -1,7 +1,8 @@
 """Fixtures and helpers shared by the test modules."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -67,3 +68,11 @@ def statements_on(engine) -> Iterator[list[str]]:
         yield seen
     finally:
         event.remove(engine, "before_cursor_execute", record)
+
+
+def wait_for(predicate: Callable[[], object], what: str, seconds: float = 5.0) -> None:
+    """Poll ``predicate`` until it is true; fail with ``what`` after ``seconds``."""
+    deadline = time.monotonic() + seconds
+    while not predicate():
+        assert time.monotonic() < deadline, what
+        time.sleep(0.01)

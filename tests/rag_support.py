@@ -3,13 +3,12 @@ from __future__ import annotations
 
 import io
 import json
-import time
 
 import pytest
 
-from shared.jobs import events
 from tests.fakes.ollama import FakeOllama
 from tests.helpers import bearer
+from tests.jobs.test_lifecycle import finish
 from tests.jobs.worker import running_worker
 
 EMBEDDING_MODEL = "nomic-fake:latest"
@@ -39,15 +38,8 @@ def embeddings(client, admin, fake_ollama, rag_worker):
     assert response.status_code == 200, response.get_json()
     if response.get_json().get("reindex_job_id"):
         # Done before the test goes on: a reindex re-stores the chunks of files uploaded meanwhile.
-        wait_for_job(response.get_json()["reindex_job_id"])
+        finish(response.get_json()["reindex_job_id"], timeout=30)
     return fake_ollama
-
-
-def wait_for_job(job_id: str, timeout: float = 30) -> None:
-    """Follow the job's events to its final status (bounded)."""
-    deadline = time.monotonic() + timeout
-    for _event in events.iter_events(job_id, keepalive=0.2):
-        assert time.monotonic() < deadline, f"job {job_id} did not finish"
 
 
 def upload(client, token: str, data: bytes, name: str, content_type: str = "text/plain",

@@ -7,6 +7,7 @@ from shared.jobs import broker, events, rows, service
 from shared.jobs.broker import namespace, queue_depths
 from shared.models import Job
 from shared.redis_client import get_redis, key
+from tests.helpers import wait_for
 from tests.jobs.test_interrupts import hung_upstream
 from tests.jobs.test_lifecycle import finish, new_job, row
 
@@ -15,13 +16,6 @@ def claimed_ahead(actor: str, status: str = "queued", **payload) -> Job:
     job = new_job(actor, **payload)
     job.options, job.status = {service.CLAIM_AHEAD: True}, status
     return job
-
-
-def wait_for(condition, timeout: float = 10) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, "timed out"
-        time.sleep(0.02)
 
 
 def runs(job: Job) -> int:
@@ -35,7 +29,7 @@ def acked(job: Job) -> bool:
 def test_the_actor_starts_before_the_row_is_in_and_running_is_still_announced_first(worker):
     job = claimed_ahead("tests.slow_once", seconds=0)
     broker.send(service.message_for(job))
-    wait_for(lambda: runs(job) == 1)  # started, its first event waiting for the claim
+    wait_for(lambda: runs(job) == 1, "the actor never started", 10)  # its first event waits for the claim
     time.sleep(0.2)
     assert events.read_after(job.id, None) == []
     rows.insert_job(job)
@@ -60,7 +54,7 @@ def test_a_delivery_whose_claim_fails_leaves_no_trace(worker):
     job = claimed_ahead("tests.slow_once", status="cancelled", seconds=0)
     rows.insert_job(job)
     broker.send(service.message_for(job))
-    wait_for(lambda: runs(job) == 1 and acked(job))
+    wait_for(lambda: runs(job) == 1 and acked(job), "the delivery never ran and ended", 10)
     time.sleep(0.3)
     assert runs(job) == 1  # not retried
     assert events.read_after(job.id, None) == []
@@ -74,8 +68,8 @@ def test_a_failed_claim_closes_the_upstream_connection_at_once(worker):
         rows.insert_job(job)
         sent = time.monotonic()
         broker.send(service.message_for(job))
-        wait_for(lambda: closed, timeout=5)
+        wait_for(lambda: closed, "the upstream connection was never closed")
         assert closed[0] - sent < 1.0
-        wait_for(lambda: acked(job))
+        wait_for(lambda: acked(job), "the message was never acked", 10)
     assert events.read_after(job.id, None) == []
     assert (row(job.id).status, row(job.id).attempts) == ("succeeded", 0)

@@ -3,20 +3,13 @@ re-read the moment a writer announces a change, and read from Redis whenever the
 subscribed to the announcements."""
 from __future__ import annotations
 
-import time
 import uuid
 
 from shared.redis_client import get_redis, key
 from shared.services import models_registry
 from shared import watched_values
 from shared.watched_values import WatchedValues, follow_in_thread, write
-
-
-def wait_for(predicate, what: str, seconds: float = 5.0) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():
-        assert time.monotonic() < deadline, what
-        time.sleep(0.01)
+from tests.helpers import wait_for
 
 
 def test_a_process_that_follows_nothing_reads_redis_every_time():
