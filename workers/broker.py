@@ -12,7 +12,6 @@ import dramatiq
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, ShutdownNotifications
 
 from shared.jobs.broker import make_broker
-from shared.jobs.current import NotClaimed
 from workers.chat_delivery import ChatDelivery
 from workers.lifecycle import JobLifecycle
 from workers.retries import TransientRetries
@@ -33,13 +32,10 @@ dramatiq.set_broker(broker)
 
 
 class _Expected(logging.Filter):
-    """Drops what Dramatiq logs about expected outcomes: an actor's returned value without its Results
-    middleware (JobLifecycle stores it), and a delivery stopped because its claim failed (JobLifecycle
-    logs it) as a failure with a traceback."""
+    """Drops what Dramatiq logs about an actor's returned value without its Results middleware
+    (JobLifecycle stores it)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        if record.exc_info and isinstance(record.exc_info[1], NotClaimed):
-            return False
         return "haven't added the Results middleware" not in record.getMessage()
 
 

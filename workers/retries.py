@@ -24,16 +24,13 @@ def is_transient(exception: BaseException) -> bool:
 class TransientRetries(Retries):
     """Retries with exponential backoff for transient failures; anything else fails at once.
 
-    Cancelled jobs, and deliveries that failed to claim their job, are neither retried nor dead-lettered;
-    a job stopped by its time limit fails at once (whatever its actor raised when its upstream connection
-    was closed). Parameters as Dramatiq's ``Retries`` (``max_retries``, ``min_backoff``, ``max_backoff`` in
+    Cancelled jobs are neither retried nor dead-lettered; a job stopped by its time limit fails at once
+    (whatever its actor raised when its upstream connection was closed). Parameters as Dramatiq's ``Retries`` (``max_retries``, ``min_backoff``, ``max_backoff`` in
     ms, also per actor or per message).
     """
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         job = current.running()
-        if job is not None and not job.holds():
-            return  # another delivery's job (claimed ahead, see workers.lifecycle): nothing to retry
         stopped = job is not None and job.stop_reason
         if exception is None or isinstance(exception, JobCancelled) or stopped == "cancelled":
             return

@@ -8,20 +8,14 @@ progress or outcome) in the same call, or by the supervisor's next check (every 
 publishes nothing before then: a short job costs one Redis call fewer, and a streamed answer's first
 chunk does not wait behind a separate status call.
 
-A job may also be *claimed ahead* (``workers.lifecycle``): its actor starts while the claim is still
-being made, and the job's first publish (or progress) waits for the claim. When the claim fails (the
-job is another delivery's, was cancelled or finished meanwhile) the job is stopped as a cancelled one
-is, with ``NotClaimed``: the callbacks registered with ``on_cancel`` run (closing the upstream response)
-and the actor's thread is interrupted. Nothing of that delivery reaches the job's row or log.
 """
 from __future__ import annotations
 
 import threading
 from collections.abc import Callable
-from concurrent.futures import Future
 from dataclasses import dataclass, field
 
-from dramatiq.threading import Interrupt, raise_thread_exception
+from dramatiq.threading import Interrupt
 
 from shared.jobs import events
 from shared.jobs.service import record_progress
@@ -35,11 +29,6 @@ class JobCancelled(Interrupt):
     so ``except Exception`` in an actor does not swallow it)."""
 
 
-class NotClaimed(Interrupt):
-    """Raised inside an actor that started ahead of its claim when the claim failed: the job is not this
-    delivery's to run."""
-
-
 @dataclass
 class RunningJob:
     """A message being processed by a worker thread; ``job_id`` is None for messages without a job row."""
@@ -48,42 +37,16 @@ class RunningJob:
     thread_id: int = field(default_factory=threading.get_ident)
     deadline: float = float("inf")
     stop_reason: str | None = None
-    """None while running; ``cancelled``, ``time_limit`` or ``not_claimed`` once it is being stopped."""
+    """None while running; ``cancelled`` or ``time_limit`` once it is being stopped."""
     done: bool = False
     callbacks: list[Callable[[], None]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     held: Events = field(default_factory=list)
     """Events not published yet; they go first in the job's next publish."""
-    claim: Future | None = None
-    """The claim, when it is made while the actor already runs: its answer is whether it succeeded."""
-
-    def claim_ahead(self, claim: Future) -> None:
-        """Run while ``claim`` is being made; should it fail, stop the job at once: its ``on_cancel``
-        callbacks run and its thread gets ``NotClaimed``."""
-        self.claim = claim
-        claim.add_done_callback(lambda _: self.holds() or self.stop(
-            "not_claimed", lambda: raise_thread_exception(self.thread_id, NotClaimed)))
-
-    def holds(self) -> bool:
-        """Whether this delivery holds the job, waiting for a claim still under way."""
-        if self.claim is None:
-            return True
-        try:
-            return bool(self.claim.result())
-        except Exception:  # noqa: BLE001 - the claim's own failure was logged where it ran
-            return False
-
-    def require_claim(self) -> None:
-        """Return once the job is this delivery's; else stop it (see the module docstring) and raise
-        ``NotClaimed``."""
-        if not self.holds():
-            self.stop("not_claimed", lambda: None)
-            raise NotClaimed(f"Job {self.job_id} is not this delivery's to run.")
 
     def publish(self, new: Events) -> list[str]:
         """Append the held events and then ``new`` to the job's log in one call; the ids of ``new``.
         Nothing to append (a flush that lost the race to the job's own publish) sends nothing."""
-        self.require_claim()
         with self.lock:
             held, batch = self.held, self.held + new
             if not batch:
@@ -102,9 +65,8 @@ class RunningJob:
             return held
 
     def flush(self) -> None:
-        """Publish the held events now, unless the job's claim is still under way or failed (the
-        unlocked check only skips the lock when there are none)."""
-        if self.held and (self.claim is None or self.claim.done() and self.holds()):
+        """Publish the held events now (the unlocked check only skips the lock when there are none)."""
+        if self.held:
             self.publish([])
 
     def stop(self, reason: str, interrupt: Callable[[], None]) -> bool:
@@ -165,7 +127,6 @@ def publish_many(new: Events) -> list[str]:
 def progress(fraction: float, message: str = "") -> None:
     """Record progress (0..1) on the job row and publish a ``progress`` event. Keep calls coarse."""
     job = _require()
-    job.require_claim()
     fraction = min(1.0, max(0.0, float(fraction)))
     record_progress(job.job_id, fraction, message)
     job.publish([("progress", {"progress": fraction, "message": message})])

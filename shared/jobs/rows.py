@@ -136,12 +136,13 @@ def job_exists(job_id: str) -> bool:
 @lru_cache(maxsize=None)
 def _update_statement(columns: tuple[str, ...], claim: bool) -> Update:
     """``UPDATE job SET <columns>, updated_at WHERE id = :job_id`` with bound values. A ``claim`` also
-    counts the attempt and only takes a queued job, or the one this delivery already runs."""
+    counts the attempt and only takes a queued job, the one this delivery already runs, or one its sender
+    inserted claimed that no delivery has recorded itself on (``shared.jobs.service.CLAIM_AHEAD``)."""
     values = {name: bindparam(f"new_{name}", type_=JOBS.c[name].type) for name in (*columns, "updated_at")}
     statement = update(JOBS).where(JOBS.c.id == bindparam("job_id"))
     if claim:
-        statement = statement.where(or_(JOBS.c.status == "queued", (JOBS.c.status == "running")
-                                        & (JOBS.c.message_id == values["message_id"])))
+        statement = statement.where(or_(JOBS.c.status == "queued", (JOBS.c.status == "running") & or_(
+            JOBS.c.message_id == values["message_id"], JOBS.c.message_id.is_(None))))
         values["attempts"] = JOBS.c.attempts + 1
     return statement.values(values)
 

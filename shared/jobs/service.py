@@ -2,8 +2,8 @@
 
 A new job's Dramatiq message and its durable INSERT go out together (one from a helper thread) when no
 other enqueue is under way in the process, so the INSERT is not added to the job's start: the INSERT
-first, or the message first for a job claimed ahead (``CLAIM_AHEAD``); a delivery that overtakes the
-INSERT waits a moment for the row (``workers.lifecycle``). Otherwise, and when the caller's session holds
+first, or the message first for a job claimed by its sender (``CLAIM_AHEAD``); a delivery that
+overtakes the INSERT waits a moment for the row (``workers.lifecycle``). Otherwise, and when the caller's session holds
 changes of its own (they commit with the row), the row is committed before the message is sent. If the
 process dies after the row and before the message, the row stays ``queued`` and the periodic sweep
 (``resend_stale``) sends it again; a delivery only runs a job it can claim (``queued`` → ``running``),
@@ -33,9 +33,15 @@ from shared.models.user import User
 from shared.redis_client import execute_loading_scripts, get_redis, key
 
 CLAIM_AHEAD = "claim_ahead"
-"""Message option: the worker starts the actor while it claims the job (``workers.lifecycle``). Only for
-jobs whose work up to their first event has no effect beyond the answer (a model's reply, embeddings,
-listings): a delivery that then fails to claim its job has only wasted that request."""
+"""Job option: the job's row is inserted already claimed (``running``, one attempt) for the first delivery
+of the message sent with it (``SENT_CLAIMED``), which runs without a claim of its own: a worker starts it
+with no database round trip (``workers.lifecycle``), and its sender sends the message before the INSERT.
+Such a job counts as running from the moment it is sent, and one whose message Redis lost before any
+worker took it ends as ``lost`` (``fail_lost``) instead of being sent again; a delivery whose sender
+died before the INSERT runs for nothing (its events reach no one). So only for jobs whose work has no
+effect beyond its answer, for someone waiting for it: a model's reply, embeddings, listings."""
+SENT_CLAIMED = "sent_claimed"
+"""Message option: the job's row was inserted claimed for this message's first delivery."""
 CANCEL_TTL = 24 * 3600
 SENT_TTL = 24 * 3600
 """After a day in a queue a job's message counts as lost (a duplicate is harmless: it cannot claim the job)."""
@@ -45,11 +51,11 @@ def cancel_key(job_id: str) -> str:
     return key("job", job_id, "cancel")
 
 
-def message_for(job: Job) -> Message:
+def message_for(job: Job, *, sent_claimed: bool = False) -> Message:
+    options = {**(job.options or {}), SENT_CLAIMED: True} if sent_claimed else dict(job.options or {})
     return Message(
         queue_name=job.queue, actor_name=job.actor, args=(),
-        kwargs={**(job.payload or {}), "job_id": job.id}, options=dict(job.options or {}),
-        message_id=job.id,
+        kwargs={**(job.payload or {}), "job_id": job.id}, options=options, message_id=job.id,
     )
 
 
@@ -57,10 +63,11 @@ UNAVAILABLE = {"type": "unavailable", "message": "The queue (Redis) could not be
 
 
 def _send(job: Job) -> None:
-    """Announce and send a ``queued`` job in one round trip."""
+    """Announce and send a new (or retried) job in one round trip. A job whose row says ``running`` here
+    was inserted claimed for this message (``CLAIM_AHEAD``)."""
     def build(pipe: redis.client.Pipeline) -> None:
         events.publish_many(job.id, [("status", {"status": "queued"})], pipe)
-        broker.send(message_for(job), pipe)
+        broker.send(message_for(job, sent_claimed=job.status == "running"), pipe)
         mark_sent(job.id, pipe)
 
     # After a Redis restart this may send twice; a second delivery cannot claim the job.
@@ -78,7 +85,7 @@ def _send_committed(session: Session, job: Job) -> None:
 
 def _record_unsent(session: Session, job: Job) -> None:
     """Redis refused the message of a job whose row is committed: the row records the job as failed."""
-    session.execute(update(Job).where(Job.id == job.id, Job.status == "queued").values(
+    session.execute(update(Job).where(Job.id == job.id, Job.status.in_(ACTIVE)).values(
         status="failed", finished_at=now(), updated_at=now(), error=UNAVAILABLE))
     session.commit()
 
@@ -96,12 +103,12 @@ def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: st
         raise ValueError(f"unknown queue {queue!r}; one of {', '.join(QUEUES)}")
     if "job_id" in payload:
         raise ValueError("payload must not contain job_id")
-    stamp = now()
+    stamp, claimed = now(), bool((options or {}).get(CLAIM_AHEAD))
     job = Job(id=new_id(), actor=actor, queue=queue, kind=kind, owner_id=owner_id, payload=payload,
               options=options or {}, related_type=related_type, related_id=related_id, parent_id=parent_id,
-              status="queued", progress=0.0, progress_message="", attempts=0, error=None, result=None,
-              result_path=None, message_id=None, created_at=stamp, updated_at=stamp, started_at=None,
-              finished_at=None)
+              status="running" if claimed else "queued", progress=0.0, progress_message="",
+              attempts=int(claimed), error=None, result=None, result_path=None, message_id=None,
+              created_at=stamp, updated_at=stamp, started_at=stamp if claimed else None, finished_at=None)
     if session.info.get(IN_DATABASE) or session.new or session.dirty or session.deleted:
         # The caller's own changes commit with the row, before the message is sent.
         session.execute(rows.INSERT, rows.row(job))
@@ -114,7 +121,7 @@ def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: st
     # Nothing else to commit: the INSERT is the whole transaction.
     if _overlapping.acquire(blocking=False):
         try:
-            _send_and_insert(session, job, message_first=bool(job.options.get(CLAIM_AHEAD)))
+            _send_and_insert(session, job, message_first=claimed)
         finally:
             _overlapping.release()
     else:
@@ -129,8 +136,8 @@ def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: st
 def _send_and_insert(session: Session, job: Job, *, message_first: bool) -> None:
     """The message and the INSERT go out together, one of them from a helper thread (a greenlet in the
     web, which runs once this one waits for its answer). ``message_first`` sends the message from this
-    thread, before the INSERT is even built: for a job claimed ahead, whose worker does not wait for
-    the row before it starts. Otherwise the INSERT leaves first and its row is usually in before a
+    thread, before the INSERT is even built: for a job claimed by its sender, whose worker does not
+    wait for the row before it starts. Otherwise the INSERT leaves first and its row is usually in before a
     worker tries to claim it (each miss costs the worker a retry 0.5 ms later)."""
     helper = _helpers().submit(rows.insert_job if message_first else _send, job)
     own_error = None

@@ -89,7 +89,8 @@ def resolve(session: Session, user: User, model_id: str | None) -> tuple[dict, C
 ANSWER_ONLY = frozenset({"/api/chat", "/api/generate", "/api/embed", "/api/embeddings", "/api/show",
                          "/chat/completions", "/completions", "/embeddings",
                          "/v1/chat/completions", "/v1/completions", "/v1/embeddings"})
-"""Upstream calls that change nothing upstream: their jobs start before they are claimed (``CLAIM_AHEAD``)."""
+"""Upstream calls that change nothing upstream: their sender claims their jobs (``CLAIM_AHEAD``), so a worker
+starts them with no database round trip."""
 
 
 def enqueue_proxy(session: Session, user: User, conn: Connection, method: str, path: str,

@@ -1,4 +1,4 @@
-"""Which gateway jobs start before they are claimed (``claim_ahead``): only those that change nothing upstream."""
+"""Which gateway jobs their sender claims (``claim_ahead``): only those that change nothing upstream."""
 from __future__ import annotations
 
 import pytest
