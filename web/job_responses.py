@@ -6,7 +6,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import redis
-from flask import Response, has_request_context, jsonify, request, stream_with_context
+from flask import Response, g, has_request_context, jsonify, request, stream_with_context
 
 from shared.db import session_scope
 from shared.jobs import events, results, service
@@ -112,10 +112,12 @@ def sse_response(job: Job, last_event_id: str | None = None) -> Response:
 def release_session() -> None:
     """Before a long wait: commit the request's session and return its database connection to the pool,
     keeping its objects (the job, the user) readable as loaded. Many waiting streams must not hold
-    connections (the pool would run dry and every new request wait for one)."""
+    connections (the pool would run dry and every new request wait for one). The request is done with
+    that session: a later ``db()`` opens a new one, and the response does not commit it again."""
     session = db()
     service.commit_keeping_state(session)
     session.close()
+    g.pop("db", None)
 
 
 def wants_async() -> bool:
