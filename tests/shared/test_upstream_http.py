@@ -42,12 +42,12 @@ def proxy(monkeypatch):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{server.server_address[1]}")
     monkeypatch.setenv("NO_PROXY", "skipped.invalid")
-    upstream._pools.cache_clear()
+    upstream._opener.cache_clear()
     _Proxy.seen.clear()
     yield _Proxy.seen
     server.shutdown()
     server.server_close()
-    upstream._pools.cache_clear()
+    upstream._opener.cache_clear()
 
 
 def test_the_environments_proxy_carries_the_request_and_no_proxy_hosts_go_direct(proxy):
