@@ -93,7 +93,7 @@ def test_the_row_and_the_message_go_out_whether_or_not_other_enqueues_are_under_
     with session_scope() as other:
         assert other.get(Job, job.id).status == ("running" if options else "queued")
     assert queue_depths(["default"])["default"]["waiting"] == queued_before + 1
-    assert [e.data for e in events.read_after(job.id, None)] == [{"status": "queued"}]
+    assert [e.data for e in events.read_after(job.id, None)] == ([] if options else [{"status": "queued"}])
 
 
 @pytest.mark.parametrize("options", [None, {service.CLAIM_AHEAD: True}])
