@@ -31,12 +31,11 @@ broker = make_broker(
 dramatiq.set_broker(broker)
 
 
-class _Expected(logging.Filter):
-    """Drops what Dramatiq logs about an actor's returned value without its Results middleware
-    (JobLifecycle stores it)."""
+class _ResultsAreStored(logging.Filter):
+    """Dramatiq warns when an actor returns a value without its Results middleware; JobLifecycle stores it."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         return "haven't added the Results middleware" not in record.getMessage()
 
 
-logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_Expected())
+logging.getLogger("dramatiq.worker.WorkerThread").addFilter(_ResultsAreStored())

@@ -115,8 +115,8 @@ class JobLifecycle(Middleware):
     @staticmethod
     def claim(job_id: str, delivery: str | None, row_wait: float | None = None) -> bool:
         """Claim the job (see :func:`_until_row` for a row that is not there yet)."""
-        return _until_row(job_id, lambda: bool(update_job(job_id, claim=True, status="running", message_id=delivery,
-                                                          started_at=now())), row_wait)
+        return _until_row(job_id, lambda: bool(update_job(
+            job_id, claim=True, status="running", message_id=delivery, started_at=now())), row_wait)
 
     def after_process_message(self, broker, message, *, result=None, exception=None):
         job = current.running()

@@ -25,8 +25,8 @@ class TransientRetries(Retries):
     """Retries with exponential backoff for transient failures; anything else fails at once.
 
     Cancelled jobs are neither retried nor dead-lettered; a job stopped by its time limit fails at once
-    (whatever its actor raised when its upstream connection was closed). Parameters as Dramatiq's ``Retries`` (``max_retries``, ``min_backoff``, ``max_backoff`` in
-    ms, also per actor or per message).
+    (whatever its actor raised when its upstream connection was closed). Parameters as Dramatiq's ``Retries``
+    (``max_retries``, ``min_backoff``, ``max_backoff`` in ms, also per actor or per message).
     """
 
     def after_process_message(self, broker, message, *, result=None, exception=None):

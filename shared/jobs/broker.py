@@ -68,8 +68,8 @@ class _WakeableConsumer(_RedisConsumer):
                     return None
                 # After a fetch that emptied the queue, wait for a wake-up token first: every message
                 # sent since brought one, so the wait ends at once when there is work.
-                fetch = self.broker.wait_then_fetch if self.drained else self.broker.fetch
-                self.message_cache = fetch(self.queue_name, room, self.idle_wait)
+                self.message_cache = (self.broker.wait_then_fetch(self.queue_name, room, self.idle_wait)
+                                      if self.drained else self.broker.do_fetch(self.queue_name, room))
                 self.drained = len(self.message_cache) < room
                 if not self.message_cache:
                     return None
@@ -171,16 +171,12 @@ class SwitchyardBroker(RedisBroker):
         if batch is None:
             pipe.execute()
 
-    def fetch(self, queue_name: str, count: int, _timeout: float = 0) -> list[bytes]:
-        """Up to ``count`` messages of the queue (Dramatiq's ``do_fetch``)."""
-        return self.do_fetch(queue_name, count)
-
     def wait_then_fetch(self, queue_name: str, count: int, timeout: float) -> list[bytes]:
         """Wait up to ``timeout`` seconds for a wake-up token, then fetch up to ``count`` messages, both in
         one round trip. Delay queues get no tokens: there the wait is a sleep."""
         if queue_name.endswith(".DQ") or timeout <= 0:
             time.sleep(timeout)
-            return self.fetch(queue_name, count)
+            return self.do_fetch(queue_name, count)
 
         def build(pipe: redis.client.Pipeline) -> None:
             pipe.blpop([self.wake_key(queue_name)], timeout=timeout)

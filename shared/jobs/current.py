@@ -7,7 +7,6 @@ A job's ``running`` status is held back and published with the job's next events
 progress or outcome) in the same call, or by the supervisor's next check (every 100 ms) when the job
 publishes nothing before then: a short job costs one Redis call fewer, and a streamed answer's first
 chunk does not wait behind a separate status call.
-
 """
 from __future__ import annotations
 

@@ -3,11 +3,12 @@
 A new job's Dramatiq message and its durable INSERT go out together (one from a helper thread) when no
 other enqueue is under way in the process, so the INSERT is not added to the job's start: the INSERT
 first, or the message first for a job claimed by its sender (``CLAIM_AHEAD``); a delivery that
-overtakes the INSERT waits a moment for the row (``workers.lifecycle``). Otherwise, and when the caller's session holds
-changes of its own (they commit with the row), the row is committed before the message is sent. If the
-process dies after the row and before the message, the row stays ``queued`` and the periodic sweep
-(``resend_stale``) sends it again; a delivery only runs a job it can claim (``queued`` → ``running``),
-so a duplicate message is skipped.
+overtakes the INSERT waits a moment for the row (``workers.lifecycle``). Otherwise, and when the
+caller's session holds changes of its own (they commit with the row), the row is committed before the
+message is sent. If the process dies after the row and before the message, the row stays ``queued`` and
+the periodic sweep (``resend_stale``) sends it again; a delivery only runs a job it can claim (``queued``
+→ ``running``; a sender-claimed job's first delivery runs on its sender's claim), so a duplicate message
+is skipped.
 """
 from __future__ import annotations
 

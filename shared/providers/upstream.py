@@ -55,7 +55,8 @@ def _opener(base_url: str) -> Opener:
     parts = urlsplit(base_url)
     options: dict[str, Any] = {"num_pools": 16, "maxsize": 256, "retries": False}
     if parts.scheme == "https":
-        options["ca_certs"] = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or certifi.where()
+        options["ca_certs"] = (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+                               or certifi.where())
     proxy = None if proxy_bypass_environment(parts.netloc) else getproxies_environment().get(parts.scheme)
     if proxy:
         return urllib3.ProxyManager(proxy, **options).urlopen
