@@ -8,6 +8,7 @@ from shared.db import session_scope
 from shared.errors import BadRequest
 from shared.jobs import current
 from shared.models import File, Job
+from shared.models.base import new_id
 from shared.rag.extract import NotIndexable
 from shared.rag.indexing import extract_file
 from shared.services import files as file_service
@@ -31,12 +32,13 @@ def process_file(job_id: str, file_id: str, collection_name: str | None = None, 
                 return {"file_id": file_id, "status": "failed", "indexable": False, "error": str(exc)}
             except ValueError as exc:  # a broken document: fail at once, with the reason (no retry)
                 raise BadRequest(str(exc)) from None
-        file_service.update_data(session, file, content=text, status="pending", error=None)
+        # The text and the embedding job's id commit together, before that job can start.
+        follow_up_id = new_id()
+        file_service.update_data(session, file, content=text, status="pending", error=None, job_id=follow_up_id)
         current.progress(0.5, f"extracted {len(text)} characters")
-        session.commit()
-        follow_up = file_service.enqueue_embedding(session, file, file.user_id, collection_name, parent_id=job_id)
-        file_service.update_data(session, file, job_id=follow_up.id)
-    return {"file_id": file_id, "characters": len(text), "embedding_job_id": follow_up.id}
+        file_service.enqueue_embedding(session, file, file.user_id, collection_name, parent_id=job_id,
+                                       job_id=follow_up_id)
+    return {"file_id": file_id, "characters": len(text), "embedding_job_id": follow_up_id}
 
 
 @dramatiq.actor(actor_name="files.mark_failed", queue_name="files", max_retries=0)

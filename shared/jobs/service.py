@@ -97,19 +97,20 @@ def _record_unsent(session: Session, job: Job) -> None:
 
 def enqueue(session: Session, *, actor: str, queue: str, kind: str, owner_id: str | None, payload: dict,
             related_type: str | None = None, related_id: str | None = None, options: dict | None = None,
-            parent_id: str | None = None) -> Job:
+            parent_id: str | None = None, job_id: str | None = None) -> Job:
     """Send the message to ``actor`` (by name) on ``queue`` and write the job row (committed; in which
     order, see the module's docstring).
 
     The actor is called as ``actor(job_id=<id>, **payload)``; ``options`` are Dramatiq message
-    options (``time_limit`` ms, ``max_retries`` ...).
+    options (``time_limit`` ms, ``max_retries`` ...). ``job_id`` (default: a new one) lets the caller
+    record the id in its own rows in the same transaction, before any worker can see the job.
     """
     if queue not in QUEUES:
         raise ValueError(f"unknown queue {queue!r}; one of {', '.join(QUEUES)}")
     if "job_id" in payload:
         raise ValueError("payload must not contain job_id")
     stamp, claimed = now(), bool((options or {}).get(CLAIM_AHEAD))
-    job = Job(id=new_id(), actor=actor, queue=queue, kind=kind, owner_id=owner_id, payload=payload,
+    job = Job(id=job_id or new_id(), actor=actor, queue=queue, kind=kind, owner_id=owner_id, payload=payload,
               options=options or {}, related_type=related_type, related_id=related_id, parent_id=parent_id,
               status="running" if claimed else "queued", progress=0.0, progress_message="",
               attempts=int(claimed), error=None, result=None, result_path=None, message_id=None,

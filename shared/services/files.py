@@ -102,6 +102,9 @@ def list_files(session: Session, user: User, page: int = 1) -> tuple[list[File],
 
 
 def update_data(session: Session, file: File, **changes) -> None:
+    """Merge ``changes`` into the file's ``data`` as it is in the database now, its row locked until the
+    caller commits: the web and the file jobs write it concurrently, and neither may undo the other."""
+    session.refresh(file, ["data"], with_for_update=True)
     file.data = {**(file.data or {}), **changes}
     file.updated_at = now()
     session.flush()
@@ -164,27 +167,26 @@ ON_FAILURE = {"on_failure": "files.mark_failed"}
 
 
 def enqueue_embedding(session: Session, file: File, owner_id: str, collection_name: str | None = None,
-                      parent_id: str | None = None) -> Job:
+                      parent_id: str | None = None, job_id: str | None = None) -> Job:
     """Enqueue the embedding step for a file whose text is extracted (``embeddings`` queue)."""
     return enqueue(
         session, actor="embeddings.index_file", queue="embeddings", kind="file.embed", owner_id=owner_id,
         payload={"file_id": file.id, "collection_name": collection_name}, related_type="file",
-        related_id=file.id, parent_id=parent_id, options=ON_FAILURE,
+        related_id=file.id, parent_id=parent_id, options=ON_FAILURE, job_id=job_id,
     )
 
 
 def start_processing(session: Session, file: File, owner_id: str, collection_name: str | None = None,
                      use_content: bool = False) -> Job:
-    """Mark the file pending and enqueue its processing job (extract, then embed); returns the job."""
-    update_data(session, file, status="pending", error=None)
-    job = enqueue(
+    """Mark the file pending with its processing job (extract, then embed) and enqueue that job; both
+    commit before the message leaves, so the job never sees the file without them. Returns the job."""
+    job_id = new_id()
+    update_data(session, file, status="pending", error=None, job_id=job_id)
+    return enqueue(
         session, actor="files.process", queue="files", kind="file.process", owner_id=owner_id,
         payload={"file_id": file.id, "collection_name": collection_name, "use_content": use_content},
-        related_type="file", related_id=file.id, options=ON_FAILURE,
+        related_type="file", related_id=file.id, options=ON_FAILURE, job_id=job_id,
     )
-    update_data(session, file, job_id=job.id)
-    session.commit()
-    return job
 
 
 def add_to_knowledge(session: Session, user: User, knowledge: Knowledge, file: File) -> None:

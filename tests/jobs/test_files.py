@@ -4,7 +4,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 
 from shared.db import session_scope
-from shared.models import Chunk, Job
+from shared.models import Chunk, File, Job
 from tests.helpers import bearer
 from tests.rag_support import embeddings, fake_ollama, rag_worker, upload, wait_processed  # noqa: F401
 
@@ -40,6 +40,9 @@ def test_text_file_is_extracted_chunked_embedded_and_stored(client, admin, embed
         jobs = {j.kind: j for j in session.scalars(select(Job).where(Job.related_id == file["id"]))}
     assert jobs["file.process"].queue == "files" and jobs["file.process"].status == "succeeded"
     assert jobs["file.embed"].queue == "embeddings" and jobs["file.embed"].result["chunks"] == stored
+    with session_scope() as session:  # the jobs' writes to the file's data all landed: none undid another
+        data = session.get(File, file["id"]).data
+    assert data["job_id"] == jobs["file.embed"].id and data["content"] == content["content"]
 
 
 def test_reprocessing_replaces_the_chunks(client, admin, embeddings):
