@@ -121,7 +121,16 @@ class EventRelay:
         """Listened channels the reader has yet to subscribe."""
         self.listening = False
         self.lock = threading.Lock()
-        threading.Thread(target=self._run, name="event-relay", daemon=True).start()
+        self.closing = threading.Event()
+        self.reader = threading.Thread(target=self._run, name="event-relay", daemon=True)
+        self.reader.start()
+
+    def close(self) -> None:
+        """Stop the reader (within about a second) and close the connection."""
+        self.closing.set()
+        self.reader.join(5)
+        self.pubsub.close()
+        self.client.close()
 
     def listen(self, channel: str, listener: Listener) -> None:
         """Pass every message on ``channel`` to ``listener`` from now on; it is told when the
@@ -184,7 +193,7 @@ class EventRelay:
                 del self.followers[channel]
 
     def _run(self) -> None:
-        while True:
+        while not self.closing.is_set():
             try:
                 if not self.listening:
                     self.pubsub.psubscribe(self.pattern)
@@ -205,7 +214,7 @@ class EventRelay:
             except redis.RedisError as error:
                 log.warning("event relay: Redis unavailable (%s); retrying", error)
                 self._drop_all()
-                time.sleep(0.5)
+                self.closing.wait(0.5)
             except Exception:  # noqa: BLE001 - the relay must outlive any single failure
                 log.exception("event relay failed; going on")
 

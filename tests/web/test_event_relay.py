@@ -4,6 +4,7 @@ from __future__ import annotations
 import threading
 import time
 
+import pytest
 import redis
 
 from shared.jobs import events
@@ -26,8 +27,23 @@ def collect(relay: EventRelay, job_id: str, last: str | None = None) -> list[eve
     return seen
 
 
-def test_many_followers_subscribing_at_once_all_get_every_event():
-    relay = EventRelay()
+@pytest.fixture
+def make_relay():
+    """Relays made by a test, each closed after it (no reader thread outlives its test)."""
+    made: list[EventRelay] = []
+
+    def make(url: str | None = None) -> EventRelay:
+        made.append(EventRelay(url))
+        return made[-1]
+
+    yield make
+    for relay in made:
+        relay.close()
+        assert not relay.reader.is_alive()
+
+
+def test_many_followers_subscribing_at_once_all_get_every_event(make_relay):
+    relay = make_relay()
     jobs = [new_id() for _ in range(30)]
     for job_id in jobs:
         events.publish(job_id, "status", {"status": "running"})
@@ -56,8 +72,8 @@ def wait_live(relay: EventRelay) -> None:
     assert relay.live.wait(10), "the relay never subscribed"
 
 
-def test_a_job_expected_before_it_is_sent_is_followed_from_its_first_event_without_reading_its_log():
-    relay = EventRelay()
+def test_a_job_expected_before_it_is_sent_is_followed_from_its_first_event_without_reading_its_log(make_relay):
+    relay = make_relay()
     wait_live(relay)
     job_id = new_id()
     relay.expect(job_id)
@@ -72,8 +88,8 @@ def test_a_job_expected_before_it_is_sent_is_followed_from_its_first_event_witho
     assert not relay.expected
 
 
-def test_announcements_of_jobs_nobody_follows_are_dropped_and_unclaimed_expectations_expire(monkeypatch):
-    relay = EventRelay()
+def test_announcements_of_jobs_nobody_follows_are_dropped_and_unclaimed_expectations_expire(make_relay, monkeypatch):
+    relay = make_relay()
     wait_live(relay)
     monkeypatch.setattr("web.event_relay.EXPECT_SECONDS", 0.05)
     unclaimed, later = new_id(), new_id()
@@ -84,9 +100,9 @@ def test_announcements_of_jobs_nobody_follows_are_dropped_and_unclaimed_expectat
     assert list(relay.expected) == list(relay.followers) == [events.channel(later)]
 
 
-def test_an_expectation_nobody_takes_over_expires_even_when_no_other_job_is_sent(monkeypatch):
+def test_an_expectation_nobody_takes_over_expires_even_when_no_other_job_is_sent(make_relay, monkeypatch):
     """A long job answered with 202 must not be buffered here until it ends."""
-    relay = EventRelay()
+    relay = make_relay()
     wait_live(relay)
     monkeypatch.setattr("web.event_relay.EXPECT_SECONDS", 0.05)
     relay.expect(new_id())
@@ -96,8 +112,8 @@ def test_an_expectation_nobody_takes_over_expires_even_when_no_other_job_is_sent
         time.sleep(0.05)
 
 
-def test_resume_after_an_id_gets_only_later_events():
-    relay = EventRelay()
+def test_resume_after_an_id_gets_only_later_events(make_relay):
+    relay = make_relay()
     job_id = new_id()
     ids = [events.publish(job_id, "delta", {"n": n}) for n in range(3)]
     events.publish(job_id, "status", {"status": "failed"})
@@ -122,13 +138,13 @@ class Recorder:
             time.sleep(0.02)
 
 
-def test_a_listener_is_told_of_a_lost_subscription_and_subscribed_again_when_redis_is_back():
+def test_a_listener_is_told_of_a_lost_subscription_and_subscribed_again_when_redis_is_back(make_relay):
     """What the per-process session cache relies on: off while the relay is away from Redis, on again
     (and hearing announcements) once Redis confirmed the new subscription."""
     port = free_port()
     url = f"redis://127.0.0.1:{port}/0"
     with private_redis(port) as server:
-        relay = EventRelay(url)
+        relay = make_relay(url)
         listener = Recorder()
         relay.listen("test:changed", listener)
         listener.wait_for(("subscribed", True))
