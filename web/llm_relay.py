@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import redis
-from flask import Response, jsonify
+from flask import Response, copy_current_request_context, current_app, jsonify
 
 from shared.db import session_scope
 from shared.jobs import results
@@ -116,21 +116,62 @@ def _frame(wire: Wire, event: JobEvent) -> str:
     return ""
 
 
+class OpeningResponse(Response):
+    """A streamed response whose status waits for its first chunk: ``opening`` blocks until the answer
+    can begin and returns None to go ahead with this response, or the response to send instead (an error
+    before any output). The server calls it after Flask has finished the request (after-request hooks,
+    teardown), so that work is done while the job is starting, not between its first event and the
+    client; PEP 3333 lets an application call ``start_response`` as late as its first iteration."""
+
+    def __init__(self, opening: Callable[[], Response | None], body: Iterator[str], **kwargs: Any) -> None:
+        super().__init__(body, **kwargs)
+        self.opening = opening
+
+    def __call__(self, environ: dict, start_response: Callable) -> Iterator[bytes]:
+        app_iter, status, headers = self.get_wsgi_response(environ)
+
+        def opened() -> Iterator[bytes]:
+            instead = self.opening()
+            if instead is not None:
+                app_iter.close()
+                yield from instead(environ, start_response)
+                return
+            start_response(status, headers)
+            yield from app_iter  # closing this generator closes the body too
+
+        return opened()
+
+
 def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
     """Relay the job's ``delta`` chunks in ``wire``'s framing once the first one arrives; the chunks
-    that arrive together go out in one write."""
+    that arrive together go out in one write. Before any output, a failure is an error response."""
     bursts = _meaningful(job, _deadline())
     release_session()
-    first = next((b for b in bursts if b), None)
-    head = first[0] if first else None
-    if head is None or head.type == "error" or (head.terminal and head.data.get("status") != "succeeded"):
+    taken: list[list[JobEvent]] = []
+
+    @copy_current_request_context
+    def instead(head: JobEvent | None, error: Exception | None) -> Response:
+        """The error answer, made in (a copy of) the request's context, as the view would have."""
+        if error is not None:
+            return current_app.make_response(current_app.handle_user_exception(error))
         return _failure(job, head, openai_style)
+
+    def opening() -> Response | None:
+        try:
+            first = next((b for b in bursts if b), None)
+        except Exception as error:  # noqa: BLE001 - answered by the app's error handlers
+            return instead(None, error)
+        head = first[0] if first else None
+        if head is None or head.type == "error" or (head.terminal and head.data.get("status") != "succeeded"):
+            return instead(head, None)
+        taken.append(first)
+        return None
 
     def body() -> Iterator[str]:
         finished = False
         try:
             try:
-                for burst in _prepend(first, bursts):
+                for burst in _prepend(taken[0], bursts):
                     if not burst:
                         if wire.keepalive:
                             yield wire.keepalive
@@ -146,8 +187,8 @@ def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
             if not finished:
                 _cancel(job.id)  # the client went away mid-stream
 
-    return Response(body(), content_type=wire.content_type,
-                    headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Job-Id": job.id})
+    return OpeningResponse(opening, body(), content_type=wire.content_type,
+                           headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no", "X-Job-Id": job.id})
 
 
 def _prepend(first: list[JobEvent], rest: Iterator[list[JobEvent]]) -> Iterator[list[JobEvent]]:
