@@ -147,7 +147,7 @@ def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
     that arrive together go out in one write. Before any output, a failure is an error response."""
     bursts = _meaningful(job, _deadline())
     release_session()
-    taken: list[list[JobEvent]] = []
+    first: list[JobEvent] | None = None
 
     @copy_current_request_context
     def instead(head: JobEvent | None, error: Exception | None) -> Response:
@@ -157,6 +157,7 @@ def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
         return _failure(job, head, openai_style)
 
     def opening() -> Response | None:
+        nonlocal first
         try:
             first = next((b for b in bursts if b), None)
         except Exception as error:  # noqa: BLE001 - answered by the app's error handlers
@@ -164,14 +165,13 @@ def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
         head = first[0] if first else None
         if head is None or head.type == "error" or (head.terminal and head.data.get("status") != "succeeded"):
             return instead(head, None)
-        taken.append(first)
         return None
 
     def body() -> Iterator[str]:
         finished = False
         try:
             try:
-                for burst in _prepend(taken[0], bursts):
+                for burst in _prepend(first, bursts):
                     if not burst:
                         if wire.keepalive:
                             yield wire.keepalive
