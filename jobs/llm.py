@@ -106,12 +106,13 @@ def _batches(source: Iterator[T]) -> Iterator[list[T]]:
     queued. The first few items go out one by one at once (the time to first token is never held) and so
     does every item of a model writing slower than one per interval (most do); a faster upstream gives a
     batch per interval: fewer Redis calls here and fewer announcements for every web process relaying
-    the stream. The end of the stream is never held.
+    the stream. Once the reader has reached the end of the stream, what is held goes out at once.
     While holding, this thread sleeps until the interval is over or the stream ends, not waking for
     each item the reader queues (at hundreds of tokens a second per stream, those wake-ups cost more
     than the rest of the relay); and a reader that had to wait for an item while a batch is held naps
     until just before the batch goes out (``READER_LEAD``), so that the chunks arriving meanwhile
-    gather in the socket and are read in one go rather than one wake-up each.
+    gather in the socket and are read in one go rather than one wake-up each (so the end, arriving during
+    such a nap, waits for that batch like any other item).
     """
     inbox: queue.SimpleQueue = queue.SimpleQueue()
     job, stop, ended = current.running(), threading.Event(), threading.Event()
