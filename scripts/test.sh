@@ -28,8 +28,8 @@ wheel_dir=.venv/cache/webui
 if ! ls "$wheel_dir"/open_webui-*.whl >/dev/null 2>&1; then
   .venv/bin/python -m pip download --quiet --no-deps --only-binary :all: open-webui==0.12.4 -d "$wheel_dir"
 fi
-SWITCHYARD_WEBUI_WHEEL=$(ls "$wheel_dir"/open_webui-*.whl | head -n 1)
-export SWITCHYARD_WEBUI_WHEEL
+WEBUI_WHEEL=$(ls "$wheel_dir"/open_webui-*.whl | head -n 1)
+export WEBUI_WHEEL
 
 .venv/bin/python -m pytest "$@"
 rc=$?

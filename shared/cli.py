@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import zipfile
 from pathlib import Path
 
 from shared.config import get_settings
@@ -30,14 +29,17 @@ def migrate() -> None:
 
 
 def serve(processes: list[str]) -> int:
-    """Migrate, make sure Redis is there, then run the Procfile's processes together (honcho).
+    """Migrate, make sure Redis is there, then run the Procfile's processes together (honcho); a missing web
+    app is installed meanwhile (``WEBUI_INSTALL``).
 
     An embedded Redis that this command started is saved and stopped when the processes end.
     """
+    from shared import webui_bundle
     from shared.redis_client import ensure_embedded_redis, ping, shutdown_embedded_redis
 
     settings = get_settings()
     migrate()
+    webui_bundle.install_in_background()
     env = os.environ.copy()
     socket = settings.embedded_redis_socket
     started_redis = settings.redis_url is None and not ping(f"unix://{socket}")
@@ -77,7 +79,7 @@ def main(argv: list[str] | None = None) -> None:
 
         try:
             webui_bundle.install(wheel=args.wheel)
-        except (RuntimeError, OSError, zipfile.BadZipFile) as error:
+        except webui_bundle.INSTALL_ERRORS as error:
             sys.exit(f"switchyard webui install: {error}")
 
 

@@ -65,6 +65,10 @@ class Settings:
     enable_api_keys: bool = True
     jwt_expires_in: str = "4w"
     cookie_secure: bool = False
+    webui_install: bool = True
+    """Whether ``switchyard serve`` installs the web app when it is missing (``WEBUI_INSTALL``)."""
+    webui_wheel: Path | None = None
+    """A local open-webui wheel to install the web app from instead of PyPI (``WEBUI_WHEEL``)."""
 
     @property
     def embedded_redis_socket(self) -> Path:
@@ -98,6 +102,8 @@ def load_settings() -> Settings:
         enable_api_keys=_env_bool("ENABLE_API_KEYS", True),
         jwt_expires_in=os.environ.get("JWT_EXPIRES_IN", "4w"),
         cookie_secure=_env_bool("WEBUI_AUTH_COOKIE_SECURE", False),
+        webui_install=_env_bool("WEBUI_INSTALL", True),
+        webui_wheel=Path(os.environ["WEBUI_WHEEL"]) if os.environ.get("WEBUI_WHEEL") else None,
     )
 
 

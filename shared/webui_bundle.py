@@ -1,7 +1,8 @@
 """The built Open WebUI web app (the ``open_webui/frontend/`` folder of its PyPI wheel) under ``DATA_DIR/webui``.
 
 ``switchyard webui install`` downloads the wheel without its dependencies and extracts only that folder, so
-the browser client is the real, unmodified one.
+the browser client is the real, unmodified one; ``switchyard serve`` does the same on its first start, in the
+background, unless ``WEBUI_INSTALL`` is off.
 """
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import zipfile
 from pathlib import Path
 
@@ -16,6 +18,8 @@ from shared.config import VERSION, get_settings
 
 PACKAGE = "open-webui"
 FRONTEND_PREFIX = "open_webui/frontend/"
+INSTALL_ERRORS = (RuntimeError, OSError, zipfile.BadZipFile)
+"""What a failed install raises: no PyPI, no such wheel, a wheel without the web app, a full disk."""
 
 
 def bundle_dir() -> Path:
@@ -69,10 +73,32 @@ def extract_frontend(wheel: Path, target: Path) -> int:
 
 
 def install(version: str = VERSION, wheel: Path | None = None) -> Path:
-    """Download (unless a wheel is given) and extract the web app; returns the bundle directory."""
+    """Download (unless a wheel is given, or ``WEBUI_WHEEL`` names one) and extract the web app; returns the
+    bundle directory."""
+    wheel = wheel or get_settings().webui_wheel
     target = bundle_dir()
     target.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="webui-wheel-") as tmp:
         count = extract_frontend(wheel or download_wheel(version, Path(tmp)), target)
     print(f"Open WebUI {version} web app installed: {count} files in {target}", flush=True)
     return target
+
+
+def install_in_background() -> threading.Thread | None:
+    """Install the missing web app while the API starts (``switchyard serve``); None when there is nothing to
+    do. A failure only says so: the API works without the web app."""
+    if not get_settings().webui_install or is_installed():
+        return None
+
+    def run() -> None:
+        try:
+            install()
+        except INSTALL_ERRORS as error:
+            print(f"Switchyard: the web app was not installed ({error}); the API works without it. "
+                  "Install it later with: switchyard webui install", flush=True)
+
+    print("Switchyard: installing the Open WebUI web app in the background (first start; WEBUI_INSTALL=false "
+          "skips this)", flush=True)
+    thread = threading.Thread(target=run, name="webui-install", daemon=True)
+    thread.start()
+    return thread

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import time
+import zipfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
@@ -76,3 +77,23 @@ def wait_for(predicate: Callable[[], object], what: str, seconds: float = 5.0) -
     while not predicate():
         assert time.monotonic() < deadline, what
         time.sleep(0.01)
+
+
+WEBUI_INDEX = b"<!doctype html><title>Open WebUI test bundle</title>"
+
+
+def make_wheel(path, extra: dict[str, bytes] | None = None):
+    """A stand-in open-webui wheel at ``path``: a tiny web app (and backend code that must not be extracted)."""
+    files = {
+        "open_webui/frontend/index.html": WEBUI_INDEX,
+        "open_webui/frontend/_app/immutable/entry/app.abc123.js": b"console.log('app')",
+        "open_webui/frontend/_app/version.json": b'{"version": "x"}',
+        "open_webui/frontend/static/favicon.png": b"\x89PNG fake",
+        "open_webui/frontend/static/user.png": b"\x89PNG user",
+        "open_webui/main.py": b"print('backend code must not be extracted')",
+        **(extra or {}),
+    }
+    with zipfile.ZipFile(path, "w") as archive:
+        for name, data in files.items():
+            archive.writestr(name, data)
+    return path

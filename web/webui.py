@@ -25,7 +25,9 @@ NOT_INSTALLED_PAGE = """<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>{name}</title></head>
 <body style="font-family: sans-serif; max-width: 40em; margin: 4em auto">
 <h1>{name} API is running</h1>
-<p>The web app is not installed. Install it once with</p>
+<p>The web app is not installed (yet: <code>switchyard serve</code> installs it in the background on its
+first start, unless <code>WEBUI_INSTALL=false</code>; its output says when it is done or why it failed).
+Install it yourself with</p>
 <pre>switchyard webui install</pre>
 <p>and reload this page. The API is documented at <a href="/docs">/docs</a>.</p>
 </body></html>

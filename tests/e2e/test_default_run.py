@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from tests.e2e.processes import free_port, stop
+from tests.helpers import WEBUI_INDEX, make_wheel
 
 ROOT = Path(__file__).resolve().parents[2]
 CLEARED = ("DATABASE_URL", "REDIS_URL", "REDIS_PREFIX", "WEBUI_SECRET_KEY")
@@ -28,12 +29,13 @@ def _wait_for(predicate, timeout: float, what: str):
 
 @pytest.fixture(scope="module")
 def default_server(tmp_path_factory):
-    """``scripts/run.sh`` with a fresh DATA_DIR and none of the service URLs set."""
+    """``scripts/run.sh`` with a fresh DATA_DIR and none of the service URLs set (the web app it installs on
+    its first start comes from a stand-in wheel instead of PyPI)."""
     tmp_path = tmp_path_factory.mktemp("default-run")
     port = free_port()
     env = {k: v for k, v in os.environ.items() if k not in CLEARED}
     env.update(DATA_DIR=str(tmp_path / "data"), PORT=str(port), HOST="127.0.0.1",
-               WORKER_PROCESSES="1", WORKER_THREADS="2")
+               WORKER_PROCESSES="1", WORKER_THREADS="2", WEBUI_WHEEL=str(make_wheel(tmp_path / "webui.whl")))
     log = tmp_path / "serve.log"
     with open(log, "wb") as out:
         proc = subprocess.Popen([str(ROOT / "scripts" / "run.sh")], cwd=ROOT, env=env, stdout=out,
@@ -80,6 +82,14 @@ def test_run_command_serves_accounts_on_embedded_defaults(default_server):
     assert probe.status_code == 200 and "event: result" in probe.text, probe.text
     assert probe.text.rstrip().endswith('data: {"status": "succeeded"}')
 
+
+
+def test_first_start_installs_the_web_app(default_server):
+    base, data_dir, log = default_server
+    _wait_for(lambda: (data_dir / "webui" / "index.html").exists(), 60, "the web app's install")
+    page = requests.get(f"{base}/c/some-chat", timeout=10)
+    assert page.status_code == 200 and page.content == WEBUI_INDEX
+    assert "installing the Open WebUI web app in the background" in log.read_text()
 
 def test_concurrent_signups_on_sqlite_make_one_admin(default_server):
     base, _data_dir, _log = default_server

@@ -3,7 +3,6 @@ install it, create the admin, pick a model served by the fake Ollama, chat with 
 reload, see the titled chat in the sidebar, sign out and in again. Screenshots: test-artifacts/webui/."""
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 import sys
@@ -26,11 +25,9 @@ TITLE = "Greetings from Chromium"
 
 @pytest.fixture(scope="module")
 def installed_webui():
-    """``switchyard webui install`` (downloads the wheel; ``SWITCHYARD_WEBUI_WHEEL`` names a local copy)."""
-    command = [str(Path(sys.executable).parent / "switchyard"), "webui", "install"]
-    if os.environ.get("SWITCHYARD_WEBUI_WHEEL"):
-        command += ["--wheel", os.environ["SWITCHYARD_WEBUI_WHEEL"]]
-    subprocess.run(command, check=True, timeout=600)
+    """``switchyard webui install`` (downloads the wheel unless ``WEBUI_WHEEL`` names a local copy, as
+    ``scripts/test.sh`` does)."""
+    subprocess.run([str(Path(sys.executable).parent / "switchyard"), "webui", "install"], check=True, timeout=600)
     assert webui_bundle.is_installed()
     yield
     shutil.rmtree(webui_bundle.bundle_dir(), ignore_errors=True)

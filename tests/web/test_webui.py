@@ -1,30 +1,15 @@
 """The web app at /: install from a wheel, SPA fallback, caching, and API paths that stay JSON."""
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import zipfile
 
 import pytest
 
 from shared import cli, webui_bundle
-
-INDEX = b"<!doctype html><title>Open WebUI test bundle</title>"
-
-
-def make_wheel(path, extra: dict[str, bytes] | None = None):
-    files = {
-        "open_webui/frontend/index.html": INDEX,
-        "open_webui/frontend/_app/immutable/entry/app.abc123.js": b"console.log('app')",
-        "open_webui/frontend/_app/version.json": b'{"version": "x"}',
-        "open_webui/frontend/static/favicon.png": b"\x89PNG fake",
-        "open_webui/frontend/static/user.png": b"\x89PNG user",
-        "open_webui/main.py": b"print('backend code must not be extracted')",
-        **(extra or {}),
-    }
-    with zipfile.ZipFile(path, "w") as archive:
-        for name, data in files.items():
-            archive.writestr(name, data)
-    return path
+from shared.config import get_settings
+from tests.helpers import WEBUI_INDEX, make_wheel
 
 
 @pytest.fixture
@@ -44,7 +29,7 @@ def test_without_bundle_root_explains_how_to_install(client):
 
 
 def test_install_extracts_only_the_frontend(bundle):
-    assert (bundle / "index.html").read_bytes() == INDEX
+    assert (bundle / "index.html").read_bytes() == WEBUI_INDEX
     assert (bundle / "_app/immutable/entry/app.abc123.js").is_file()
     assert not (bundle / "main.py").exists()
     assert not list(bundle.parent.glob("*.new"))
@@ -75,11 +60,48 @@ def test_cli_installs_from_a_given_wheel(tmp_path, capsys):
         shutil.rmtree(webui_bundle.bundle_dir(), ignore_errors=True)
 
 
+@pytest.fixture
+def settings_with(monkeypatch):
+    """Run ``webui_bundle`` with some settings changed."""
+    def change(**values):
+        monkeypatch.setattr(webui_bundle, "get_settings", lambda: dataclasses.replace(get_settings(), **values))
+    return change
+
+
+def test_first_start_installs_from_webui_wheel_in_the_background(tmp_path, settings_with, capsys):
+    settings_with(webui_wheel=make_wheel(tmp_path / "local.whl"))
+    try:
+        thread = webui_bundle.install_in_background()
+        thread.join(timeout=30)
+        assert (webui_bundle.bundle_dir() / "index.html").read_bytes() == WEBUI_INDEX
+        assert webui_bundle.install_in_background() is None  # installed: nothing more to do
+    finally:
+        shutil.rmtree(webui_bundle.bundle_dir(), ignore_errors=True)
+    assert "installing the Open WebUI web app in the background" in capsys.readouterr().out
+
+
+def test_first_start_install_can_be_switched_off(tmp_path, settings_with):
+    settings_with(webui_install=False, webui_wheel=make_wheel(tmp_path / "local.whl"))
+    assert webui_bundle.install_in_background() is None
+    assert not webui_bundle.is_installed()
+
+
+def test_a_failed_first_start_install_only_says_so(tmp_path, settings_with, capsys):
+    broken = tmp_path / "broken.whl"
+    with zipfile.ZipFile(broken, "w") as archive:
+        archive.writestr("open_webui/main.py", b"")
+    settings_with(webui_wheel=broken)
+    webui_bundle.install_in_background().join(timeout=30)
+    assert not webui_bundle.is_installed()
+    out = capsys.readouterr().out
+    assert "the web app was not installed" in out and "switchyard webui install" in out
+
+
 def test_spa_routes_serve_index_without_caching(client, bundle):
     for path in ("/", "/c/0b7f", "/auth", "/admin/settings/general"):
         response = client.get(path)
         assert response.status_code == 200, path
-        assert response.data == INDEX
+        assert response.data == WEBUI_INDEX
         assert response.headers["Cache-Control"] == "no-cache"
 
 
