@@ -83,13 +83,13 @@ def test_run_command_serves_accounts_on_embedded_defaults(default_server):
     assert probe.text.rstrip().endswith('data: {"status": "succeeded"}')
 
 
-
 def test_first_start_installs_the_web_app(default_server):
     base, data_dir, log = default_server
     _wait_for(lambda: (data_dir / "webui" / "index.html").exists(), 60, "the web app's install")
     page = requests.get(f"{base}/c/some-chat", timeout=10)
     assert page.status_code == 200 and page.content == WEBUI_INDEX
     assert "installing the Open WebUI web app in the background" in log.read_text()
+
 
 def test_concurrent_signups_on_sqlite_make_one_admin(default_server):
     base, _data_dir, _log = default_server

@@ -35,10 +35,14 @@ def test_install_extracts_only_the_frontend(bundle):
     assert not list(bundle.parent.glob("*.new"))
 
 
-def test_install_refuses_a_wheel_without_the_web_app(tmp_path):
-    wheel = tmp_path / "broken.whl"
-    with zipfile.ZipFile(wheel, "w") as archive:
+def wheel_without_the_web_app(path):
+    with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("open_webui/main.py", b"")
+    return path
+
+
+def test_install_refuses_a_wheel_without_the_web_app(tmp_path):
+    wheel = wheel_without_the_web_app(tmp_path / "broken.whl")
     with pytest.raises(RuntimeError, match="index.html"):
         webui_bundle.install(wheel=wheel)
     assert not webui_bundle.is_installed()
@@ -87,10 +91,7 @@ def test_first_start_install_can_be_switched_off(tmp_path, settings_with):
 
 
 def test_a_failed_first_start_install_only_says_so(tmp_path, settings_with, capsys):
-    broken = tmp_path / "broken.whl"
-    with zipfile.ZipFile(broken, "w") as archive:
-        archive.writestr("open_webui/main.py", b"")
-    settings_with(webui_wheel=broken)
+    settings_with(webui_wheel=wheel_without_the_web_app(tmp_path / "broken.whl"))
     webui_bundle.install_in_background().join(timeout=30)
     assert not webui_bundle.is_installed()
     out = capsys.readouterr().out
