@@ -4,11 +4,12 @@ from __future__ import annotations
 import logging
 
 import redis
-from flask import Flask, jsonify
+from flask import Flask, jsonify, request
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException
 
 from shared.errors import ServiceError, TooManyRequests
+from web import unbuilt
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +53,10 @@ def json_error(status: int, detail: str, headers: dict | None = None):
 
 
 def handle_http_exception(error: HTTPException):
+    if error.code in (404, 405) and request.url_rule is None:
+        missing = unbuilt.detail(request.method, request.path)
+        if missing:
+            return json_error(501, missing)
     headers = {}
     if error.code == 405 and getattr(error, "valid_methods", None):
         headers["Allow"] = ", ".join(error.valid_methods)

@@ -61,3 +61,17 @@ def test_unknown_api_key_is_401(client, admin):
 def test_empty_body_on_json_route_is_422(client):
     response = client.post("/api/v1/auths/signin")
     assert response.status_code == 422
+
+
+def test_open_webui_route_not_built_is_501_naming_it(client, admin):
+    response = client.post("/api/v1/images/generations", json={"prompt": "a cat"}, headers=bearer(admin["token"]))
+    assert response.status_code == 501
+    assert response.get_json() == {
+        "detail": "POST /api/v1/images/generations is part of Open WebUI's API that Switchyard has not built yet."}
+
+
+def test_only_open_webui_routes_are_501(client, admin):
+    headers = bearer(admin["token"])
+    assert client.get("/api/v1/evaluations/leaderboard", headers=headers).status_code == 501
+    assert client.delete("/api/v1/images/config", headers=headers).status_code == 404  # no such method there
+    assert client.get("/api/v1/chats/no-such-chat", headers=headers).status_code == 404  # built, unknown object
