@@ -249,8 +249,6 @@ def _ollama_chunks(client: OllamaClient, request: dict, model: str) -> Iterator[
     """Ollama's chat stream as OpenAI ``chat.completion.chunk`` objects."""
     ids = llm_format.CompletionIds(model)
     for index, part in enumerate(client.stream("/api/chat", request)):
-        if part.value.get("error"):
-            raise UpstreamError(f"Ollama: {part.value['error']}")
         chunk = llm_format.ollama_chunk_to_openai(ids, part.value, index == 0)
         yield Streamed(chunk, events.compact(chunk))
 

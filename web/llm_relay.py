@@ -102,6 +102,8 @@ def _failure(job: Job, event: JobEvent | None, openai_style: bool) -> Response:
     if event is not None and event.type == "error":
         response = error_body(int(event.data.get("status") or 502),
                               event.data.get("message") or "Upstream failed", openai_style)
+        if event.data.get("retry_after") is not None:  # the upstream's own Retry-After, passed on
+            response.headers["Retry-After"] = str(event.data["retry_after"])
     else:
         response = error_body(409, "The request was cancelled.", openai_style)
     response.headers["X-Job-Id"] = job.id
