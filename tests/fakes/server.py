@@ -62,6 +62,8 @@ class Received:
     """The client's address and port: requests on one kept-alive connection share it."""
     disconnected: threading.Event = field(default_factory=threading.Event)
     """Set when the fake noticed the client closed the connection mid-answer."""
+    at: float = field(default_factory=time.monotonic)
+    """When the request came in (``time.monotonic``): the spacing of retries."""
 
 
 class Reply:
@@ -306,6 +308,11 @@ class FakeUpstream:
                 received.disconnected.set()
                 break
         handler.close_connection = True
+
+
+NGINX_502 = ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
+             "</center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n")
+"""The page a reverse proxy (nginx) answers when the server behind it is down: ``error_body`` for a fake."""
 
 
 def words(text: str) -> list[str]:

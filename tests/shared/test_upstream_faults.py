@@ -2,8 +2,8 @@
 error objects mid-stream, keep-alive lines, a stall, non-JSON error pages, 429 with ``Retry-After``."""
 from __future__ import annotations
 
-from email.utils import formatdate
 import time
+from email.utils import formatdate
 
 import pytest
 
@@ -12,11 +12,10 @@ from shared.providers import upstream
 from shared.providers.ollama import OllamaClient
 from shared.providers.openai import OpenAIClient
 from tests.fakes.fixtures import FAKE_OPENAI_KEY, fake_ollama, fake_openai, ollama_server, openai_server  # noqa: F401
+from tests.fakes.server import NGINX_502
 
 CHAT = {"model": "gpt-fake", "messages": [{"role": "user", "content": "one two three"}]}
 OLLAMA_CHAT = {**CHAT, "model": "llama-fake:latest"}
-NGINX_502 = ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
-             "</center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n")
 
 
 def openai(fake, timeout: float = 10) -> OpenAIClient:
