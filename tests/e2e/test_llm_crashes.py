@@ -15,11 +15,11 @@ from shared.db import session_scope
 from shared.jobs import events
 from shared.jobs.events import JobEvent
 from shared.models import Job
-from tests.e2e.gateway_stack import CHAT, LLAMA, Stack, background_request, post, stack_env
+from tests.e2e.gateway_stack import CHAT, LLAMA, Stack, background_request, post, stack_env, warm
 from tests.e2e.processes import web_server
 from tests.e2e.test_job_faults import FAST_REDELIVERY
 from tests.fakes.fixtures import fake_ollama, fake_openai, ollama_server, openai_server  # noqa: F401
-from tests.helpers import bearer
+from tests.helpers import bearer, wait_for
 from tests.jobs.worker import WorkerProcess, running_worker
 
 TOKENS = 20
@@ -189,3 +189,35 @@ def test_a_job_longer_than_the_redelivery_timeout_runs_once(web, env, auth, fake
     assert job_row(started["task_ids"][0]).attempts == 1
     assert len(fake_ollama.received("/api/chat")) == 1
     assert reply_in_chat(web, auth, started["chat_id"], reply_id)["content"] == ANSWER
+
+
+def test_an_attempt_that_will_be_retried_leaves_no_error_in_the_chat(web, env, auth, slow_ollama):
+    """The upstream fails the first attempt (503, before any output) and the retry answers: while the retry
+    runs, and after it, the chat shows no error from the failed attempt (a reload would have shown one)."""
+    with running_worker(modules=(), env=env):
+        warm(web, auth)
+        slow_ollama.behave(status=503, error="model is loading", fail_times=1)
+        body, reply_id = background_request(LLAMA, "sid-retry", params={"max_tokens": TOKENS})
+        started = post(web, "/api/chat/completions", auth, body).json()
+        job_id, chat_id = started["task_ids"][0], started["chat_id"]
+        until_delta(job_id, "w0")  # the retry answers
+        assert reply_in_chat(web, auth, chat_id, reply_id).get("error") is None
+        seen = until_ended(job_id)
+    assert [e.data["message"] for e in seen if e.type == "progress"] == ["Retrying: Ollama: model is loading"]
+    ran_once(seen)
+    reply = reply_in_chat(web, auth, chat_id, reply_id)
+    assert (reply["content"], reply.get("error")) == (ANSWER, None)
+
+
+def test_a_background_reply_whose_retries_all_fail_ends_with_the_error_in_the_chat(web, env, auth, fake_ollama):
+    with running_worker(modules=(), env=env):
+        warm(web, auth)
+        fake_ollama.behave(status=503, error="model is loading")
+        body, reply_id = background_request(LLAMA, "sid-retries")
+        started = post(web, "/api/chat/completions", auth, body).json()
+        assert until_ended(started["task_ids"][0])[-1].data == {"status": "failed"}
+        reply = {}
+        wait_for(lambda: reply.update(reply_in_chat(web, auth, started["chat_id"], reply_id)) or reply.get("done"),
+                 "the reply was not ended")
+    assert reply["error"] == {"content": "Ollama: model is loading"}
+    assert len(fake_ollama.received("/api/chat")) == 3
