@@ -29,6 +29,7 @@ from shared.providers.openai import OpenAIClient
 from shared.providers.upstream import Streamed
 from shared.services import chat_rag, chats, connections, llm_format, models_registry
 from shared.services.connections import Connection
+from workers.retries import is_transient
 
 RETRIES = {"max_retries": 2, "min_backoff": 200, "max_backoff": 1000}
 """Interactive work: a person waits, so retry quickly and give up soon."""
@@ -249,8 +250,6 @@ def _ollama_chunks(client: OllamaClient, request: dict, model: str) -> Iterator[
     """Ollama's chat stream as OpenAI ``chat.completion.chunk`` objects."""
     ids = llm_format.CompletionIds(model)
     for index, part in enumerate(client.stream("/api/chat", request)):
-        if part.value.get("error"):
-            raise UpstreamError(f"Ollama: {part.value['error']}")
         chunk = llm_format.ollama_chunk_to_openai(ids, part.value, index == 0)
         yield Streamed(chunk, events.compact(chunk))
 
@@ -340,7 +339,10 @@ def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: 
             _save_reply(owner_id, background, {"content": reply.content, "done": True})
         raise
     except Exception as exc:
-        if background:
+        # A transient failure before any output is retried; should it be the last attempt, the chat delivery
+        # saves the job's final error (workers/chat_delivery.py). Saving it here would show an error while
+        # the retry answers.
+        if background and (reply.parts or not is_transient(exc)):
             message = getattr(exc, "detail", None) or str(exc) or type(exc).__name__
             _save_reply(owner_id, background, {"content": reply.content, "done": True,
                                                "error": {"content": message}})

@@ -51,13 +51,15 @@ class UpstreamError(ServiceError):
 
     ``transient`` failures (connection refused, timeout, 429, 5xx) are worth retrying; the others
     (4xx, bad input) fail at once. ``status`` is what our API answers: 502 unreachable/failed,
-    504 timed out, or the upstream's own 4xx passed through.
+    504 timed out, or the upstream's own 4xx passed through. ``retry_after``: the seconds the upstream
+    asked to wait before trying again (its ``Retry-After``).
     """
 
     status = 502
 
     def __init__(self, detail: str, status: int = 502, *, transient: bool = False,
-                 upstream_status: int | None = None) -> None:
+                 upstream_status: int | None = None, retry_after: int | None = None) -> None:
         super().__init__(detail, status)
         self.transient = transient
         self.upstream_status = upstream_status
+        self.retry_after = retry_after

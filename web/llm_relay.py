@@ -4,6 +4,9 @@ The HTTP status is decided by the job's first meaningful event: an ``error`` bef
 an ordinary error response (502 unreachable, 504 timeout, the upstream's 4xx); the first ``delta``
 starts the stream. A failure after that ends the stream with an error line/chunk, never silently.
 When the client goes away mid-stream the job is cancelled (its worker closes the upstream connection).
+A job that starts over after the client got part of its answer (its worker died and the message was
+delivered again) would send the answer again from its start: the client's stream ends with an error
+instead, and the job goes on to finish once (its result is the job's, under ``X-Job-Id``).
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ from shared.services import connections
 from web.db import db
 from web.job_responses import accepted, follow_bursts, release_session, wants_async
 
+RESTARTED = ("The worker answering this request stopped mid-answer, and the answer is being made again from "
+             "the start: ask again, or read it from job {job_id} once that ends.")
 TICK = 5.0
 """Seconds between idle checks (deadline, SSE keep-alive) while following a job. Not shorter: on an idle
 tick ``follow`` checks the job row and, once finished, replays the row instead of the log."""
@@ -81,11 +86,21 @@ def _cancel(job_id: str) -> None:
             jobs.request_cancel(session, job)
 
 
+def _restarted(event: JobEvent) -> bool:
+    return event.type == "status" and event.data.get("status") == "running"
+
+
 def _meaningful(job: Job, deadline: float | None) -> Iterator[list[JobEvent]]:
-    """The job's ``delta``, ``result``, ``error`` and terminal events in bursts, [] on idle ticks.
-    Waiting past ``deadline`` for the first of them cancels the job and ends in a synthetic 504 error."""
+    """The job's ``delta``, ``result``, ``error`` and terminal events in bursts, [] on idle ticks; and a
+    ``running`` status after a ``delta``: a new attempt (see :func:`_restarted`). Waiting past ``deadline``
+    for the first of them cancels the job and ends in a synthetic 504 error."""
+    output = False
     for burst in follow_bursts(job, keepalive=TICK):
-        wanted = [e for e in burst if e.type in ("delta", "result", "error") or e.terminal]
+        wanted = []
+        for event in burst:
+            if event.type in ("delta", "result", "error") or event.terminal or (output and _restarted(event)):
+                wanted.append(event)
+                output = output or event.type == "delta"
         if wanted:
             deadline = None
             yield wanted
@@ -102,17 +117,21 @@ def _failure(job: Job, event: JobEvent | None, openai_style: bool) -> Response:
     if event is not None and event.type == "error":
         response = error_body(int(event.data.get("status") or 502),
                               event.data.get("message") or "Upstream failed", openai_style)
+        if event.data.get("retry_after") is not None:  # the upstream's own Retry-After, passed on
+            response.headers["Retry-After"] = str(event.data["retry_after"])
     else:
         response = error_body(409, "The request was cancelled.", openai_style)
     response.headers["X-Job-Id"] = job.id
     return response
 
 
-def _frame(wire: Wire, event: JobEvent) -> str:
+def _frame(wire: Wire, job: Job, event: JobEvent) -> str:
     if event.type == "delta":
         return wire.frame(event.chunk_text())
     if event.type == "error":
         return wire.error_frame(event.data.get("message") or "Upstream failed", int(event.data.get("status") or 502))
+    if _restarted(event):
+        return wire.error_frame(RESTARTED.format(job_id=job.id), 503)
     return ""
 
 
@@ -176,8 +195,12 @@ def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
                         if wire.keepalive:
                             yield wire.keepalive
                         continue
-                    yield "".join(_frame(wire, event) for event in burst)
+                    restart = next((i for i, event in enumerate(burst) if _restarted(event)), None)
+                    burst = burst if restart is None else burst[:restart + 1]
+                    yield "".join(_frame(wire, job, event) for event in burst)
                     finished = burst[-1].terminal
+                    if restart is not None:
+                        break  # the job goes on (see the module docstring); the client's stream ends here
             except redis.RedisError:
                 finished = True  # the job goes on; only this relay lost its feed
                 yield wire.error_frame("The stream was interrupted: the queue (Redis) could not be reached.", 503)

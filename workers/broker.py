@@ -15,6 +15,7 @@ from shared.jobs.broker import make_broker
 from workers.chat_delivery import ChatDelivery
 from workers.lifecycle import JobLifecycle
 from workers.retries import TransientRetries
+from workers.shutdown import GracefulGroupStop
 from workers.supervisor import JobSupervisor
 from workers.watched import FollowWatchedValues
 
@@ -26,6 +27,7 @@ broker = make_broker(
         JobSupervisor(),
         ChatDelivery(),  # socket.io delivery of the web app's chat replies
         FollowWatchedValues(),
+        GracefulGroupStop(),
     ]
 )
 dramatiq.set_broker(broker)

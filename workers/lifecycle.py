@@ -49,7 +49,8 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
         limit = f" ({time_limit_ms / 1000:g} s)" if time_limit_ms else ""
         return {"type": "time_limit", "message": f"The job exceeded its time limit{limit}.", "status": 504}
     if isinstance(exception, UpstreamError):
-        return {"type": "upstream", "message": exception.detail, "status": exception.status}
+        error = {"type": "upstream", "message": exception.detail, "status": exception.status}
+        return error if exception.retry_after is None else {**error, "retry_after": exception.retry_after}
     if isinstance(exception, ServiceError):
         return {"type": type(exception).__name__, "message": exception.detail, "status": exception.status}
     if isinstance(exception, redis.RedisError):

@@ -29,9 +29,14 @@ class OllamaClient:
         return (answer or {}).get("models") or []
 
     def stream(self, path: str, body: dict) -> Iterator[Streamed]:
-        """The objects of an NDJSON answer, one per line, exactly as Ollama sent them."""
+        """The objects of an NDJSON answer, one per line, exactly as Ollama sent them; an ``{"error"}``
+        line (Ollama's way to fail a stream it has begun) ends it with that error."""
         for line in self.http.lines("POST", path, {**body, "stream": True}):
             try:
-                yield parse_streamed(line)
+                streamed = parse_streamed(line)
             except ValueError as exc:
                 raise UpstreamError("Ollama: the stream holds a line that is not JSON") from exc
+            message = _error_message(streamed.value)
+            if message is not None:
+                raise UpstreamError(f"Ollama: {message}")
+            yield streamed

@@ -111,7 +111,9 @@ class OpenAIClient:
 
     def stream(self, path: str, body: dict) -> Iterator[Streamed]:
         """The JSON chunks of an SSE answer, in order, ending before ``data: [DONE]`` (the rest of the
-        body is read, so the connection can be reused: see :meth:`Upstream.lines`)."""
+        body is read, so the connection can be reused: see :meth:`Upstream.lines`). A chunk that is an
+        error object (how OpenAI and compatible servers fail a stream they have begun) ends it with that
+        error."""
         for line in self.http.lines("POST", *self._route(path, {**body, "stream": True}), last=_is_done):
             if not line.startswith(b"data:"):
                 continue  # comments (": keep-alive"), event: and id: lines
@@ -119,6 +121,9 @@ class OpenAIClient:
             if data == DONE:
                 continue  # the last line: ``lines`` reads the rest of the body and ends
             try:
-                yield parse_streamed(data)
+                streamed = parse_streamed(data)
             except ValueError as exc:
                 raise UpstreamError("OpenAI: the stream holds a chunk that is not JSON") from exc
+            if isinstance(streamed.value, dict) and streamed.value.get("error"):
+                raise UpstreamError(f"OpenAI: {_error_message(streamed.value) or 'the stream ended with an error'}")
+            yield streamed

@@ -21,10 +21,12 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import socket
 import time
 from collections.abc import Callable, Iterator
+from email.utils import parsedate_to_datetime
 from functools import lru_cache
 from typing import Any, NamedTuple
 from urllib.parse import urlsplit
@@ -43,6 +45,8 @@ CONNECT_TIMEOUT = 5.0
 DRAIN_SECONDS = 1.0
 """How long the rest of a streamed body may take once its last line is in (see :meth:`Upstream.lines`)."""
 Response = urllib3.BaseHTTPResponse
+PLAIN_ERROR_CHARS = 200
+"""How much of a plain-text error body goes into the error message."""
 
 
 Opener = Callable[..., Response]
@@ -142,6 +146,34 @@ def parse_streamed(data: bytes) -> Streamed:
     return Streamed(json.loads(text), text)
 
 
+def _retry_after(value: str | None) -> int | None:
+    """``Retry-After`` (delay seconds or an HTTP date) as whole seconds from now; None when absent or unreadable."""
+    if not value:
+        return None
+    if value.strip().isdigit():
+        return int(value)
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(0, math.ceil(when.timestamp() - time.time()))
+
+
+def _plain_error(status: int, reason: str | None, content_type: str, data: bytes) -> str:
+    """An error answer that is not the upstream's JSON: a plain-text body is the message (its start); an
+    HTML page is named as such (a proxy or load balancer in front of the server answered)."""
+    message = f"HTTP {status} {reason or ''}".strip()
+    text = data.decode("utf-8", "replace").strip()
+    if content_type.startswith("text/html") or text.lower().startswith(("<!doctype html", "<html")):
+        return f"{message} (an HTML page, not the server's own error: likely from a proxy in front of it)"
+    if text:
+        first = text.splitlines()[0]
+        return f"{message}: {first[:PLAIN_ERROR_CHARS]}{'...' if len(first) > PLAIN_ERROR_CHARS else ''}"
+    return message
+
+
 class Upstream:
     """One base URL of one kind of upstream (``name`` prefixes error messages: "Ollama", "OpenAI")."""
 
@@ -183,16 +215,20 @@ class Upstream:
     def _fail(self, response: Response, url: str) -> None:
         status = response.status
         try:
-            message = self.error_message(json.loads(response.data))
-        except (ValueError, HTTPError, OSError):
-            message = None
+            data = response.data
+        except (HTTPError, OSError):
+            data = b""
         finally:
             _discard(response)
-        message = message or f"HTTP {status} {response.reason or ''}".strip()
+        try:
+            message = self.error_message(json.loads(data))
+        except ValueError:
+            message = None
+        message = message or _plain_error(status, response.reason, response.headers.get("Content-Type", ""), data)
         log.info("%s %s answered %s: %s", self.name, url, status, message)
         if status == 429 or status >= 500:
             raise UpstreamError(f"{self.name}: {message}", 429 if status == 429 else 502, transient=True,
-                                upstream_status=status)
+                                upstream_status=status, retry_after=_retry_after(response.headers.get("Retry-After")))
         raise UpstreamError(message, status, upstream_status=status)
 
     def json(self, method: str, path: str, body: Any = None) -> Any:
@@ -226,6 +262,9 @@ class Upstream:
         except (HTTPError, OSError, AttributeError) as exc:
             # AttributeError: urllib3 reading from a response another thread just closed (cancel).
             _raise_if_cancelled()
+            if isinstance(exc, (UrllibTimeout, TimeoutError)):
+                raise UpstreamError(f"{self.name}: the stream from {self.base_url} stalled: nothing more within "
+                                    f"{self.timeout:g} s", 504) from exc
             raise UpstreamError(f"{self.name}: the stream from {self.base_url} broke off before the end",
                                 502) from exc
         finally:

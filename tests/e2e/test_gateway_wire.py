@@ -8,45 +8,18 @@ import uuid
 
 import pytest
 import requests
-from sqlalchemy import select
 
 from shared.db import session_scope
 from shared.jobs import events
-from shared.models import Job
+from tests.e2e.gateway_stack import CHAT, LLAMA, latest_job, post, sse_frames, warm
 from tests.e2e.gateway_stack import fake_ollama, fake_openai, ollama_server, openai_server, stack  # noqa: F401
 from tests.e2e.processes import free_port
 from tests.fakes.openai import FakeAzureOpenAI
 from tests.helpers import bearer
 
-LLAMA = "llama-fake:latest"
-CHAT = [{"role": "user", "content": "one two three"}]
-
-
 @pytest.fixture
 def auth(admin) -> dict:
     return bearer(admin["token"])
-
-
-def post(stack, path: str, headers: dict, body: dict, **kwargs) -> requests.Response:
-    return requests.post(f"{stack.url}{path}", headers=headers, json=body, timeout=30, **kwargs)
-
-
-def sse_frames(response: requests.Response) -> list[str]:
-    text = response.text
-    assert text.endswith("\n\n")
-    frames = text.strip("\n").split("\n\n")
-    assert all(f.startswith("data: ") for f in frames), frames
-    return [f[len("data: "):] for f in frames]
-
-
-def warm(stack, headers: dict) -> None:
-    """Fill the model registry while the fakes still behave."""
-    assert requests.get(f"{stack.url}/api/models", headers=headers, timeout=30).ok
-
-
-def latest_job(kind: str) -> Job:
-    with session_scope() as session:
-        return session.scalars(select(Job).where(Job.kind == kind).order_by(Job.created_at.desc())).first()
 
 
 def test_ollama_stream_is_ndjson_exactly_as_ollama_sends_it(stack, auth, fake_ollama):

@@ -5,7 +5,8 @@ Use them by importing into a test module (or a conftest)::
     from tests.fakes.fixtures import fake_ollama, fake_openai  # noqa: F401
 
 ``fake_ollama`` / ``fake_openai`` are :class:`FakeOllama` / :class:`FakeOpenAI` (API key ``sk-fake``)
-with normal behaviour and an empty request log at the start of each test.
+with normal behaviour and an empty request log at the start of each test. An exception the fake's own
+code raised while answering fails the test at teardown (and the session, for a server used without them).
 """
 from __future__ import annotations
 
@@ -13,8 +14,18 @@ import pytest
 
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai import FakeOpenAI
+from tests.fakes.server import FakeUpstream
 
 FAKE_OPENAI_KEY = "sk-fake"
+
+
+def fail_on_faults(fake: FakeUpstream) -> None:
+    """Fail the test if the fake's own code raised while answering (a broken fake must not pass as a
+    failing upstream)."""
+    failures = fake.take_failures()
+    if failures:
+        pytest.fail(f"the fake upstream at {fake.url} raised while answering:\n" + "\n".join(failures),
+                    pytrace=False)
 
 
 @pytest.fixture(scope="session")
@@ -22,6 +33,7 @@ def ollama_server():
     server = FakeOllama().start()
     yield server
     server.stop()
+    fail_on_faults(server)
 
 
 @pytest.fixture(scope="session")
@@ -29,6 +41,7 @@ def openai_server():
     server = FakeOpenAI(api_key=FAKE_OPENAI_KEY).start()
     yield server
     server.stop()
+    fail_on_faults(server)
 
 
 @pytest.fixture
@@ -36,6 +49,7 @@ def fake_ollama(ollama_server):
     ollama_server.reset()
     yield ollama_server
     ollama_server.reset()
+    fail_on_faults(ollama_server)
 
 
 @pytest.fixture
@@ -43,3 +57,4 @@ def fake_openai(openai_server):
     openai_server.reset()
     yield openai_server
     openai_server.reset()
+    fail_on_faults(openai_server)

@@ -6,6 +6,7 @@ Fixture API (``tests/fakes/fixtures.py`` registers ``fake_ollama``; or use the c
     fake.url                                    # "http://127.0.0.1:<port>" (the base URL to configure)
     fake.models = {"llama-fake:latest": {...}}  # name -> tag object, as /api/tags lists it (two by default)
     fake.behave(delay=0.01, drop_after=3, status=500, error="boom", hang=True, first_delay=1.0, fail_times=1)
+    fake.behave(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}], thinking="Hmm.")  # /api/chat
     fake.received("/api/chat")[-1].body         # what the upstream got
     fake.reset(); fake.stop()
 
@@ -171,8 +172,19 @@ class FakeOllama(FakeUpstream):
             return
 
         def lines() -> Iterator[bytes]:
-            for token in words(text):
-                yield _line({"model": model, "created_at": _now(), **piece(token), "done": False})
+            def line(fields: dict) -> bytes:
+                return _line({"model": model, "created_at": _now(), **fields, "done": False})
+
+            chat = "message" in final  # thinking and tool calls: /api/chat only
+            thinking, tool_calls = (self.behaviour["thinking"], self.behaviour["tool_calls"]) if chat else (None, None)
+            for token in words(thinking) if thinking else []:
+                yield line({"message": {"role": "assistant", "content": "", "thinking": token}})
+            if tool_calls:  # Ollama sends a model's tool calls whole, in one object before the last
+                yield line({"message": {"role": "assistant", "content": "", "tool_calls": [
+                    {"function": {"name": call["name"], "arguments": call["arguments"]}} for call in tool_calls]}})
+            else:
+                for token in words(text):
+                    yield line(piece(token))
             yield _line({**final, "created_at": _now(), **_timings(prompt, text, started)})
 
         reply.stream(lines(), NDJSON)

@@ -6,6 +6,7 @@ Fixture API (``tests/fakes/fixtures.py`` registers ``fake_openai``; or use the c
     fake.url                                       # "http://127.0.0.1:<port>/v1" (the base URL to configure)
     fake.models = ["gpt-fake", "gpt-fake-mini"]    # what GET /v1/models lists
     fake.behave(delay=0.01, drop_after=3, status=500, error="boom", hang=True, first_delay=1.0, fail_times=1)
+    fake.behave(tool_calls=[{"name": "get_weather", "arguments": {"city": "Paris"}}], thinking="Hmm.")
     fake.received("/v1/chat/completions")[-1].body # what the upstream got (method, path, headers, body)
     fake.reset(); fake.stop()
 
@@ -23,6 +24,9 @@ import uuid
 from collections.abc import Iterator
 
 from tests.fakes.server import FakeUpstream, Received, Reply, hashed_embedding, reply_text, words
+
+ARGUMENT_FRAGMENT = 8
+"""Characters of a tool call's arguments per streamed chunk (OpenAI sends them a few tokens at a time)."""
 
 
 def last_user_text(messages: list[dict]) -> str:
@@ -74,7 +78,8 @@ def answer_chat(fake: FakeUpstream, body: dict, model: str | None, reply: Reply)
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if body.get("stream"):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
-        chunks = _chat_chunks(completion_id, created, model, prompt, text, include_usage)
+        chunks = _chat_chunks(completion_id, created, model, prompt, text, include_usage,
+                              fake.behaviour["thinking"], fake.behaviour["tool_calls"])
         return reply.stream(chunks, "text/event-stream; charset=utf-8")
     reply.json({
         "id": completion_id, "object": "chat.completion", "created": created, "model": model,
@@ -98,8 +103,11 @@ def answer_embeddings(body: dict, model: str | None, reply: Reply) -> None:
     })
 
 
-def _chat_chunks(completion_id: str, created: int, model: str, prompt: str, text: str,
-                 include_usage: bool) -> Iterator[bytes]:
+def _chat_chunks(completion_id: str, created: int, model: str, prompt: str, text: str, include_usage: bool,
+                 thinking: str | None = None, tool_calls: list[dict] | None = None) -> Iterator[bytes]:
+    """The SSE chunks of a streamed answer: ``thinking`` as ``reasoning_content`` deltas (as OpenAI-compatible
+    reasoning servers send it) first; then the text, or ``tool_calls`` as OpenAI streams them (the first
+    chunk of each call with its index, id and name, then its arguments' JSON in fragments)."""
     def chunk(delta: dict, finish: str | None = None, usage: dict | None = None, choices: bool = True) -> bytes:
         payload = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model,
                    "system_fingerprint": "fp_fake",
@@ -110,9 +118,21 @@ def _chat_chunks(completion_id: str, created: int, model: str, prompt: str, text
         return b"data: " + json.dumps(payload, separators=(",", ":")).encode() + b"\n\n"
 
     yield chunk({"role": "assistant", "content": "", "refusal": None})
-    for token in words(text):
-        yield chunk({"content": token})
-    yield chunk({}, "stop")
+    for token in words(thinking) if thinking else []:
+        yield chunk({"reasoning_content": token})
+    if tool_calls:
+        for index, call in enumerate(tool_calls):
+            yield chunk({"tool_calls": [{"index": index, "id": f"call_{uuid.uuid4().hex[:24]}", "type": "function",
+                                         "function": {"name": call["name"], "arguments": ""}}]})
+            arguments = json.dumps(call["arguments"])
+            for start in range(0, len(arguments), ARGUMENT_FRAGMENT):
+                fragment = arguments[start:start + ARGUMENT_FRAGMENT]
+                yield chunk({"tool_calls": [{"index": index, "function": {"arguments": fragment}}]})
+        yield chunk({}, "tool_calls")
+    else:
+        for token in words(text):
+            yield chunk({"content": token})
+        yield chunk({}, "stop")
     if include_usage:
         yield chunk({}, usage=usage_for(prompt, text), choices=False)
     yield b"data: [DONE]\n\n"

@@ -14,6 +14,18 @@ Behaviour (``fake.behaviour``, reset by :meth:`FakeUpstream.reset`), applied to 
 - ``hang``        send nothing until the client goes away or the server stops (bounded by 60 s)
 - ``fail_times``  apply ``status``/``error`` only to the first N requests after ``behave``, then answer normally
 - ``linger``      seconds to keep a stream's body open after its last chunk before ending it (default 0)
+- ``retry_after`` with ``status``: the ``Retry-After`` header (seconds) sent with the error (a 429's)
+- ``error_body``  with ``status``: ``(content_type, text)`` sent instead of the protocol's JSON error (the
+                  HTML page of a proxy's 502, a plain-text 500)
+- ``error_after`` end a stream after this many chunks with the protocol's mid-stream error object
+- ``stall_after`` send nothing more after this many streamed chunks, as ``hang`` (longer than a read timeout)
+- ``keepalive``   put keep-alive lines between an SSE stream's chunks (``: keep-alive``, ``: ping`` comments
+                  and extra blank lines, as proxies and OpenAI-compatible servers send them)
+- ``thinking``    text the model "thinks" (streamed as thinking/reasoning chunks) before it answers
+- ``tool_calls``  ``[{"name", "arguments": {...}}]``: the model answers with these tool calls instead of text
+
+A handler's own exception (a bug in the fake) is recorded in ``fake.failures`` instead of only closing the
+connection; the fixtures (``tests/fakes/fixtures.py``) fail the test that saw one.
 """
 from __future__ import annotations
 
@@ -22,6 +34,7 @@ import re
 import socket
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -29,8 +42,11 @@ from typing import Any
 
 DEFAULT_BEHAVIOUR: dict[str, Any] = {
     "delay": 0.0, "first_delay": 0.0, "status": None, "error": None, "drop_after": None, "hang": False,
-    "fail_times": None, "linger": 0.0,
+    "fail_times": None, "linger": 0.0, "retry_after": None, "error_body": None, "error_after": None,
+    "stall_after": None, "keepalive": False, "thinking": None, "tool_calls": None,
 }
+CLIENT_GONE = (BrokenPipeError, ConnectionResetError)
+"""What writing to a client that went away raises: normal in disconnect tests, not a fault of the fake."""
 
 
 @dataclass
@@ -46,6 +62,8 @@ class Received:
     """The client's address and port: requests on one kept-alive connection share it."""
     disconnected: threading.Event = field(default_factory=threading.Event)
     """Set when the fake noticed the client closed the connection mid-answer."""
+    at: float = field(default_factory=time.monotonic)
+    """When the request came in (``time.monotonic``): the spacing of retries."""
 
 
 class Reply:
@@ -55,23 +73,36 @@ class Reply:
         self.handler = handler
         self.upstream = upstream
         self.received = received
+        self.headers: dict[str, str] = {}
+        """Extra headers for a JSON or plain answer (``Retry-After``)."""
 
     def json(self, payload: Any, status: int = 200) -> None:
-        data = json.dumps(payload).encode()
+        self.body(json.dumps(payload).encode(), "application/json; charset=utf-8", status)
+
+    def body(self, data: bytes, content_type: str, status: int = 200) -> None:
         self.handler.send_response(status)
-        self.handler.send_header("Content-Type", "application/json; charset=utf-8")
+        self.handler.send_header("Content-Type", content_type)
         self.handler.send_header("Content-Length", str(len(data)))
+        for name, value in self.headers.items():
+            self.handler.send_header(name, value)
         self.handler.end_headers()
         self.handler.wfile.write(data)
 
     def stream(self, chunks: Iterable[bytes], content_type: str) -> None:
-        """Chunked transfer, honouring ``delay`` and ``drop_after``; notes a client disconnect."""
+        """Chunked transfer, honouring ``delay``, ``keepalive``, ``drop_after``, ``error_after`` and
+        ``stall_after``; notes a client disconnect."""
         behaviour = self.upstream.behaviour
         self.handler.send_response(200)
         self.handler.send_header("Content-Type", content_type)
         self.handler.send_header("Transfer-Encoding", "chunked")
         self.handler.end_headers()
         out = self.handler.wfile
+        sse = content_type.startswith("text/event-stream")
+
+        def send(chunk: bytes) -> None:
+            out.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            out.flush()
+
         try:
             for index, chunk in enumerate(chunks):
                 if behaviour["drop_after"] is not None and index >= behaviour["drop_after"]:
@@ -79,17 +110,33 @@ class Reply:
                     self.handler.connection.shutdown(socket.SHUT_RDWR)
                     self.handler.close_connection = True
                     return
+                if behaviour["stall_after"] is not None and index >= behaviour["stall_after"]:
+                    self.upstream._hang(self.handler, self.received)
+                    return
+                if behaviour["error_after"] is not None and index >= behaviour["error_after"]:
+                    send(stream_error(sse, behaviour["error"] or "fake upstream failure mid-stream"))
+                    break
                 if index and behaviour["delay"]:
                     time.sleep(behaviour["delay"])
-                out.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
-                out.flush()
+                if index and behaviour["keepalive"] and sse:
+                    send(b": keep-alive\n\n" if index % 2 else b": ping\n\n\n")
+                send(chunk)
             if behaviour["linger"]:
                 self.upstream._stopping.wait(behaviour["linger"])
             out.write(b"0\r\n\r\n")
             out.flush()
-        except (BrokenPipeError, ConnectionResetError):
+        except CLIENT_GONE:
             self.received.disconnected.set()
             self.handler.close_connection = True
+
+
+def stream_error(sse: bool, message: str) -> bytes:
+    """What an upstream writes into a stream that fails midway: an OpenAI-style server's ``data:`` line with
+    its error object (after which the body ends, no ``[DONE]``), Ollama's ``{"error"}`` line."""
+    if sse:
+        error = {"message": message, "type": "server_error", "param": None, "code": None}
+        return b"data: " + json.dumps({"error": error}, separators=(",", ":")).encode() + b"\n\n"
+    return json.dumps({"error": message}, separators=(",", ":")).encode() + b"\n"
 
 
 Handler = Callable[[Received, Reply], None]
@@ -111,6 +158,8 @@ class FakeUpstream:
         self.routes: list[tuple[str, re.Pattern[str], Handler]] = []
         self.requests: list[Received] = []
         self.behaviour: dict[str, Any] = dict(DEFAULT_BEHAVIOUR)
+        self.failures: list[str] = []
+        """Tracebacks of exceptions the fake's own code raised while answering (see ``take_failures``)."""
         self._stopping = threading.Event()
         self._server: _Server | None = None
         self._served = 0
@@ -128,7 +177,14 @@ class FakeUpstream:
                 pass
 
             def do_GET(self) -> None:
-                upstream._dispatch(self)
+                try:
+                    upstream._dispatch(self)
+                except CLIENT_GONE:
+                    self.close_connection = True
+                except Exception:
+                    with upstream._lock:
+                        upstream.failures.append(f"{self.command} {self.path}:\n{traceback.format_exc()}")
+                    raise  # the server closes the connection; the test fails at teardown
 
             do_POST = do_DELETE = do_PUT = do_HEAD = do_GET
 
@@ -153,6 +209,12 @@ class FakeUpstream:
         with self._lock:
             self.requests.clear()
             self._served = 0
+
+    def take_failures(self) -> list[str]:
+        """The recorded exceptions of the fake's own code, cleared."""
+        with self._lock:
+            failures, self.failures = self.failures, []
+        return failures
 
     def behave(self, **changes: Any) -> None:
         unknown = set(changes) - set(DEFAULT_BEHAVIOUR)
@@ -179,6 +241,17 @@ class FakeUpstream:
         """The upstream's own error body (overridden per protocol)."""
         reply.json({"error": message}, status)
 
+    def _fail(self, reply: Reply) -> None:
+        """Answer the ``status`` behaviour: the protocol's error, or ``error_body``; with ``Retry-After``."""
+        behaviour = self.behaviour
+        if behaviour["retry_after"] is not None:
+            reply.headers["Retry-After"] = str(behaviour["retry_after"])
+        if behaviour["error_body"] is not None:
+            content_type, text = behaviour["error_body"]
+            reply.body(text.encode(), content_type, behaviour["status"])
+            return
+        self.error(reply, behaviour["status"], behaviour["error"] or "fake upstream failure")
+
     def _dispatch(self, handler: BaseHTTPRequestHandler) -> None:
         path, _, query = handler.path.partition("?")
         length = int(handler.headers.get("Content-Length") or 0)
@@ -204,7 +277,7 @@ class FakeUpstream:
         failing = behaviour["status"] is not None and (
             behaviour["fail_times"] is None or served <= behaviour["fail_times"])
         if failing:
-            self.error(reply, behaviour["status"], behaviour["error"] or "fake upstream failure")
+            self._fail(reply)
             return
         for method, pattern, route_handler in self.routes:
             if method == handler.command and pattern.match(path):
@@ -221,7 +294,7 @@ class FakeUpstream:
         return Reply(handler, self, received)
 
     def _hang(self, handler: BaseHTTPRequestHandler, received: Received) -> None:
-        """Send nothing; return when the client hangs up, the server stops, or after 60 s."""
+        """Send nothing (more); return when the client hangs up, the server stops, or after 60 s."""
         handler.connection.settimeout(0.05)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and not self._stopping.is_set():
@@ -235,6 +308,11 @@ class FakeUpstream:
                 received.disconnected.set()
                 break
         handler.close_connection = True
+
+
+NGINX_502 = ("<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>\r\n<center><h1>502 Bad Gateway</h1>"
+             "</center>\r\n<hr><center>nginx/1.25.3</center>\r\n</body>\r\n</html>\r\n")
+"""The page a reverse proxy (nginx) answers when the server behind it is down: ``error_body`` for a fake."""
 
 
 def words(text: str) -> list[str]:
