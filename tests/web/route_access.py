@@ -8,6 +8,8 @@ refused callers get 401 (both dependencies answer 401; Switchyard refuses pendin
 - ``PENDING_OK``: any signed-in account, pending ones included (their own session).
 - ``USER``: a verified account (user or admin).
 - ``ADMIN``: admins only (a plain user gets 401).
+- ``ADMIN_FEATURE``: open to verified users in Open WebUI, but behind a switch Switchyard keeps off (and says
+  so in ``/api/config``): a plain user gets 403, as Open WebUI answers with the switch off.
 - ``OWNER``: a verified account, on its own object; another user's object is 404.
 - ``COLLECTION``: ``OWNER`` for retrieval collections: another user's is 403 (Open WebUI's collection check).
 - ``MODEL`` / ``OLLAMA_MODEL``: a verified account, on a model it may use (as ``/api/models`` lists them;
@@ -29,7 +31,7 @@ from tests.web.roles import (
     OLLAMA_CONFIG, OPENAI_CONFIG, PASSWORD, UPSTREAM, WORKSPACE_PERMISSIONS, Owned, chat_object, unique,
 )
 
-PUBLIC, PENDING_OK, USER, ADMIN = "public", "pending-ok", "user", "admin"
+PUBLIC, PENDING_OK, USER, ADMIN, ADMIN_FEATURE = "public", "pending-ok", "user", "admin", "admin-feature"
 OWNER, COLLECTION, MODEL, OLLAMA_MODEL = "owner", "collection", "model", "ollama-model"
 
 FOREIGN_STATUS = {OWNER: 404, COLLECTION: 403, MODEL: 404, OLLAMA_MODEL: 400}
@@ -137,7 +139,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/changelog"): Route(PUBLIC),
     ("GET", "/api/config"): Route(PUBLIC),
     ("GET", "/api/version/updates"): Route(USER),
-    ("GET", "/api/usage"): Route(USER),
+    ("GET", "/api/usage"): Route(ADMIN_FEATURE),  # ENABLE_PUBLIC_ACTIVE_USERS_COUNT off
     # accounts
     ("POST", "/api/v1/auths/signup"): Route(PUBLIC, body=lambda _o: _new_account()),
     ("POST", "/api/v1/auths/signin"): Route(PUBLIC, body=lambda o: {"email": o.owner.email, "password": PASSWORD}),

@@ -11,7 +11,7 @@ from shared.services import models_registry
 from tests.conftest import reset_state
 from tests.web.roles import Caller, Callers, Owned, configure_models, make_callers, open_workspace, store_models
 from tests.web.route_access import (
-    ADMIN, EXCLUDED, FOREIGN_STATUS, MODEL, OLLAMA_MODEL, PATH_VALUES, PENDING_OK, PUBLIC, ROUTES, Route,
+    ADMIN, ADMIN_FEATURE, EXCLUDED, FOREIGN_STATUS, MODEL, OLLAMA_MODEL, PATH_VALUES, PENDING_OK, PUBLIC, ROUTES, Route,
 )
 
 ROLES = ("anonymous", "pending", "other", "user", "admin")
@@ -58,6 +58,8 @@ def expected_refusal(route: Route, role: str) -> int | None:
         return None if route.access == PENDING_OK else 401
     if route.access == ADMIN:
         return 401
+    if route.access == ADMIN_FEATURE:
+        return 403
     return FOREIGN_STATUS.get(route.access) if role == "other" else None
 
 
