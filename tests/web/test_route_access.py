@@ -100,8 +100,7 @@ def test_route_access(app, callers: Callers, method: str, rule: str):
     wrong = []
     for role in roles_for(route):
         owned = owned_by_admin if role == "admin" else owned_by_user
-        if owned is owned_by_user:
-            owned_by_user.hidden_models = role == "other" and route.access in (MODEL, OLLAMA_MODEL)
+        owned_by_user.hidden_models = role == "other" and route.access in (MODEL, OLLAMA_MODEL)
         if models_registry.cached() is None:
             store_models()  # a connection change (an admin row) cleared the registry
         caller = callers_by_role[role]
