@@ -59,10 +59,8 @@ def database():
     _delete_run_keys()
 
 
-@pytest.fixture(autouse=True)
-def clean_state(database):
-    """Each test starts with empty tables and no keys under this run's Redis prefix."""
-    yield
+def reset_state() -> None:
+    """Empty every table and delete the keys under this run's Redis prefix."""
     from sqlalchemy import text
 
     from shared.db import get_engine
@@ -72,3 +70,10 @@ def clean_state(database):
     with get_engine().begin() as conn:
         conn.execute(text(f"TRUNCATE {tables} CASCADE"))
     _delete_run_keys()
+
+
+@pytest.fixture(autouse=True)
+def clean_state(database):
+    """Each test starts with empty tables and no keys under this run's Redis prefix."""
+    yield
+    reset_state()

@@ -1,0 +1,199 @@
+"""Signed-in callers of every role, and objects they own, made through the API for tests that walk many
+routes (the authorization sweep): the callers are made once, the objects when a route first needs them."""
+from __future__ import annotations
+
+import io
+import itertools
+from dataclasses import dataclass
+from functools import cached_property
+
+from shared.db import session_scope
+from shared.jobs import service
+from shared.services import connections, models_registry
+from tests.helpers import bearer, signup
+
+PASSWORD = "sweep-pass-1"
+UPSTREAM = "http://127.0.0.1:9"
+"""Where the fake connections point: loopback, and no worker runs, so nothing is ever called there."""
+OLLAMA_CONFIG = {"ENABLE_OLLAMA_API": True, "OLLAMA_BASE_URLS": [UPSTREAM], "OLLAMA_API_CONFIGS": {}}
+OPENAI_CONFIG = {"ENABLE_OPENAI_API": True, "OPENAI_API_BASE_URLS": [f"{UPSTREAM}/v1"],
+                 "OPENAI_API_KEYS": ["sk-upstream"], "OPENAI_API_CONFIGS": {}}
+VISIBLE_MODELS = {"ollama": "visible-llama", "openai": "visible-gpt"}
+"""Models opened to users."""
+HIDDEN_MODELS = {"ollama": "hidden-llama", "openai": "hidden-gpt"}
+"""Models only admins may use."""
+WORKSPACE_PERMISSIONS = {"workspace": {"knowledge": True}}
+"""What users need beyond the default permissions to own every kind of object (memories and folders are
+on by default)."""
+
+_serial = itertools.count()
+
+
+def unique(prefix: str) -> str:
+    """A name no other call of this run gets (e-mails and folder names must be unique)."""
+    return f"{prefix}-{next(_serial)}"
+
+
+@dataclass
+class Caller:
+    """A signed-in account (its JWT in ``token``)."""
+
+    id: str
+    email: str
+    role: str
+    token: str
+
+    @property
+    def headers(self) -> dict:
+        return bearer(self.token)
+
+    def sign_in_again(self, client) -> None:
+        """A fresh token, after a route revoked the old one (sign-out, password change)."""
+        response = client.post("/api/v1/auths/signin", json={"email": self.email, "password": PASSWORD})
+        assert response.status_code == 200, response.get_json()
+        self.token = response.get_json()["token"]
+
+
+def _caller(signed: dict) -> Caller:
+    return Caller(id=signed["id"], email=signed["email"], role=signed["role"], token=signed["token"])
+
+
+def add_user(client, admin: Caller, email: str) -> Caller:
+    """A user account made by the admin, signed in."""
+    response = client.post("/api/v1/auths/add", headers=admin.headers,
+                           json={"name": email.split("@")[0], "email": email, "password": PASSWORD, "role": "user"})
+    assert response.status_code == 200, response.get_json()
+    signed = client.post("/api/v1/auths/signin", json={"email": email, "password": PASSWORD})
+    assert signed.status_code == 200, signed.get_json()
+    return _caller(signed.get_json())
+
+
+@dataclass
+class Callers:
+    admin: Caller
+    user: Caller
+    """User A: owns the objects the other user reaches for."""
+    other: Caller
+    """User B."""
+    pending: Caller
+
+
+def make_callers(client) -> Callers:
+    """The first account (admin), two users and a pending sign-up (the default role of later sign-ups)."""
+    admin = _caller(signup(client, email="admin@sweep.example", password=PASSWORD))
+    pending = _caller(signup(client, email="pending@sweep.example", password=PASSWORD, name="Pending"))
+    assert admin.role == "admin" and pending.role == "pending"
+    return Callers(admin=admin, user=add_user(client, admin, "a@sweep.example"),
+                   other=add_user(client, admin, "b@sweep.example"), pending=pending)
+
+
+def open_workspace(client, admin: Caller) -> None:
+    """Let users own every kind of object the sweep makes."""
+    response = client.post("/api/v1/users/default/permissions", headers=admin.headers, json=WORKSPACE_PERMISSIONS)
+    assert response.status_code == 200, response.get_json()
+
+
+def configure_models(client, admin: Caller) -> None:
+    """One Ollama and one OpenAI connection on loopback, each with a model opened to users and one that is
+    not, stored in the registry as a refresh would (no worker runs, so no refresh does)."""
+    for path, body in (("/ollama/config/update", OLLAMA_CONFIG), ("/openai/config/update", OPENAI_CONFIG)):
+        response = client.post(path, headers=admin.headers, json=body)
+        assert response.status_code == 200, response.get_json()
+    with session_scope() as session:
+        models_registry.open_to_users(session, list(VISIBLE_MODELS.values()))
+    store_models()
+
+
+def store_models() -> None:
+    """The registry entries of :func:`configure_models` (again after a route cleared them)."""
+    with session_scope() as session:
+        ollama = connections.connection(session, "ollama", 0)
+        openai = connections.connection(session, "openai", 0)
+        names = (VISIBLE_MODELS, HIDDEN_MODELS)
+        models_registry.store(models_registry.build(
+            [models_registry.openai_entries(openai, [{"id": n["openai"]} for n in names])],
+            [models_registry.ollama_entries(ollama, [{"model": n["ollama"], "name": n["ollama"]} for n in names])],
+        ), [])
+
+
+def chat_object(title: str = "Sweep") -> dict:
+    """A two-message chat as the web app sends it."""
+    messages = {
+        "m0": {"id": "m0", "parentId": None, "childrenIds": ["m1"], "role": "user", "content": "hello",
+               "timestamp": 1700000000},
+        "m1": {"id": "m1", "parentId": "m0", "childrenIds": [], "role": "assistant", "content": "hi",
+               "timestamp": 1700000001},
+    }
+    return {"title": title, "models": [VISIBLE_MODELS["openai"]], "messages": list(messages.values()),
+            "history": {"messages": messages, "currentId": "m1"}}
+
+
+class Owned:
+    """Objects of one owner, each made through the API on first use. ``hidden_models``: the model
+    properties name models only admins may use."""
+
+    def __init__(self, client, owner: Caller, admin: Caller) -> None:
+        self.client, self.owner, self.admin = client, owner, admin
+        self.hidden_models = False
+
+    def _made(self, method: str, path: str, **kwargs) -> dict:
+        response = self.client.open(path, method=method, headers=self.owner.headers, **kwargs)
+        assert response.status_code == 200, (path, response.get_json())
+        return response.get_json()
+
+    @cached_property
+    def chat(self) -> dict:
+        return self._made("POST", "/api/v1/chats/new", json={"chat": chat_object()})
+
+    @property
+    def message_id(self) -> str:
+        return self.chat["chat"]["history"]["currentId"]
+
+    @cached_property
+    def share_id(self) -> str:
+        return self._made("POST", f"/api/v1/chats/{self.chat['id']}/share")["share_id"]
+
+    @cached_property
+    def folder(self) -> dict:
+        return self._made("POST", "/api/v1/folders/", json={"name": unique("folder")})
+
+    def _uploaded(self, name: str) -> dict:
+        return self._made("POST", "/api/v1/files/?process=false", content_type="multipart/form-data",
+                          data={"file": (io.BytesIO(f"{name} notes".encode()), f"{name}.txt", "text/plain")})
+
+    @cached_property
+    def file(self) -> dict:
+        return self._uploaded("notes")
+
+    @cached_property
+    def spare_file(self) -> dict:
+        """A second file, in no knowledge base."""
+        return self._uploaded("spare")
+
+    @cached_property
+    def knowledge(self) -> dict:
+        """A knowledge base holding :attr:`file`."""
+        made = self._made("POST", "/api/v1/knowledge/create", json={"name": "Sweep knowledge"})
+        self._made("POST", f"/api/v1/knowledge/{made['id']}/file/add", json={"file_id": self.file["id"]})
+        return made
+
+    @cached_property
+    def memory(self) -> dict:
+        return self._made("POST", "/api/v1/memories/add", json={"content": "likes tea"})
+
+    @cached_property
+    def job(self) -> str:
+        """A finished (cancelled) job, so that following its events ends at once."""
+        with session_scope() as session:
+            job = service.enqueue(session, actor="system.noop", queue="default", kind="system.noop",
+                                  owner_id=self.owner.id, payload={"value": None})
+            service.request_cancel(session, job)
+            return job.id
+
+    @cached_property
+    def spare_user(self) -> Caller:
+        """An account of its own, for routes that change or delete the user they name."""
+        return add_user(self.client, self.admin, f"{unique('spare')}@sweep.example")
+
+    def model(self, provider: str) -> str:
+        return (HIDDEN_MODELS if self.hidden_models else VISIBLE_MODELS)[provider]
