@@ -2,8 +2,8 @@
 4xx before any view runs (one place for every route, not a copy per area).
 
 - a NUL character in the path is an unknown id (404), in a query string a 400;
-- a JSON body is parsed once, here: nested deeper than ``MAX_JSON_DEPTH`` (deep enough to break the parser,
-  or to break every later read of a stored value) or holding an integer beyond 64 bits, it is a 400.
+- a JSON body is parsed once, here: nested deeper than ``shared.json_limits.MAX_JSON_DEPTH`` (deep enough to
+  break the parser, or every later read of a stored value) or holding an integer beyond 64 bits, it is a 400.
 """
 from __future__ import annotations
 
@@ -14,26 +14,8 @@ from webargs.flaskparser import FlaskParser, is_json_request
 
 from shared import messages
 from shared.errors import BadRequest, NotFound
+from shared.json_limits import TOO_DEEP, json_problem
 from shared.services.nul_text import NUL
-
-MAX_JSON_DEPTH = 64
-"""Far beyond what any Open WebUI body nests (a chat, a tool's JSON schema), far below Python's recursion."""
-INT64_MIN, INT64_MAX = -(2 ** 63), 2 ** 63 - 1
-
-
-def json_problem(value: object) -> str | None:
-    """Why a parsed JSON value may not be taken (too deep, a number beyond 64 bits), or None."""
-    stack: list[tuple[object, int]] = [(value, 1)]
-    while stack:
-        item, depth = stack.pop()
-        if isinstance(item, int) and not isinstance(item, bool) and not INT64_MIN <= item <= INT64_MAX:
-            return "a number is beyond 64 bits"
-        if isinstance(item, (dict, list)):
-            if depth > MAX_JSON_DEPTH:
-                return f"nested deeper than {MAX_JSON_DEPTH} levels"
-            children = item.values() if isinstance(item, dict) else item
-            stack.extend((child, depth + 1) for child in children)
-    return None
 
 
 class GuardedJSONProvider(DefaultJSONProvider):
@@ -43,7 +25,7 @@ class GuardedJSONProvider(DefaultJSONProvider):
         try:
             value = super().loads(s, **kwargs)
         except RecursionError:
-            raise ValueError(f"nested deeper than {MAX_JSON_DEPTH} levels") from None
+            raise ValueError(TOO_DEEP) from None
         problem = json_problem(value)
         if problem:
             raise ValueError(problem)

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validates_schema
 
-from web.input_guards import INT64_MAX, INT64_MIN
+from shared.json_limits import beyond_64_bits
 
 
 class Body(Schema):
@@ -16,7 +16,7 @@ class Body(Schema):
     def _within_64_bits(self, data: dict, **_kwargs) -> None:
         """Query values are not JSON (which the input guard checks): a page or limit the database cannot hold."""
         for name, value in data.items():
-            if isinstance(value, int) and not isinstance(value, bool) and not INT64_MIN <= value <= INT64_MAX:
+            if beyond_64_bits(value):
                 raise ValidationError("Number beyond 64 bits.", name)
 
 

@@ -1,13 +1,18 @@
 """Admin management of users, and each user's own settings."""
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from shared import messages
 from shared.errors import Forbidden
+from shared.json_limits import json_problem
 from shared.models import User
 from shared.services import accounts
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 30
 _ORDER_COLUMNS = {
@@ -75,3 +80,13 @@ def update_settings(session: Session, user: User, settings: dict) -> dict:
     user.settings = merged
     session.flush()
     return merged
+
+
+def drop_unusable_json(user: User) -> None:
+    """Settings or info stored before requests were bounded (nested too deep to copy, encode or save again)
+    would fail every request of their account: they are dropped, with a warning, so the account works."""
+    for column in ("settings", "info"):
+        problem = json_problem(getattr(user, column))
+        if problem:
+            log.warning("user %s: stored %s dropped (%s)", user.id, column, problem)
+            setattr(user, column, {})
