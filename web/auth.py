@@ -114,7 +114,7 @@ admin_required = _requires(("admin",))
 
 def issue_token(user: User) -> tuple[str, int | None]:
     """A signed JWT for the user and its expiry (Unix seconds, None for never)."""
-    lifetime = sessions.parse_expires_in(app_config.get(db(), "auth.jwt_expires_in"))
+    lifetime = sessions.token_lifetime(app_config.get(db(), "auth.jwt_expires_in"))
     token = create_access_token(
         identity=user.id,
         additional_claims={"ver": user.token_version},
