@@ -64,6 +64,8 @@ class Settings:
     enable_signup: bool = True
     enable_api_keys: bool = True
     jwt_expires_in: str = "4w"
+    profile_image_max_data_uri_size: int = 1024 * 1024
+    """The longest ``data:`` URI a profile picture may be (``PROFILE_IMAGE_MAX_DATA_URI_SIZE``)."""
     cookie_secure: bool = False
     webui_install: bool = True
     """Whether ``switchyard serve`` installs the web app when it is missing (``WEBUI_INSTALL``)."""
@@ -101,6 +103,7 @@ def load_settings() -> Settings:
         enable_signup=_env_bool("ENABLE_SIGNUP", True),
         enable_api_keys=_env_bool("ENABLE_API_KEYS", True),
         jwt_expires_in=os.environ.get("JWT_EXPIRES_IN", "4w"),
+        profile_image_max_data_uri_size=_env_int("PROFILE_IMAGE_MAX_DATA_URI_SIZE", 1024 * 1024),
         cookie_secure=_env_bool("WEBUI_AUTH_COOKIE_SECURE", False),
         webui_install=_env_bool("WEBUI_INSTALL", True),
         webui_wheel=Path(os.environ["WEBUI_WHEEL"]) if os.environ.get("WEBUI_WHEEL") else None,

@@ -10,7 +10,7 @@ from shared import messages
 from shared.errors import Forbidden
 from shared.json_limits import json_problem
 from shared.models import User
-from shared.services import accounts
+from shared.services import accounts, profile_images
 
 log = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ def update_user(session: Session, actor: User, user_id: str, *, role: str | None
     if email is not None:
         accounts.set_email(session, user, email)
     if profile_image_url is not None:
-        user.profile_image_url = profile_image_url
+        user.profile_image_url = profile_images.checked_url(profile_image_url)
     if password:
         accounts.set_password(session, user, password)
     session.flush()
