@@ -5,6 +5,7 @@ inside the data directory; ``DATABASE_URL`` and ``REDIS_URL`` switch to real ser
 """
 from __future__ import annotations
 
+import logging
 import os
 import secrets
 from dataclasses import dataclass
@@ -13,6 +14,14 @@ from pathlib import Path
 
 VERSION = "0.12.4"
 """The Open WebUI version whose API Switchyard serves (clients compare against it)."""
+MIN_SECRET_KEY_BYTES = 32
+"""What HS256 needs (RFC 7518, section 3.2): a shorter key makes tokens guessable offline."""
+
+log = logging.getLogger(__name__)
+
+
+class ConfigError(ValueError):
+    """A setting the processes must not start with."""
 
 
 def _env_bool(name: str, default: bool) -> bool:
@@ -45,6 +54,21 @@ def _load_secret_key(data_dir: Path) -> str:
     except FileExistsError:
         pass
     return path.read_text().strip()
+
+
+def _checked_secret_key(key: str, env: str) -> str:
+    """The key, unless it is too short to sign tokens: refused in production, a loud warning otherwise."""
+    size = len(key.encode())
+    if size >= MIN_SECRET_KEY_BYTES:
+        return key
+    problem = (f"WEBUI_SECRET_KEY is {size} bytes long; signing tokens needs at least {MIN_SECRET_KEY_BYTES}. "
+               "Set a longer one (for example the output of "
+               "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`), or unset it to use the key "
+               "generated in the data directory. A new key signs every user out once.")
+    if env == "production":
+        raise ConfigError(problem)
+    log.warning("INSECURE: %s (accepted because ENV=%s)", problem, env)
+    return key
 
 
 @dataclass(frozen=True)
@@ -84,6 +108,7 @@ class Settings:
 def load_settings() -> Settings:
     data_dir = Path(os.environ.get("DATA_DIR", "./data")).resolve()
     database_url = os.environ.get("DATABASE_URL") or f"sqlite:///{data_dir / 'switchyard.db'}"
+    env = os.environ.get("ENV", "production")
     if database_url.startswith("postgres://"):
         database_url = "postgresql+psycopg://" + database_url[len("postgres://"):]
     elif database_url.startswith("postgresql://"):
@@ -93,9 +118,9 @@ def load_settings() -> Settings:
         database_url=database_url,
         redis_url=os.environ.get("REDIS_URL") or None,
         redis_prefix=os.environ.get("REDIS_PREFIX", "switchyard"),
-        secret_key=_load_secret_key(data_dir),
+        secret_key=_checked_secret_key(_load_secret_key(data_dir), env),
         name=os.environ.get("WEBUI_NAME", "Open WebUI"),
-        env=os.environ.get("ENV", "production"),
+        env=env,
         max_body_bytes=_env_int("MAX_BODY_BYTES", 16 * 1024 * 1024),
         signin_max_failures=_env_int("SIGNIN_MAX_FAILURES", 5),
         signin_failure_window=_env_int("SIGNIN_FAILURE_WINDOW", 300),
