@@ -89,6 +89,12 @@ class Settings:
     enable_api_keys: bool = True
     jwt_expires_in: str = "4w"
     profile_image_max_data_uri_size: int = 1024 * 1024
+    archive_max_uncompressed_bytes: int = 200 * 1024 * 1024
+    """What an archive-based document (DOCX ...) may inflate to in all before it is parsed."""
+    archive_max_compression_ratio: int = 100
+    archive_max_entries: int = 10_000
+    extracted_text_max_chars: int = 20_000_000
+    """The most text one file may yield for retrieval (a longer one fails with the reason)."""
     """The longest ``data:`` URI a profile picture may be (``PROFILE_IMAGE_MAX_DATA_URI_SIZE``)."""
     cookie_secure: bool = False
     webui_install: bool = True
@@ -129,6 +135,10 @@ def load_settings() -> Settings:
         enable_api_keys=_env_bool("ENABLE_API_KEYS", True),
         jwt_expires_in=os.environ.get("JWT_EXPIRES_IN", "4w"),
         profile_image_max_data_uri_size=_env_int("PROFILE_IMAGE_MAX_DATA_URI_SIZE", 1024 * 1024),
+        archive_max_uncompressed_bytes=_env_int("ARCHIVE_MAX_UNCOMPRESSED_BYTES", 200 * 1024 * 1024),
+        archive_max_compression_ratio=_env_int("ARCHIVE_MAX_COMPRESSION_RATIO", 100),
+        archive_max_entries=_env_int("ARCHIVE_MAX_ENTRIES", 10_000),
+        extracted_text_max_chars=_env_int("EXTRACTED_TEXT_MAX_CHARS", 20_000_000),
         cookie_secure=_env_bool("WEBUI_AUTH_COOKIE_SECURE", False),
         webui_install=_env_bool("WEBUI_INSTALL", True),
         webui_wheel=Path(os.environ["WEBUI_WHEEL"]) if os.environ.get("WEBUI_WHEEL") else None,
