@@ -31,7 +31,8 @@ def parse_expires_in(value: str) -> dt.timedelta | None:
         return None
     seconds = float(match.group(2)) * _UNITS[match.group(4)]
     if seconds > MAX_LIFETIME.total_seconds():
-        raise BadRequest(f"Invalid JWT_EXPIRES_IN '{value}': longer than {MAX_LIFETIME.days} days; use -1 for no expiry.")
+        raise BadRequest(f"Invalid JWT_EXPIRES_IN '{value}': longer than {MAX_LIFETIME.days} days; "
+                         "use -1 for no expiry.")
     return dt.timedelta(seconds=seconds)
 
 
