@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 from marshmallow import Schema, fields
-from werkzeug.routing import IntegerConverter, Rule
+from werkzeug.routing import IntegerConverter, MapAdapter, Rule
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -20,6 +20,7 @@ class Route:
 
     rule: Rule
     method: str
+    adapter: MapAdapter
     query_fields: dict[str, fields.Field]
     body_fields: dict[str, fields.Field]
 
@@ -36,12 +37,8 @@ class Route:
 
     def path(self, value: Callable[[str], object]) -> str:
         """The rule's path with each argument replaced by ``value(argument)`` (percent-encoded)."""
-        adapter = _ADAPTERS[id(self.rule.map)]
-        return adapter.build(self.rule.endpoint, {arg: value(arg) for arg in self.rule.arguments},
-                             method=self.method, force_external=False)
-
-
-_ADAPTERS: dict[int, object] = {}
+        return self.adapter.build(self.rule.endpoint, {arg: value(arg) for arg in self.rule.arguments},
+                                  method=self.method)
 
 
 def _schema_fields(view: Callable, location: str) -> dict[str, fields.Field]:
@@ -55,9 +52,9 @@ def _schema_fields(view: Callable, location: str) -> dict[str, fields.Field]:
 
 def routes(app: Flask) -> Iterator[Route]:
     """Every (rule, method) of ``app``, in a stable order."""
-    _ADAPTERS[id(app.url_map)] = app.url_map.bind("localhost")
+    adapter = app.url_map.bind("localhost")
     for rule in sorted(app.url_map.iter_rules(), key=lambda r: r.rule):
         view = app.view_functions[rule.endpoint]
         for method in METHODS:
             if method in (rule.methods or ()):
-                yield Route(rule, method, _schema_fields(view, "query"), _schema_fields(view, "json"))
+                yield Route(rule, method, adapter, _schema_fields(view, "query"), _schema_fields(view, "json"))

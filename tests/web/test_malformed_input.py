@@ -133,7 +133,9 @@ def _sweep(client, app, headers: dict, connect) -> list[str]:
                                    content_type="application/json" if body is not None else None,
                                    headers=headers)
             problem = None
-            if response.status_code >= 500:
+            if headers and response.status_code == 401 and not _signs_out(route):
+                problem = "refused the admin: the sweep lost its session and tested nothing"
+            elif response.status_code >= 500:
                 problem = f"answered {response.status_code}"
             elif response.status_code >= 400:
                 if not isinstance(_error_message(path, response.get_json(silent=True)), str):
