@@ -8,7 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from shared.config import get_settings
+from shared.config import ConfigError, get_settings
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -60,6 +60,13 @@ def serve(processes: list[str]) -> int:
 
 
 def main(argv: list[str] | None = None) -> None:
+    try:
+        run(argv)
+    except ConfigError as error:
+        sys.exit(f"switchyard: {error}")
+
+
+def run(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="switchyard", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     serve_parser = sub.add_parser("serve", help="migrate and run web, worker and scheduler together")

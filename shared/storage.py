@@ -54,6 +54,22 @@ def safe_filename(name: str, limit: int = 200) -> str:
     return name or "file"
 
 
+MAX_KEY_BYTES = 200
+"""Well under the 255 bytes most filesystems (and object stores' path segments) allow one name."""
+
+
+def storage_key(prefix: str, name: str) -> str:
+    """``<prefix>_<name>`` with the name shortened (its extension kept) until the key fits in
+    ``MAX_KEY_BYTES`` as UTF-8: a name of 200 characters can take 800 bytes."""
+    room = MAX_KEY_BYTES - len(prefix.encode()) - 1
+    stem, dot, ext = name.rpartition(".")
+    if not dot or len(ext.encode()) > 16:
+        stem, ext = name, ""
+    suffix = f".{ext}" if ext else ""
+    stem = stem.encode()[: max(room - len(suffix.encode()), 0)].decode(errors="ignore")  # whole characters
+    return f"{prefix}_{stem + suffix or 'file'}"
+
+
 class LocalStorage:
     """Files in one directory, each named ``<key>``; keys never contain a path separator."""
 

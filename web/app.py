@@ -14,6 +14,7 @@ from web import (
     auths, banners, chats, db, empty_areas, files, folders, gateway, job_responses, jobs, knowledge, memories,
     ollama, openai, profile_images, retrieval, system, task_config, tasks, usage, users, webui,
 )
+from web import input_guards
 from web.errors import handle_http_exception, register_error_handlers
 
 BLUEPRINTS = (
@@ -59,6 +60,7 @@ def create_app(settings: Settings | None = None) -> Flask:
             "security": [{"bearer": []}],
         },
     )
+    input_guards.install(app)
     app.json.sort_keys = False
     app.url_map.strict_slashes = False
     JWTManager(app)

@@ -14,7 +14,7 @@ from flask_jwt_extended.exceptions import JWTExtendedException
 from shared import messages
 from shared.errors import Unauthorized
 from shared.models import User
-from shared.services import api_keys, app_config, auth_cache, sessions
+from shared.services import api_keys, app_config, auth_cache, sessions, users
 from shared.services.auth_cache import AuthCache
 from web.db import db
 from web.event_relay import get_relay
@@ -58,6 +58,7 @@ def _resolve() -> tuple[User | None, dict | None]:
         user = api_keys.user_for_key(db(), token)
         if user is None:
             raise Unauthorized(messages.INVALID_TOKEN)
+        users.drop_unusable_json(user)
         return user, None
     checked = _checked_sessions()
     hit = checked.lookup(token)
@@ -67,6 +68,7 @@ def _resolve() -> tuple[User | None, dict | None]:
     generation = checked.generation
     claims = decode(token)
     user = sessions.check_claims(db(), claims)
+    users.drop_unusable_json(user)
     checked.store(token, claims, user, generation)
     return user, claims
 
@@ -112,7 +114,7 @@ admin_required = _requires(("admin",))
 
 def issue_token(user: User) -> tuple[str, int | None]:
     """A signed JWT for the user and its expiry (Unix seconds, None for never)."""
-    lifetime = sessions.parse_expires_in(app_config.get(db(), "auth.jwt_expires_in"))
+    lifetime = sessions.token_lifetime(app_config.get(db(), "auth.jwt_expires_in"))
     token = create_access_token(
         identity=user.id,
         additional_claims={"ver": user.token_version},

@@ -21,10 +21,9 @@ from web.chat_schemas import (
     TagSchema,
 )
 from web.db import db
-from web.input_guards import guard
 from web.schemas import PassThrough
 
-blp = guard(Blueprint("chats", __name__, url_prefix="/api/v1/chats", description="Chats, messages and tags"))
+blp = Blueprint("chats", __name__, url_prefix="/api/v1/chats", description="Chats, messages and tags")
 
 _chat_schema = ChatResponseSchema()
 

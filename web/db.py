@@ -5,6 +5,7 @@ from flask import Flask, Response, g
 from sqlalchemy.orm import Session
 
 from shared.db import get_sessionmaker
+from web.errors import REFUSED_BY_DATABASE, refused_by_database
 
 
 def db() -> Session:
@@ -23,6 +24,9 @@ def init_app(app: Flask) -> None:
                     session.commit()
                 else:
                     session.rollback()
+            except REFUSED_BY_DATABASE as error:  # a value first written at the commit
+                session.rollback()
+                return refused_by_database(error)
             finally:
                 session.close()
         return response

@@ -5,7 +5,7 @@ import logging
 
 import redis
 from flask import Flask, jsonify, request
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from werkzeug.exceptions import HTTPException
 
 from shared.errors import ServiceError, TooManyRequests
@@ -63,6 +63,26 @@ def handle_http_exception(error: HTTPException):
     return json_error(error.code or 500, detail_for(error), headers)
 
 
+REFUSED_BY_DATABASE = (DataError, IntegrityError, OverflowError)
+"""What the database raises for a value it cannot take: the caller's input, answered as 400."""
+
+
+def refused_by_database(error: Exception):
+    """The one mapping of the database's refusals of bad input (NUL characters, numbers out of range, a
+    reference to nothing or a second copy of something unique) for every area, at a flush or at the commit."""
+    text = str(getattr(error, "orig", None) or error)
+    if "NUL" in text or "\\u0000" in text:
+        detail = "Text may not contain NUL characters."
+    elif "out of range" in text or isinstance(error, OverflowError):
+        detail = "A number is out of range."
+    elif isinstance(error, IntegrityError):
+        detail = "Invalid input: it conflicts with stored data."
+    else:
+        detail = "Invalid input: the database cannot store this value."
+    log.info("input refused by the database: %s", text.splitlines()[0] if text else type(error).__name__)
+    return json_error(400, detail)
+
+
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(ServiceError)
     def _service_error(error: ServiceError):
@@ -75,6 +95,9 @@ def register_error_handlers(app: Flask) -> None:
         log.warning("Redis unavailable: %s", error)
         return json_error(503, "Service temporarily unavailable: the queue (Redis) cannot be reached.",
                           {"Retry-After": "1"})
+
+    for refusal in REFUSED_BY_DATABASE:
+        app.register_error_handler(refusal, refused_by_database)
 
     @app.errorhandler(OperationalError)
     def _db_down(error: Exception):

@@ -5,7 +5,7 @@ import json
 import time
 from collections.abc import Iterator
 
-from flask import Response, jsonify, request, stream_with_context
+from flask import Response, current_app, jsonify, request, stream_with_context
 from marshmallow import fields, validate
 
 from shared.db import session_scope
@@ -78,7 +78,7 @@ def _metadata() -> dict:
     if not raw:
         return {}
     try:
-        parsed = json.loads(raw)
+        parsed = current_app.json.loads(raw)  # the input guard's checks (depth, 64-bit numbers) apply here too
     except ValueError:
         raise BadRequest("Invalid metadata format") from None
     if not isinstance(parsed, dict):

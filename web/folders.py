@@ -13,9 +13,8 @@ from web.chat_schemas import (
     FolderParentBody, FolderSchema, FolderUpdateBody,
 )
 from web.db import db
-from web.input_guards import guard
 
-blp = guard(Blueprint("folders", __name__, url_prefix="/api/v1/folders", description="Chat folders"))
+blp = Blueprint("folders", __name__, url_prefix="/api/v1/folders", description="Chat folders")
 
 
 def _me() -> str:

@@ -1,7 +1,9 @@
 """Marshmallow schemas shared across API areas (Open WebUI's JSON shapes)."""
 from __future__ import annotations
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, fields
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validates_schema
+
+from shared.json_limits import beyond_64_bits
 
 
 class Body(Schema):
@@ -9,6 +11,13 @@ class Body(Schema):
 
     class Meta:
         unknown = EXCLUDE
+
+    @validates_schema
+    def _within_64_bits(self, data: dict, **_kwargs) -> None:
+        """Query values are not JSON (which the input guard checks): a page or limit the database cannot hold."""
+        for name, value in data.items():
+            if beyond_64_bits(value):
+                raise ValidationError("Number beyond 64 bits.", name)
 
 
 class PassThrough(Schema):

@@ -6,6 +6,9 @@ from html.parser import HTMLParser
 from pathlib import PurePath
 from typing import BinaryIO
 
+from shared.config import get_settings
+from shared.rag.archives import check_archive
+
 
 class NotIndexable(Exception):
     """A file type Switchyard stores but cannot extract text from."""
@@ -81,6 +84,7 @@ def _docx_text(stream: BinaryIO) -> str:
 
     import docx
 
+    check_archive(stream, "DOCX")
     try:
         document = docx.Document(stream)
     except (zipfile.BadZipFile, KeyError, ValueError) as exc:
@@ -110,8 +114,17 @@ def kind_of(filename: str, content_type: str | None) -> str:
 
 
 def extract_text(stream: BinaryIO, filename: str, content_type: str | None) -> str:
-    """The document's text; ``NotIndexable`` for types without an extractor, ``ValueError`` for broken files."""
-    kind = kind_of(filename, content_type)
+    """The document's text; ``NotIndexable`` for types without an extractor, ``ValueError`` for broken files,
+    archive bombs and text beyond ``EXTRACTED_TEXT_MAX_CHARS``."""
+    text = _text_of(stream, kind_of(filename, content_type), filename, content_type)
+    limit = get_settings().extracted_text_max_chars
+    if len(text) > limit:
+        raise ValueError(f"The file yields {len(text)} characters of text; at most {limit} are indexed "
+                         "(EXTRACTED_TEXT_MAX_CHARS).")
+    return text
+
+
+def _text_of(stream: BinaryIO, kind: str, filename: str, content_type: str | None) -> str:
     if kind == "pdf":
         return _pdf_text(stream)
     if kind == "docx":

@@ -12,7 +12,7 @@ from shared import messages
 from shared.errors import BadRequest, Forbidden, NotFound
 from shared.models import AppConfig, Credential, User
 from shared.models.base import new_id
-from shared.services import app_config, signin_throttle
+from shared.services import app_config, profile_images, signin_throttle
 from shared.services.passwords import burn_verify_time, hash_password, verify_password
 
 ROLES = ("admin", "user", "pending")
@@ -88,6 +88,7 @@ def signup(session: Session, *, name: str, email: str, password: str,
            profile_image_url: str | None = None) -> User:
     """Self-service sign-up: the very first account becomes admin, later ones get the default role."""
     email = normalize_email(email)
+    profile_images.checked_url(profile_image_url)
     if _email_taken(session, email):
         raise BadRequest(messages.EMAIL_TAKEN)
     user_id = new_id()
@@ -107,6 +108,7 @@ def add_user(session: Session, *, name: str, email: str, password: str, role: st
              profile_image_url: str | None = None) -> User:
     """An admin creates an account with a chosen role."""
     email = normalize_email(email)
+    profile_images.checked_url(profile_image_url)
     validate_role(role)
     if _email_taken(session, email):
         raise BadRequest(messages.EMAIL_TAKEN)
@@ -167,7 +169,7 @@ def update_profile(session: Session, user: User, *, name: str, profile_image_url
                    bio: str | None = None, gender: str | None = None,
                    date_of_birth: dt.date | None = None) -> User:
     user.name = name.strip()
-    user.profile_image_url = profile_image_url
+    user.profile_image_url = profile_images.checked_url(profile_image_url)
     user.bio = bio
     user.gender = gender
     user.date_of_birth = date_of_birth

@@ -19,7 +19,7 @@ from shared.jobs import service as jobs
 from shared.models import Chat, ChatTag, Job, SharedChat, User
 from shared.models.base import new_id, now
 from shared.services import app_config, chat_history, folders, permissions, tags
-from shared.services.nul_text import refuse_nul, strip_nul
+from shared.services.nul_text import strip_nul
 
 MAX_TITLE_LENGTH = 1000
 
@@ -82,8 +82,6 @@ def _check_object(value, name: str) -> dict:
 
 
 def _new_chat(user_id: str, chat: dict, **columns) -> Chat:
-    refuse_nul(columns.get("meta"), "meta")
-    refuse_nul(columns.get("variables"), "variables")
     stamp = now()
     row = Chat(
         id=new_id(), user_id=user_id, title=title_of(chat), chat=chat,
@@ -128,7 +126,7 @@ def update_chat(session: Session, user_id: str, chat_id: str, changes: dict, *,
         merged["history"] = chat_history.merge_history(stored.get("history"), changes["history"])
     _save(row, merged, touch="history" in changes or "messages" in changes)
     if variables is not None:
-        row.variables = refuse_nul(variables, "variables")
+        row.variables = variables
     session.flush()
     return row
 

@@ -16,7 +16,7 @@ from shared.models.base import new_id, now
 from shared.rag import config as rag_config
 from shared.rag.vectors import get_vector_store
 from shared.services import knowledge as knowledge_service
-from shared.storage import TooLarge, get_storage, safe_filename
+from shared.storage import TooLarge, get_storage, safe_filename, storage_key
 
 PAGE_SIZE = 50
 TERMINAL = ("completed", "failed")
@@ -53,7 +53,7 @@ def store_upload(session: Session, user: User, stream: BinaryIO, filename: str, 
         raise BadRequest(f"File type {ext} is not allowed")
     file_id = new_id()
     try:
-        stored = get_storage().save(stream, f"{file_id}_{name}", max_upload_bytes(session))
+        stored = get_storage().save(stream, storage_key(file_id, name), max_upload_bytes(session))
     except TooLarge:
         raise FileTooLarge(too_large_message(session)) from None
     if content_type in (None, "", "application/octet-stream"):

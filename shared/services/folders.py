@@ -14,7 +14,6 @@ from shared.errors import BadRequest, NotFound
 from shared.models import Chat, Folder
 from shared.models.base import new_id, now
 from shared.services import tags
-from shared.services.nul_text import refuse_nul
 
 MAX_NAME_LENGTH = 255
 
@@ -49,7 +48,7 @@ def list_folders(session: Session, user_id: str) -> list[Folder]:
 
 
 def _clean_name(name: str) -> str:
-    name = refuse_nul(name or "", "name").strip()
+    name = (name or "").strip()
     if not name:
         raise BadRequest("Folder name cannot be empty")
     if len(name) > MAX_NAME_LENGTH:
@@ -72,8 +71,6 @@ def create_folder(session: Session, user_id: str, name: str, *, parent_id: str |
     if parent_id is not None:
         get_folder(session, user_id, parent_id)
     _check_unique(session, user_id, parent_id, name, None)
-    refuse_nul(meta, "meta")
-    refuse_nul(data, "data")
     stamp = now()
     folder = Folder(id=new_id(), user_id=user_id, parent_id=parent_id, name=name, meta=meta, data=data,
                     is_expanded=False, created_at=stamp, updated_at=stamp)
@@ -90,8 +87,6 @@ def update_folder(session: Session, user_id: str, folder_id: str, *, name: str |
         name = _clean_name(name)
         _check_unique(session, user_id, folder.parent_id, name, folder.id)
         folder.name = name
-    refuse_nul(meta, "meta")
-    refuse_nul(data, "data")
     if meta is not None:
         folder.meta = {**(folder.meta or {}), **meta}
     if data is not None:

@@ -1,19 +1,49 @@
-"""Which picture to show for a user: their uploaded ``data:`` image, a link, or the default avatar."""
+"""Which pictures a user may set (Open WebUI's ``validate_image_url``), and which one to show: their
+uploaded ``data:`` image, else a known static picture. The answer never redirects to a stored path: a
+value such as ``/api/v1/auths/signout`` would make every viewer's browser call it."""
 from __future__ import annotations
 
 import base64
 import binascii
+import re
 from dataclasses import dataclass
+from urllib.parse import urlparse
 
 from sqlalchemy.orm import Session
 
 from shared import messages
-from shared.errors import NotFound
+from shared.config import get_settings
+from shared.errors import BadRequest, NotFound
 from shared.models import User
 
 ALLOWED_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 DEFAULT_USER_IMAGE = "/static/user.png"
 DEFAULT_MODEL_IMAGE = "/static/favicon.png"
+STATIC_IMAGES = {"/user.png": DEFAULT_USER_IMAGE, "/favicon.png": DEFAULT_MODEL_IMAGE,
+                 "/static/favicon.png": DEFAULT_MODEL_IMAGE}
+"""The relative paths Open WebUI itself assigns (exact matches only), and the file each one shows."""
+_PROFILE_ROUTE = re.compile(r"^/api/v1/users/[^/?#]+/profile/image$")
+_DATA_URL = re.compile(r"^data:image/(png|jpeg|gif|webp);base64,", re.IGNORECASE)
+INVALID_URL = ("Invalid profile image URL: must be a known internal path, an HTTP(S) URL with a host, "
+               "or a data:image URI (png/jpeg/gif/webp).")
+
+
+def checked_url(url: str | None) -> str | None:
+    """``url`` when a user may set it as a picture, else BadRequest (Open WebUI's rules, and a size limit
+    on ``data:`` images)."""
+    if url is None or url == "" or url in STATIC_IMAGES or _PROFILE_ROUTE.match(url):
+        return url
+    parsed = urlparse(url)
+    if parsed.scheme in ("http", "https"):
+        if not parsed.hostname:
+            raise BadRequest("Invalid profile image URL: HTTP(S) URLs must include a host.")
+        return url
+    if _DATA_URL.match(url):
+        limit = get_settings().profile_image_max_data_uri_size
+        if len(url) > limit:
+            raise BadRequest(f"Invalid profile image URL: data URI exceeds the {limit}-byte limit.")
+        return url
+    raise BadRequest(INVALID_URL)
 
 
 @dataclass(frozen=True)
@@ -44,6 +74,4 @@ def user_image(session: Session, user_id: str) -> ProfileImage:
     url = user.profile_image_url or ""
     if url.startswith("data:"):
         return decode_data_url(url) or ProfileImage(location=DEFAULT_USER_IMAGE)
-    if url.startswith("/") and not url.startswith("//"):
-        return ProfileImage(location=url if url.startswith("/static/") else DEFAULT_USER_IMAGE)
-    return ProfileImage(location=DEFAULT_USER_IMAGE)
+    return ProfileImage(location=STATIC_IMAGES.get(url, DEFAULT_USER_IMAGE))

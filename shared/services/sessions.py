@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import re
 import time
 
@@ -12,6 +13,11 @@ from shared import messages
 from shared.errors import BadRequest, Unauthorized
 from shared.models import RevokedToken, User
 
+log = logging.getLogger(__name__)
+
+MAX_LIFETIME = dt.timedelta(days=36500)
+"""A hundred years: longer lifetimes overflow date arithmetic ("-1" is the way to say never)."""
+DEFAULT_EXPIRES_IN = "4w"
 _DURATION = re.compile(r"^(-1|0|(\d+(\.\d+)?)(ms|s|m|h|d|w))$")
 _UNITS = {"ms": 0.001, "s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 
@@ -23,7 +29,23 @@ def parse_expires_in(value: str) -> dt.timedelta | None:
         raise BadRequest(f"Invalid JWT_EXPIRES_IN '{value}': use a number and a unit (ms, s, m, h, d, w) or -1.")
     if match.group(1) in {"-1", "0"}:
         return None
-    return dt.timedelta(seconds=float(match.group(2)) * _UNITS[match.group(4)])
+    seconds = float(match.group(2)) * _UNITS[match.group(4)]
+    if seconds > MAX_LIFETIME.total_seconds():
+        raise BadRequest(f"Invalid JWT_EXPIRES_IN '{value}': longer than {MAX_LIFETIME.days} days; "
+                         "use -1 for no expiry.")
+    return dt.timedelta(seconds=seconds)
+
+
+def token_lifetime(value: str) -> dt.timedelta | None:
+    """The lifetime of a new token for the configured JWT_EXPIRES_IN. A value set before it was checked
+    (or in the environment) never stops sign-in: too long is clamped, unreadable is the default."""
+    try:
+        return parse_expires_in(value)
+    except BadRequest as error:
+        match = _DURATION.match(value.strip())
+        fallback = MAX_LIFETIME if match else parse_expires_in(DEFAULT_EXPIRES_IN)
+        log.warning("%s Tokens last %d days instead.", error.detail, fallback.days)
+        return fallback
 
 
 def revoke(session: Session, *, jti: str, user_id: str, expires_at: int | None) -> None:

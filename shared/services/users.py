@@ -1,13 +1,18 @@
 """Admin management of users, and each user's own settings."""
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from shared import messages
 from shared.errors import Forbidden
+from shared.json_limits import json_problem
 from shared.models import User
-from shared.services import accounts
+from shared.services import accounts, profile_images
+
+log = logging.getLogger(__name__)
 
 PAGE_SIZE = 30
 _ORDER_COLUMNS = {
@@ -48,7 +53,7 @@ def update_user(session: Session, actor: User, user_id: str, *, role: str | None
     if email is not None:
         accounts.set_email(session, user, email)
     if profile_image_url is not None:
-        user.profile_image_url = profile_image_url
+        user.profile_image_url = profile_images.checked_url(profile_image_url)
     if password:
         accounts.set_password(session, user, password)
     session.flush()
@@ -75,3 +80,13 @@ def update_settings(session: Session, user: User, settings: dict) -> dict:
     user.settings = merged
     session.flush()
     return merged
+
+
+def drop_unusable_json(user: User) -> None:
+    """Settings or info stored before requests were bounded (nested too deep to copy, encode or save again)
+    would fail every request of their account: they are dropped, with a warning, so the account works."""
+    for column in ("settings", "info"):
+        problem = json_problem(getattr(user, column))
+        if problem:
+            log.warning("user %s: stored %s dropped (%s)", user.id, column, problem)
+            setattr(user, column, {})

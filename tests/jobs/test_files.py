@@ -1,6 +1,10 @@
 """The file pipeline on a real worker: extract → chunk → embed (fake Ollama) → store, and its failures."""
 from __future__ import annotations
 
+import io
+import zipfile
+
+import docx
 from sqlalchemy import func, select
 
 from shared.db import session_scope
@@ -80,6 +84,39 @@ def test_broken_pdf_fails_with_the_reason(client, admin, embeddings):
     final = wait_processed(client, admin["token"], file["id"])[-1]
     assert final["status"] == "failed" and "PDF" in final["error"]
     assert chunk_count(file["id"]) == 0
+
+
+def zip_bomb_docx(inflated_bytes: int = 64 * 1024 * 1024) -> bytes:
+    """A real DOCX whose document part is replaced by one that inflates to ``inflated_bytes`` (the upload is
+    a few dozen kilobytes)."""
+    made = io.BytesIO()
+    docx.Document().save(made)
+    bomb = io.BytesIO()
+    paragraph = b"<w:p><w:r><w:t>" + b"bomb " * 2000 + b"</w:t></w:r></w:p>"
+    with zipfile.ZipFile(made) as original, zipfile.ZipFile(bomb, "w", zipfile.ZIP_DEFLATED) as out:
+        for item in original.infolist():
+            if item.filename != "word/document.xml":
+                out.writestr(item, original.read(item))
+        with out.open("word/document.xml", "w", force_zip64=True) as part:
+            part.write(b'<?xml version="1.0"?><w:document xmlns:w="http://schemas.openxmlformats.org/'
+                       b'wordprocessingml/2006/main"><w:body>')
+            for _ in range(inflated_bytes // len(paragraph)):
+                part.write(paragraph)
+            part.write(b"</w:body></w:document>")
+    return bomb.getvalue()
+
+
+def test_a_zip_bomb_docx_fails_with_the_reason_and_the_worker_serves_on(client, admin, embeddings):
+    bomb = zip_bomb_docx()
+    assert len(bomb) < 1024 * 1024
+    file = upload(client, admin["token"], bomb, "bomb.docx",
+                  "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    final = wait_processed(client, admin["token"], file["id"])[-1]
+    assert final["status"] == "failed" and "zip bomb" in final["error"] and "word/document.xml" in final["error"]
+    assert chunk_count(file["id"]) == 0
+    after = upload(client, admin["token"], b"served after the bomb", "after.txt")
+    assert wait_processed(client, admin["token"], after["id"])[-1]["status"] == "completed"
+    assert chunk_count(after["id"]) == 1
 
 
 def test_upstream_refusal_marks_the_file_failed(client, admin, embeddings):

@@ -3,11 +3,14 @@ from __future__ import annotations
 
 import io
 import json
+import zipfile
 
 import numpy as np
 import pytest
 
 from shared.db import session_scope
+from shared.config import get_settings
+from shared.rag.archives import ArchiveBomb, check_archive
 from shared.rag.chunking import split_text
 from shared.rag.extract import NotIndexable, extract_text, html_text
 from shared.rag.vectors import ChunkIn, SqlVectorStore
@@ -95,3 +98,32 @@ def test_vector_cache_is_bounded_and_survives_a_redis_flush():
         store.add(session, "two", [ChunkIn("d")], np.array([[1.0, 0, 0]]))
     with session_scope() as session:
         assert sorted(h.text for h in store.search(session, ["two"], np.ones(3), 5)) == ["c", "d"]
+
+
+def _zip(entries: dict[str, bytes]) -> io.BytesIO:
+    made = io.BytesIO()
+    with zipfile.ZipFile(made, "w", zipfile.ZIP_DEFLATED) as archive:
+        for name, data in entries.items():
+            archive.writestr(name, data)
+    made.seek(0)
+    return made
+
+
+def test_archives_are_refused_by_their_declared_sizes_before_parsing():
+    settings = get_settings()
+    part = b"\0" * (1024 * 1024 - 1)  # under the size from which the ratio counts
+    count = settings.archive_max_uncompressed_bytes // len(part) + 1
+    many_small_parts = _zip({f"p{i}.xml": part for i in range(count)})
+    with pytest.raises(ArchiveBomb, match="inflates beyond"):
+        check_archive(many_small_parts, "XLSX")
+    assert many_small_parts.tell() == 0  # left at its start
+    with pytest.raises(ArchiveBomb, match="parts"):
+        check_archive(_zip({f"s{i}": b"" for i in range(settings.archive_max_entries + 1)}), "EPUB")
+    check_archive(_zip({"word/document.xml": b"<w:document/>" * 1000}), "DOCX")  # a plain one passes
+
+
+def test_extracted_text_is_capped():
+    limit = get_settings().extracted_text_max_chars
+    with pytest.raises(ValueError, match="EXTRACTED_TEXT_MAX_CHARS"):
+        extract_text(io.BytesIO(b"a" * (limit + 1)), "big.txt", "text/plain")
+    assert len(extract_text(io.BytesIO(b"a" * limit), "big.txt", "text/plain")) == limit

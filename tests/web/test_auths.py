@@ -146,6 +146,22 @@ def test_admin_config_roundtrip_and_validation(client, admin):
     assert bad_role.status_code == 422 and "DEFAULT_USER_ROLE" in bad_role.get_json()["detail"]
     bad_exp = client.post("/api/v1/auths/admin/config", json={"JWT_EXPIRES_IN": "soon"}, headers=headers)
     assert bad_exp.status_code == 400
+    absurd = client.post("/api/v1/auths/admin/config", json={"JWT_EXPIRES_IN": "9" * 30 + "w"}, headers=headers)
+    assert absurd.status_code == 400 and "-1 for no expiry" in absurd.get_json()["detail"]
+
+
+def test_an_absurd_stored_or_environment_jwt_lifetime_is_clamped_at_sign_in(client, admin):
+    from shared.db import session_scope
+    from shared.services import app_config
+
+    for stored, clamped in (("9" * 30 + "w", True), ("whenever", False)):
+        with session_scope() as session:  # what an environment value or a value set before the check gives
+            app_config.set_many(session, {"auth.jwt_expires_in": stored})
+        signed = client.post("/api/v1/auths/signin", json={"email": "admin@example.com", "password": "s3cret-pass"})
+        assert signed.status_code == 200, signed.get_json()
+        lifetime = signed.get_json()["expires_at"] - time.time()
+        expected = 36500 * 86400 if clamped else 4 * 7 * 86400  # clamped to 36500 days, else the default
+        assert abs(lifetime - expected) < 2 * 86400, (stored, lifetime)
 
 
 def test_signup_can_be_disabled(client, admin):

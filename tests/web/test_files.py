@@ -44,6 +44,15 @@ def test_names_are_sanitised(client, admin):
     assert hidden["filename"] == "file"
 
 
+def test_a_name_longer_than_the_filesystem_allows_keeps_the_upload_and_its_name(client, admin):
+    name = "日本語の長い名前" * 24 + ".txt"  # 196 characters, 580 bytes: more than a file name may hold
+    body = upload(client, admin["token"], name=name, data=b"kept").get_json()
+    assert body["filename"] == name and body["meta"]["name"] == name
+    assert len(body["path"].encode()) <= 200 and body["path"].endswith(".txt")
+    content = client.get(f"/api/v1/files/{body['id']}/content", headers=bearer(admin["token"]))
+    assert content.status_code == 200 and content.data == b"kept"
+
+
 def test_missing_file_field_is_a_clear_400(client, admin):
     response = client.post("/api/v1/files/", headers=bearer(admin["token"]), content_type="multipart/form-data",
                            data={"other": "x"})

@@ -1,7 +1,18 @@
 """Admin user management and each user's settings."""
 from __future__ import annotations
 
+from sqlalchemy import update
+
+from shared.db import session_scope
+from shared.models import User
 from tests.helpers import bearer, signup
+
+
+def _nested(levels: int) -> dict:
+    value: dict = {}
+    for _ in range(levels):
+        value = {"a": value}
+    return value
 
 
 def test_list_users_paginated_and_searchable(client, admin):
@@ -96,3 +107,19 @@ def test_permissions_and_defaults(client, admin, make_user):
     assert changed.get_json()["chat"]["delete"] is False
     assert changed.get_json()["chat"]["edit"] is True
     assert client.get("/api/v1/users/permissions", headers=bearer(user["token"])).get_json()["chat"]["delete"] is False
+
+
+def test_settings_nested_hundreds_deep_are_refused_and_a_stored_one_locks_nobody_out(client, admin, make_user):
+    headers = bearer(admin["token"])
+    refused = client.post("/api/v1/users/user/settings/update", json={"ui": _nested(300)}, headers=headers)
+    assert refused.status_code == 400 and "nested deeper" in refused.get_json()["detail"]
+    assert client.get("/api/v1/users/user/settings", headers=headers).get_json() is None  # nothing was stored
+
+    user = make_user()
+    with session_scope() as session:  # as stored before requests were bounded
+        session.execute(update(User).where(User.id == user["id"]).values(settings={"ui": _nested(900)}))
+    user_headers = bearer(user["token"])
+    assert client.get("/api/v1/auths/", headers=user_headers).status_code == 200
+    assert client.get("/api/v1/users/user/settings", headers=user_headers).get_json() == {}
+    saved = client.post("/api/v1/users/user/settings/update", json={"ui": {"theme": "dark"}}, headers=user_headers)
+    assert saved.status_code == 200 and saved.get_json() == {"ui": {"theme": "dark"}}
