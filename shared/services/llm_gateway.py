@@ -8,7 +8,8 @@ import time
 
 from sqlalchemy.orm import Session
 
-from shared.errors import BadRequest, NotFound, ServiceError
+from shared import messages
+from shared.errors import BadRequest, Forbidden, ServiceError
 from shared.jobs import service as jobs
 from shared.models import Job, User
 from shared.services import chat_flow, chat_rag, chats, connections, models_registry
@@ -79,9 +80,31 @@ def user_models(session: Session, user: User, refresh: bool = False) -> list[dic
                                       connections.settings(session)["models.user_model_ids"])
 
 
+MODEL_REFUSED = "Model not found"
+"""Open WebUI's answer (403) to a user naming a model not open to them, hidden or unknown alike."""
+
+
+def callable_model(session: Session, user: User, model_id: str | None, owner: str | None = None) -> dict | None:
+    """The one model-access rule of every route that names a model (unified, Ollama and OpenAI, with or
+    without a connection index), the same rule as ``/api/models``: the model's registry entry (only
+    ``owner``'s models when given). A user gets 403 for a model not open to them, so a connection index
+    cannot reach past the list; an admin may name any model (None when no connection lists it)."""
+    if not model_id:
+        raise BadRequest("Invalid request: model: Missing data for required field.")
+    entry = models_registry.lookup(all_models(session), model_id, owner)
+    if user.role == "admin":
+        return entry
+    if entry is None or not models_registry.visible_to(
+            user, [entry], connections.settings(session)["models.user_model_ids"]):
+        raise Forbidden(MODEL_REFUSED)
+    return entry
+
+
 def resolve(session: Session, user: User, model_id: str | None) -> tuple[dict, Connection]:
     """The registry entry for a model the user may use and the connection that serves it."""
-    entry = models_registry.find(user_models(session, user), model_id)
+    entry = callable_model(session, user, model_id)
+    if entry is None:
+        raise models_registry.model_not_found(model_id)
     return entry, models_registry.route(session, entry)
 
 
@@ -108,15 +131,16 @@ def enqueue_proxy(session: Session, user: User, conn: Connection, method: str, p
 
 def ollama_target(session: Session, user: User, body: dict, url_idx: int | None) -> tuple[Connection, dict]:
     """The connection for an Ollama call naming a model (the one at ``url_idx``, else one that has the
-    model) and the body with the model's upstream name. Unknown model: 400, as Open WebUI answers."""
+    model) and the body with the model's upstream name. A user may name only a connection that serves
+    the model (403, as Open WebUI answers); an unknown model is 400 for an admin, as Open WebUI answers."""
     require_enabled(session, "ollama")
     model = body.get("model") or body.get("name")
-    if not model:
-        raise BadRequest("Invalid request: model: Missing data for required field.")
+    entry = callable_model(session, user, model, "ollama")
     if url_idx is not None:
+        if user.role != "admin" and url_idx not in entry["urls"]:
+            raise Forbidden(messages.ACCESS_PROHIBITED)
         conn = connections.connection(session, "ollama", url_idx)
         return conn, {**body, "model": conn.upstream_model(model)}
-    entry = models_registry.ollama_model(user_models(session, user), model)
     if entry is None:
         raise BadRequest(models_registry.model_not_found(model).detail)
     conn = models_registry.route(session, entry)
@@ -232,14 +256,11 @@ def start_embeddings(session: Session, user: User, body: dict) -> Job:
                                                                      if body.get("dimensions") else {})}})
 
 
-def openai_connection(session: Session, user: User, model: str | None, url_idx: int | None) -> tuple[Connection, str]:
-    """The OpenAI connection for a proxied call and the model's upstream name."""
+def openai_connection(session: Session, user: User, model: str | None) -> tuple[Connection, str]:
+    """The OpenAI connection serving a proxied call's model and the model's upstream name."""
     require_enabled(session, "openai")
-    if url_idx is not None:
-        conn = connections.connection(session, "openai", url_idx)
-        return conn, conn.upstream_model(model or "")
-    entry = models_registry.find(user_models(session, user), model)
-    if entry.get("owned_by") != "openai":
-        raise NotFound(models_registry.model_not_found(model).detail)
+    entry = callable_model(session, user, model, "openai")
+    if entry is None:
+        raise models_registry.model_not_found(model)
     conn = models_registry.route(session, entry)
     return conn, conn.upstream_model(entry["id"])
