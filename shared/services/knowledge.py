@@ -83,7 +83,7 @@ def list_knowledge(session: Session, user: User, page: int = 1, query: str | Non
 
 def create_knowledge(session: Session, user: User, name: str, description: str,
                      access_grants: list[dict] | None) -> Knowledge:
-    if user.role != "admin" and not permissions.permissions_for(session, user)["workspace"].get("knowledge"):
+    if not permissions.has_permission(session, user, "workspace.knowledge"):
         raise Unauthorized(messages.ACCESS_PROHIBITED)
     knowledge = Knowledge(user_id=user.id, name=name, description=description, meta={},
                           access_grants=_sharing_allowed(session, user, access_grants))
