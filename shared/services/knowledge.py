@@ -113,6 +113,15 @@ def files_of(session: Session, knowledge_id: str) -> list[File]:
     ))
 
 
+def held_file(session: Session, knowledge_id: str, file_id: str) -> File:
+    """A file the knowledge base holds; any other is 404, whoever may read it."""
+    file = session.scalar(select(File).join(KnowledgeFile, KnowledgeFile.file_id == File.id).where(
+        KnowledgeFile.knowledge_id == knowledge_id, KnowledgeFile.file_id == file_id))
+    if file is None:
+        raise NotFound(messages.NOT_FOUND)
+    return file
+
+
 def knowledge_ids_of_file(session: Session, file_id: str) -> list[str]:
     return list(session.scalars(select(KnowledgeFile.knowledge_id).where(KnowledgeFile.file_id == file_id)))
 
