@@ -12,7 +12,7 @@ from shared import messages
 from shared.errors import BadRequest, Forbidden, ServiceError
 from shared.jobs import service as jobs
 from shared.models import Job, User
-from shared.services import chat_flow, chat_rag, chats, connections, models_registry
+from shared.services import chat_flow, chat_rag, connections, models_registry
 from shared.services.connections import Connection, Kind
 
 MODELS_WAIT = float(os.environ.get("MODELS_WAIT_SECONDS") or 10)
@@ -224,7 +224,9 @@ def _start_turns(session: Session, user: User, body: dict) -> tuple[list[Job], d
 
 def start_chat(session: Session, user: User, body: dict) -> tuple[Job, dict | None]:
     """Enqueue a unified chat completion. Returns the job and, for the web app's background mode
-    (several jobs when several models answer), the immediate answer ``{status, task_ids, chat_id}``."""
+    (several jobs when several models answer), the immediate answer ``{status, task_ids, chat_id}``.
+    A chat named by ``chat_id`` must be the caller's, in either mode."""
+    chat_flow.check_named_chat(session, user, body.get("chat_id"))
     if is_background(body):
         started, answer = _start_turns(session, user, body)
         return started[0], answer
@@ -232,16 +234,14 @@ def start_chat(session: Session, user: User, body: dict) -> tuple[Job, dict | No
     request = _openai_body(body, entry["id"])
     if not request.get("messages"):
         raise BadRequest("Invalid request: messages: Missing data for required field.")
-    related_id = body.get("chat_id") if isinstance(body.get("chat_id"), str) else None
+    related_id = body.get("chat_id") or None
     return _enqueue_chat(session, user, entry, conn, request, None, related_id, chat_rag.rag_request(body)), None
 
 
 def chat_completed(session: Session, user: User, body: dict) -> dict:
     """Open WebUI's deprecated ``/api/chat/completed``: no outlet filters run here, so the messages come
     back as sent, once the chat is known to be the caller's."""
-    chat_id = body.get("chat_id")
-    if isinstance(chat_id, str) and chat_id and not chat_id.startswith("local:"):
-        chats.get_chat(session, user.id, chat_id)
+    chat_flow.check_named_chat(session, user, body.get("chat_id"))
     return {k: v for k, v in body.items() if k != "model_item"}
 
 
