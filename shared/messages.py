@@ -18,4 +18,5 @@ ACCESS_PROHIBITED = (
 ACTION_PROHIBITED = "The requested action has been restricted as a security measure."
 NOT_FOUND = "We could not find what you're looking for :/"
 API_KEY_NOT_ALLOWED = "Use of API key is not enabled in the environment."
+API_KEY_CREATION_NOT_ALLOWED = "API key creation is not allowed in the environment."
 MALICIOUS = "Unusual activities detected, please try again in a few minutes."

@@ -5,7 +5,7 @@ from flask import jsonify
 
 from shared import messages as texts
 from shared.errors import Forbidden
-from shared.services import app_config, chat_reads, chats, folders
+from shared.services import app_config, chat_reads, chats, folders, permissions
 from web.auth import current_user, user_required
 from web.blueprint import Blueprint
 from web.chat_schemas import (
@@ -22,7 +22,7 @@ def _me() -> str:
     user = current_user()
     if app_config.get(db(), "folders.enable") is False:
         raise Forbidden(texts.ACCESS_PROHIBITED)
-    if not chats.has_permission(db(), user, "features.folders"):
+    if not permissions.has_permission(db(), user, "features.folders"):
         raise Forbidden(texts.ACCESS_PROHIBITED)
     return user.id
 

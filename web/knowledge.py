@@ -132,11 +132,11 @@ def add_file(body: dict, knowledge_id: str):
 @user_required
 @blp.arguments(FileIdBody)
 def update_file(body: dict, knowledge_id: str):
-    """Re-process a file of the knowledge base (its chunks are replaced everywhere it is used)."""
+    """Re-process a file of the knowledge base (its chunks are replaced everywhere it is used); a file the
+    knowledge base does not hold is 404."""
     session, user = db(), current_user()
     knowledge = knowledge_service.get_knowledge(session, knowledge_id, user, "write")
-    file = files.get_file(session, body["file_id"], user)
-    files.start_processing(session, file, user.id, collection_name=knowledge.id)
+    files.reprocess_in_knowledge(session, user, knowledge, body["file_id"])
     return jsonify(_with_files(knowledge))
 
 

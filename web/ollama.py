@@ -199,8 +199,10 @@ def v1_embeddings(body: dict, url_idx: int | None = None):
 @_both("/v1/models", ["GET"])
 @user_required
 def v1_models(url_idx: int | None = None):
-    """The Ollama models in OpenAI's list shape."""
+    """The Ollama models in OpenAI's list shape (one server's: admin)."""
     llm_gateway.require_enabled(db(), "ollama")
+    if url_idx is not None:
+        _admin_only()
     models = [m for m in llm_gateway.user_models(db(), current_user()) if m.get("owned_by") == "ollama"
               and (url_idx is None or url_idx in m.get("urls", []))]
     return jsonify(object="list", data=[

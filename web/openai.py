@@ -62,9 +62,9 @@ def models(url_idx: int | None = None):
     return llm_relay.result(job, openai_style=True)
 
 
-def _model_call(path: str, body: dict, url_idx: int | None, streamed: bool):
+def _model_call(path: str, body: dict, streamed: bool):
     user = current_user()
-    conn, upstream_model = llm_gateway.openai_connection(db(), user, body.get("model"), url_idx)
+    conn, upstream_model = llm_gateway.openai_connection(db(), user, body.get("model"))
     job = llm_gateway.enqueue_proxy(db(), user, conn, "POST", path, {**body, "model": upstream_model},
                                     stream=streamed)
     if streamed:
@@ -75,14 +75,14 @@ def _model_call(path: str, body: dict, url_idx: int | None, streamed: bool):
 @_routes("/chat/completions", ["POST"])
 @user_required
 @blp.arguments(ChatCompletionBody)
-def chat_completions(body: dict, url_idx: int | None = None):
+def chat_completions(body: dict):
     """A chat completion on the connection serving the model, passed through as OpenAI answers it."""
-    return _model_call("/chat/completions", body, url_idx, bool(body.get("stream")))
+    return _model_call("/chat/completions", body, bool(body.get("stream")))
 
 
 @_routes("/embeddings", ["POST"])
 @user_required
 @blp.arguments(EmbeddingsBody)
-def embeddings(body: dict, url_idx: int | None = None):
+def embeddings(body: dict):
     """Embeddings from the connection serving the model."""
-    return _model_call("/embeddings", body, url_idx, False)
+    return _model_call("/embeddings", body, False)

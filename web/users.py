@@ -95,13 +95,14 @@ def get_user(user_id: str):
 @blp.arguments(UserUpdateBody)
 @blp.response(200, UserSchema)
 def update_user(body: dict, user_id: str):
-    """Change a user's role, name, email, picture or password (the first admin keeps its role)."""
+    """Change a user's role, name, email, picture or password (the primary admin: only by itself, and it
+    stays admin)."""
     return users.update_user(db(), current_user(), user_id, **body)
 
 
 @blp.route("/<user_id>", methods=["DELETE"])
 @admin_required
 def delete_user(user_id: str):
-    """Delete a user: never yourself, never the last admin."""
+    """Delete a user: never yourself, never the primary admin, never the last admin."""
     users.delete_user(db(), current_user(), user_id)
     return jsonify(True)

@@ -11,20 +11,23 @@ from shared import messages
 from shared.crypto import decrypt, encrypt, sha256_hex
 from shared.errors import Forbidden, NotFound
 from shared.models import ApiKey, User
-from shared.services import app_config
+from shared.services import app_config, permissions
 
 PREFIX = "sk-"
 _TOUCH_EVERY = 60
 
 
-def _require_enabled(session: Session) -> None:
-    if not app_config.get(session, "auth.enable_api_keys"):
-        raise Forbidden(messages.API_KEY_NOT_ALLOWED)
+def _require_allowed(session: Session, user: User, detail: str) -> None:
+    """Keys switched on (``ENABLE_API_KEYS``) and, for a user (admins are exempt), the ``features.api_keys``
+    permission: Open WebUI's rule for managing a key and for calling with one (403 ``detail`` otherwise)."""
+    if not app_config.get(session, "auth.enable_api_keys") or not permissions.has_permission(
+            session, user, "features.api_keys"):
+        raise Forbidden(detail)
 
 
 def create(session: Session, user: User) -> str:
     """A new key for the user, replacing any earlier one."""
-    _require_enabled(session)
+    _require_allowed(session, user, messages.API_KEY_CREATION_NOT_ALLOWED)
     plain = PREFIX + secrets.token_hex(24)
     row = session.get(ApiKey, user.id)
     if row is None:
@@ -38,6 +41,7 @@ def create(session: Session, user: User) -> str:
 
 
 def read(session: Session, user: User) -> str:
+    _require_allowed(session, user, messages.API_KEY_CREATION_NOT_ALLOWED)
     row = session.get(ApiKey, user.id)
     plain = decrypt(row.key_cipher) if row else None
     if plain is None:
@@ -46,6 +50,7 @@ def read(session: Session, user: User) -> str:
 
 
 def delete(session: Session, user: User) -> None:
+    _require_allowed(session, user, messages.API_KEY_CREATION_NOT_ALLOWED)
     row = session.get(ApiKey, user.id)
     if row is not None:
         session.delete(row)
@@ -57,8 +62,9 @@ def user_for_key(session: Session, plain: str) -> User | None:
     row = session.scalar(select(ApiKey).where(ApiKey.key_hash == sha256_hex(plain)))
     if row is None:
         return None
-    _require_enabled(session)
+    user = session.get(User, row.user_id)
+    _require_allowed(session, user, messages.API_KEY_NOT_ALLOWED)
     now = int(time.time())
     if not row.last_used_at or now - row.last_used_at >= _TOUCH_EVERY:
         row.last_used_at = now
-    return session.get(User, row.user_id)
+    return user

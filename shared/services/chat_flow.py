@@ -36,6 +36,17 @@ def is_temporary(chat_id: str | None) -> bool:
     return bool(chat_id) and chat_id.startswith(TEMPORARY_PREFIX)
 
 
+def check_named_chat(session: Session, user: User, chat_id) -> None:
+    """A request naming a saved chat must name one of the caller's (404 otherwise), checked before
+    anything else is done for it. No chat id, an empty one (a new chat) or a temporary one names none."""
+    if chat_id is None or chat_id == "":
+        return
+    if not isinstance(chat_id, str):
+        raise BadRequest("Invalid request: chat_id: Not a valid string.")
+    if not is_temporary(chat_id):
+        chats.get_chat(session, user.id, chat_id)
+
+
 def to_model_message(message: dict) -> dict | None:
     """A stored message as the model sees it (role and text); None for what the model must not see."""
     role = message.get("role")

@@ -39,19 +39,9 @@ def require_admin_chat_access(session: Session) -> None:
         raise Unauthorized(texts.ACCESS_PROHIBITED)
 
 
-def has_permission(session: Session, user: User, path: str) -> bool:
-    """Admins may do everything; users need ``path`` (``"chat.delete"``) set in their permissions."""
-    if user.role == "admin":
-        return True
-    node = permissions.permissions_for(session, user)
-    for part in path.split("."):
-        node = node.get(part) if isinstance(node, dict) else None
-    return node is True
-
-
 def require_permission(session: Session, user: User, path: str) -> None:
     """401 without the permission, as Open WebUI answers for chat actions."""
-    if not has_permission(session, user, path):
+    if not permissions.has_permission(session, user, path):
         raise Unauthorized(texts.ACCESS_PROHIBITED)
 
 

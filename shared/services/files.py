@@ -189,6 +189,14 @@ def start_processing(session: Session, file: File, owner_id: str, collection_nam
     )
 
 
+def reprocess_in_knowledge(session: Session, user: User, knowledge: Knowledge, file_id: str) -> Job:
+    """Extract and embed a file of the knowledge base again, into its collection (and the file's other
+    collections, which hold the same text). Only a file the knowledge base holds: this never pulls another
+    file, even one the caller may read, into a collection."""
+    file = knowledge_service.held_file(session, knowledge.id, file_id)
+    return start_processing(session, file, user.id, collection_name=knowledge.id)
+
+
 def add_to_knowledge(session: Session, user: User, knowledge: Knowledge, file: File) -> None:
     """Put a file in a knowledge base: its chunks are copied in when it is processed; otherwise the
     embedding step (running or enqueued here) indexes it there too."""

@@ -83,7 +83,7 @@ def list_knowledge(session: Session, user: User, page: int = 1, query: str | Non
 
 def create_knowledge(session: Session, user: User, name: str, description: str,
                      access_grants: list[dict] | None) -> Knowledge:
-    if user.role != "admin" and not permissions.permissions_for(session, user)["workspace"].get("knowledge"):
+    if not permissions.has_permission(session, user, "workspace.knowledge"):
         raise Unauthorized(messages.ACCESS_PROHIBITED)
     knowledge = Knowledge(user_id=user.id, name=name, description=description, meta={},
                           access_grants=_sharing_allowed(session, user, access_grants))
@@ -111,6 +111,15 @@ def files_of(session: Session, knowledge_id: str) -> list[File]:
         select(File).join(KnowledgeFile, KnowledgeFile.file_id == File.id)
         .where(KnowledgeFile.knowledge_id == knowledge_id).order_by(KnowledgeFile.created_at)
     ))
+
+
+def held_file(session: Session, knowledge_id: str, file_id: str) -> File:
+    """A file the knowledge base holds; any other is 404, whoever may read it."""
+    file = session.scalar(select(File).join(KnowledgeFile, KnowledgeFile.file_id == File.id).where(
+        KnowledgeFile.knowledge_id == knowledge_id, KnowledgeFile.file_id == file_id))
+    if file is None:
+        raise NotFound(messages.NOT_FOUND)
+    return file
 
 
 def knowledge_ids_of_file(session: Session, file_id: str) -> list[str]:

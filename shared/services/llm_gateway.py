@@ -8,10 +8,11 @@ import time
 
 from sqlalchemy.orm import Session
 
-from shared.errors import BadRequest, NotFound, ServiceError
+from shared import messages
+from shared.errors import BadRequest, Forbidden, ServiceError
 from shared.jobs import service as jobs
 from shared.models import Job, User
-from shared.services import chat_flow, chat_rag, chats, connections, models_registry
+from shared.services import chat_flow, chat_rag, connections, models_registry
 from shared.services.connections import Connection, Kind
 
 MODELS_WAIT = float(os.environ.get("MODELS_WAIT_SECONDS") or 10)
@@ -79,9 +80,31 @@ def user_models(session: Session, user: User, refresh: bool = False) -> list[dic
                                       connections.settings(session)["models.user_model_ids"])
 
 
+MODEL_REFUSED = "Model not found"
+"""Open WebUI's answer (403) to a user naming a model not open to them, hidden or unknown alike."""
+
+
+def callable_model(session: Session, user: User, model_id: str | None, owner: str | None = None) -> dict | None:
+    """The one model-access rule of every route that names a model (unified, Ollama and OpenAI, with or
+    without a connection index), the same rule as ``/api/models``: the model's registry entry (only
+    ``owner``'s models when given). A user gets 403 for a model not open to them, so a connection index
+    cannot reach past the list; an admin may name any model (None when no connection lists it)."""
+    if not model_id:
+        raise BadRequest("Invalid request: model: Missing data for required field.")
+    entry = models_registry.lookup(all_models(session), model_id, owner)
+    if user.role == "admin":
+        return entry
+    if entry is None or not models_registry.visible_to(
+            user, [entry], connections.settings(session)["models.user_model_ids"]):
+        raise Forbidden(MODEL_REFUSED)
+    return entry
+
+
 def resolve(session: Session, user: User, model_id: str | None) -> tuple[dict, Connection]:
     """The registry entry for a model the user may use and the connection that serves it."""
-    entry = models_registry.find(user_models(session, user), model_id)
+    entry = callable_model(session, user, model_id)
+    if entry is None:
+        raise models_registry.model_not_found(model_id)
     return entry, models_registry.route(session, entry)
 
 
@@ -108,15 +131,16 @@ def enqueue_proxy(session: Session, user: User, conn: Connection, method: str, p
 
 def ollama_target(session: Session, user: User, body: dict, url_idx: int | None) -> tuple[Connection, dict]:
     """The connection for an Ollama call naming a model (the one at ``url_idx``, else one that has the
-    model) and the body with the model's upstream name. Unknown model: 400, as Open WebUI answers."""
+    model) and the body with the model's upstream name. A user may name only a connection that serves
+    the model (403, as Open WebUI answers); an unknown model is 400 for an admin, as Open WebUI answers."""
     require_enabled(session, "ollama")
     model = body.get("model") or body.get("name")
-    if not model:
-        raise BadRequest("Invalid request: model: Missing data for required field.")
+    entry = callable_model(session, user, model, "ollama")
     if url_idx is not None:
+        if user.role != "admin" and url_idx not in entry["urls"]:
+            raise Forbidden(messages.ACCESS_PROHIBITED)
         conn = connections.connection(session, "ollama", url_idx)
         return conn, {**body, "model": conn.upstream_model(model)}
-    entry = models_registry.ollama_model(user_models(session, user), model)
     if entry is None:
         raise BadRequest(models_registry.model_not_found(model).detail)
     conn = models_registry.route(session, entry)
@@ -200,7 +224,9 @@ def _start_turns(session: Session, user: User, body: dict) -> tuple[list[Job], d
 
 def start_chat(session: Session, user: User, body: dict) -> tuple[Job, dict | None]:
     """Enqueue a unified chat completion. Returns the job and, for the web app's background mode
-    (several jobs when several models answer), the immediate answer ``{status, task_ids, chat_id}``."""
+    (several jobs when several models answer), the immediate answer ``{status, task_ids, chat_id}``.
+    A chat named by ``chat_id`` must be the caller's, in either mode."""
+    chat_flow.check_named_chat(session, user, body.get("chat_id"))
     if is_background(body):
         started, answer = _start_turns(session, user, body)
         return started[0], answer
@@ -208,16 +234,14 @@ def start_chat(session: Session, user: User, body: dict) -> tuple[Job, dict | No
     request = _openai_body(body, entry["id"])
     if not request.get("messages"):
         raise BadRequest("Invalid request: messages: Missing data for required field.")
-    related_id = body.get("chat_id") if isinstance(body.get("chat_id"), str) else None
+    related_id = body.get("chat_id") or None
     return _enqueue_chat(session, user, entry, conn, request, None, related_id, chat_rag.rag_request(body)), None
 
 
 def chat_completed(session: Session, user: User, body: dict) -> dict:
     """Open WebUI's deprecated ``/api/chat/completed``: no outlet filters run here, so the messages come
     back as sent, once the chat is known to be the caller's."""
-    chat_id = body.get("chat_id")
-    if isinstance(chat_id, str) and chat_id and not chat_id.startswith("local:"):
-        chats.get_chat(session, user.id, chat_id)
+    chat_flow.check_named_chat(session, user, body.get("chat_id"))
     return {k: v for k, v in body.items() if k != "model_item"}
 
 
@@ -232,14 +256,11 @@ def start_embeddings(session: Session, user: User, body: dict) -> Job:
                                                                      if body.get("dimensions") else {})}})
 
 
-def openai_connection(session: Session, user: User, model: str | None, url_idx: int | None) -> tuple[Connection, str]:
-    """The OpenAI connection for a proxied call and the model's upstream name."""
+def openai_connection(session: Session, user: User, model: str | None) -> tuple[Connection, str]:
+    """The OpenAI connection serving a proxied call's model and the model's upstream name."""
     require_enabled(session, "openai")
-    if url_idx is not None:
-        conn = connections.connection(session, "openai", url_idx)
-        return conn, conn.upstream_model(model or "")
-    entry = models_registry.find(user_models(session, user), model)
-    if entry.get("owned_by") != "openai":
-        raise NotFound(models_registry.model_not_found(model).detail)
+    entry = callable_model(session, user, model, "openai")
+    if entry is None:
+        raise models_registry.model_not_found(model)
     conn = models_registry.route(session, entry)
     return conn, conn.upstream_model(entry["id"])

@@ -20,7 +20,7 @@ def check_enabled(session: Session, user: User) -> None:
     """Memories switched off: 404; a user without the ``features.memories`` permission: 403."""
     if not app_config.get(session, "memories.enable"):
         raise NotFound(messages.NOT_FOUND)
-    if user.role != "admin" and not permissions.permissions_for(session, user)["features"].get("memories"):
+    if not permissions.has_permission(session, user, "features.memories"):
         raise Forbidden(messages.ACCESS_PROHIBITED)
 
 

@@ -161,20 +161,11 @@ def open_to_users(session: Session, model_ids: list[str] | str) -> None:
     store_settings(session, {"models.user_model_ids": model_ids})
 
 
-def find(models: list[dict], model_id: str | None) -> dict:
-    """The entry for ``model_id`` among ``models`` (what the user may use), else 404."""
-    if not model_id:
-        raise BadRequest("Invalid request: model: Missing data for required field.")
-    for model in models:
-        if model["id"] == model_id:
-            return model
-    raise model_not_found(model_id)
-
-
-def ollama_model(models: list[dict], model_id: str | None) -> dict | None:
-    """An Ollama model by id, also accepting the name without ``:latest`` as Ollama does."""
-    candidates = {model_id, f"{model_id}:latest"}
-    return next((m for m in models if m.get("owned_by") == "ollama" and m["id"] in candidates), None)
+def lookup(models: list[dict], model_id: str, owner: str | None = None) -> dict | None:
+    """The entry for ``model_id`` among ``models`` (only ``owner``'s, ``"ollama"`` or ``"openai"``, when
+    given), else None. The Ollama routes also take a name without ``:latest``, as Ollama does."""
+    names = {model_id, f"{model_id}:latest"} if owner == "ollama" else {model_id}
+    return next((m for m in models if m["id"] in names and owner in (None, m.get("owned_by"))), None)
 
 
 def route(session: Session, entry: dict) -> Connection:

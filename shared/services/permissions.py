@@ -66,3 +66,13 @@ def set_default_permissions(session: Session, permissions: dict) -> dict:
 def permissions_for(session: Session, user: User) -> dict:
     """What this user may do (groups, when they exist, widen the defaults)."""
     return default_permissions(session)
+
+
+def has_permission(session: Session, user: User, path: str) -> bool:
+    """Admins may do everything; users need ``path`` (``"chat.delete"``) set in their permissions."""
+    if user.role == "admin":
+        return True
+    node = permissions_for(session, user)
+    for part in path.split("."):
+        node = node.get(part) if isinstance(node, dict) else None
+    return node is True

@@ -39,13 +39,23 @@ def list_users(session: Session, *, query: str | None = None, order_by: str | No
     return list(session.scalars(stmt)), total
 
 
+def _is_primary_admin(session: Session, user: User) -> bool:
+    """The account that became admin by signing up first: Open WebUI's primary admin."""
+    return user.id == accounts.first_admin_id(session)
+
+
 def update_user(session: Session, actor: User, user_id: str, *, role: str | None = None, name: str | None = None,
                 email: str | None = None, password: str | None = None,
                 profile_image_url: str | None = None) -> User:
+    """Change an account (admin). The primary admin is changed only by itself and keeps its role, and no
+    admin demotes itself, as Open WebUI protects them."""
     user = accounts.get_user(session, user_id)
+    primary = _is_primary_admin(session, user)
+    if primary and actor.id != user.id:
+        raise Forbidden(messages.ACTION_PROHIBITED)
     if role is not None and role != user.role:
         accounts.validate_role(role)
-        if user.id == accounts.first_admin_id(session) or (user.id == actor.id and role != "admin"):
+        if primary or (user.id == actor.id and role != "admin"):
             raise Forbidden(messages.ACTION_PROHIBITED)
         user.role = role
     if name is not None:
@@ -61,9 +71,9 @@ def update_user(session: Session, actor: User, user_id: str, *, role: str | None
 
 
 def delete_user(session: Session, actor: User, user_id: str) -> None:
-    """Delete an account: never your own, never the last admin."""
+    """Delete an account: never your own, never the primary admin, never the last admin."""
     user = accounts.get_user(session, user_id)
-    if user.id == actor.id:
+    if user.id == actor.id or _is_primary_admin(session, user):
         raise Forbidden(messages.ACTION_PROHIBITED)
     if user.role == "admin":
         admins = session.scalar(select(func.count()).select_from(User).where(User.role == "admin")) or 0

@@ -191,13 +191,13 @@ def test_users_see_only_the_models_opened_to_them(stack, admin, make_user, clien
     user = bearer(make_user()["token"])
     assert requests.get(f"{stack.url}/api/models", headers=user, timeout=30).json() == {"data": []}
     denied = post(stack, "/api/chat/completions", user, {"model": LLAMA, "messages": CHAT})
-    assert denied.status_code == 404
+    assert denied.status_code == 403 and denied.json() == {"detail": "Model not found"}
 
     with session_scope() as session:
         models_registry.open_to_users(session, [LLAMA])
     assert [m["id"] for m in requests.get(f"{stack.url}/api/models", headers=user, timeout=30).json()["data"]] == [LLAMA]
     assert post(stack, "/api/chat/completions", user, {"model": LLAMA, "messages": CHAT}).status_code == 200
-    assert post(stack, "/api/chat/completions", user, {"model": "gpt-fake", "messages": CHAT}).status_code == 404
+    assert post(stack, "/api/chat/completions", user, {"model": "gpt-fake", "messages": CHAT}).status_code == 403
     assert requests.get(f"{stack.url}/api/models/base", headers=user, timeout=10).status_code == 401
 
 

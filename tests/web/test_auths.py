@@ -8,6 +8,7 @@ import time
 
 import jwt
 
+from shared import messages
 from tests.helpers import bearer, signup
 
 
@@ -121,6 +122,30 @@ def test_api_keys_can_be_disabled(client, admin):
     assert client.post("/api/v1/auths/admin/config", json={"ENABLE_API_KEYS": False}, headers=headers).status_code == 200
     assert client.get("/api/v1/auths/", headers=bearer(key)).status_code == 403
     assert client.post("/api/v1/auths/api_key", headers=headers).status_code == 403
+
+
+def test_users_without_the_api_keys_permission_neither_manage_nor_use_keys(client, admin, make_user):
+    user = make_user()
+    headers = bearer(user["token"])
+    key = client.post("/api/v1/auths/api_key", headers=headers).get_json()["api_key"]
+    admin_key = client.post("/api/v1/auths/api_key", headers=bearer(admin["token"])).get_json()["api_key"]
+    assert client.get("/api/v1/auths/", headers=bearer(key)).status_code == 200
+    switched_off = client.post("/api/v1/users/default/permissions", json={"features": {"api_keys": False}},
+                               headers=bearer(admin["token"]))
+    assert switched_off.get_json()["features"]["api_keys"] is False
+
+    used = client.get("/api/v1/auths/", headers=bearer(key))
+    assert used.status_code == 403 and used.get_json() == {"detail": messages.API_KEY_NOT_ALLOWED}
+    assert client.get("/api/v1/chats/", headers=bearer(key)).status_code == 403
+    for method in ("post", "get", "delete"):
+        managed = getattr(client, method)("/api/v1/auths/api_key", headers=headers)
+        assert managed.status_code == 403, method
+        assert managed.get_json() == {"detail": messages.API_KEY_CREATION_NOT_ALLOWED}
+    assert client.get("/api/v1/auths/", headers=headers).status_code == 200  # the session itself still works
+
+    # admins are exempt from the permission (not from ENABLE_API_KEYS)
+    assert client.get("/api/v1/auths/", headers=bearer(admin_key)).status_code == 200
+    assert client.post("/api/v1/auths/api_key", headers=bearer(admin["token"])).status_code == 200
 
 
 def test_pending_user_sees_only_own_session(client, admin):

@@ -3,6 +3,11 @@ from __future__ import annotations
 
 import io
 
+from sqlalchemy import select
+
+from shared import messages
+from shared.db import session_scope
+from shared.models import Job
 from tests.helpers import bearer
 from tests.rag_support import (  # noqa: F401
     embeddings, fake_ollama, query_collection, rag_worker, upload, wait_processed,
@@ -123,6 +128,38 @@ def test_cannot_add_someone_elses_file(client, admin, make_user):
     response = client.post(f"/api/v1/knowledge/{kb['id']}/file/add", headers=bearer(user["token"]),
                            json={"file_id": secret["id"]})
     assert response.status_code == 404
+
+
+def test_file_update_takes_only_a_file_the_knowledge_base_holds(client, admin, make_user):
+    allow_workspace_knowledge(client, admin)
+    user = make_user()
+    shared_kb = create(client, admin["token"], name="Shared").get_json()
+    secret = upload(client, admin["token"], b"the admin's notes", "notes.txt", query="?process=false")
+    client.post(f"/api/v1/knowledge/{shared_kb['id']}/file/add", headers=bearer(admin["token"]),
+                json={"file_id": secret["id"]})
+    client.post(f"/api/v1/knowledge/{shared_kb['id']}/update", headers=bearer(admin["token"]), json={
+        "name": "Shared", "access_grants": [{"principal_type": "user", "principal_id": user["id"]}]})
+    assert client.get(f"/api/v1/files/{secret['id']}", headers=bearer(user["token"])).status_code == 200  # readable
+    mine = create(client, user["token"], name="Mine").get_json()
+
+    pulled = client.post(f"/api/v1/knowledge/{mine['id']}/file/update", headers=bearer(user["token"]),
+                         json={"file_id": secret["id"]})
+    assert pulled.status_code == 404 and pulled.get_json() == {"detail": messages.NOT_FOUND}
+    assert processing_jobs(secret["id"]) == []
+    assert client.get(f"/api/v1/knowledge/{mine['id']}", headers=bearer(user["token"])).get_json()["files"] == []
+
+    # a file the knowledge base holds is processed into that knowledge base
+    own = upload(client, user["token"], b"my own notes", "own.txt", query="?process=false")
+    client.post(f"/api/v1/knowledge/{mine['id']}/file/add", headers=bearer(user["token"]), json={"file_id": own["id"]})
+    updated = client.post(f"/api/v1/knowledge/{mine['id']}/file/update", headers=bearer(user["token"]),
+                          json={"file_id": own["id"]})
+    assert updated.status_code == 200
+    assert [job.payload["collection_name"] for job in processing_jobs(own["id"])] == [mine["id"]]
+
+
+def processing_jobs(file_id: str) -> list[Job]:
+    with session_scope() as session:
+        return list(session.scalars(select(Job).where(Job.kind == "file.process", Job.related_id == file_id)))
 
 
 def test_upload_straight_into_a_knowledge_base(client, admin, make_user, embeddings):

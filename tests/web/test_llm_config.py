@@ -1,6 +1,7 @@
 """Admin configuration of the Ollama and OpenAI connections (no upstream is called)."""
 from __future__ import annotations
 
+from shared import messages
 from shared.db import session_scope
 from shared.models import AppConfig, Job
 from shared.services import models_registry
@@ -84,6 +85,27 @@ def test_chat_completed_echoes_the_messages_of_an_own_chat(client, admin, make_u
     assert answer.status_code == 200 and answer.get_json() == {k: v for k, v in body.items() if k != "model_item"}
     other = bearer(make_user()["token"])
     assert client.post("/api/chat/completed", headers=other, json=body).status_code == 404
+
+
+def test_a_completion_naming_another_user_s_chat_is_404_before_anything_else(client, admin, make_user):
+    models_registry.store([{"id": "hidden", "owned_by": "ollama", "urls": [0]}], [])  # not open to users
+    owner = bearer(admin["token"])
+    theirs = client.post("/api/v1/chats/new", headers=owner, json={"chat": {"title": "private"}}).get_json()
+    intruder = bearer(make_user()["token"])
+    own = client.post("/api/v1/chats/new", headers=intruder, json={"chat": {"title": "mine"}}).get_json()
+    plain = {"model": "hidden", "messages": [{"role": "user", "content": "hi"}]}
+    user_message = {"id": "u1", "parentId": None, "childrenIds": [], "role": "user", "content": "hi"}
+    background = {**plain, "id": "a1", "session_id": "s1", "parent_id": None, "user_message": user_message}
+    for body in (plain, background):
+        for path in ("/api/chat/completions", "/api/v1/chat/completions"):
+            refused = client.post(path, headers=intruder, json={**body, "chat_id": theirs["id"]})
+            assert refused.status_code == 404, (path, body)
+            assert refused.get_json() == {"detail": messages.NOT_FOUND}
+            # the intruder's own chat passes this check and meets the next one (the model)
+            assert client.post(path, headers=intruder, json={**body, "chat_id": own["id"]}).status_code == 403
+    assert client.get(f"/api/v1/chats/{theirs['id']}", headers=owner).get_json()["chat"] == theirs["chat"]
+    with session_scope() as session:
+        assert session.query(Job).count() == 0
 
 
 def test_the_model_registry_is_parsed_once_per_refresh():

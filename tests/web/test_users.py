@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import update
 
+from shared import messages
 from shared.db import session_scope
 from shared.models import User
 from tests.helpers import bearer, signup
@@ -79,6 +80,30 @@ def test_first_admin_keeps_role_and_cannot_delete_self_or_last_admin(client, adm
     assert client.delete(f"/api/v1/users/{admin['id']}", headers=headers).status_code == 403
     assert client.delete(f"/api/v1/users/{other_admin['id']}", headers=headers).get_json() is True
     assert client.get("/api/v1/users/", headers=headers).get_json()["total"] == 1
+
+
+def test_a_second_admin_cannot_take_over_or_delete_the_primary_admin(client, admin, make_user):
+    primary = bearer(admin["token"])
+    second = make_user(email="admin2@example.com", role="admin")
+    for change in ({"name": "Mallory"}, {"email": "mallory@example.com"}, {"password": "taken-over-1"},
+                   {"profile_image_url": "/user.png"}, {"role": "admin"}):
+        response = client.post(f"/api/v1/users/{admin['id']}/update", json=change, headers=bearer(second["token"]))
+        assert response.status_code == 403, change
+        assert response.get_json() == {"detail": messages.ACTION_PROHIBITED}
+    assert client.delete(f"/api/v1/users/{admin['id']}", headers=bearer(second["token"])).status_code == 403
+    kept = client.get(f"/api/v1/users/{admin['id']}", headers=primary).get_json()
+    assert (kept["name"], kept["email"], kept["role"]) == ("Admin", "admin@example.com", "admin")
+    signin = client.post("/api/v1/auths/signin", json={"email": "admin@example.com", "password": "s3cret-pass"})
+    assert signin.status_code == 200
+    assert client.get("/api/v1/auths/", headers=primary).status_code == 200  # its sessions were not revoked
+
+    # the primary admin changes itself (but stays admin) and the other admins
+    renamed = client.post(f"/api/v1/users/{admin['id']}/update", json={"name": "Owner"}, headers=primary)
+    assert renamed.status_code == 200 and renamed.get_json()["name"] == "Owner"
+    assert client.post(f"/api/v1/users/{admin['id']}/update", json={"role": "user"}, headers=primary).status_code == 403
+    deputy = client.post(f"/api/v1/users/{second['id']}/update", json={"name": "Deputy"}, headers=primary)
+    assert deputy.status_code == 200
+    assert client.delete(f"/api/v1/users/{second['id']}", headers=primary).get_json() is True
 
 
 def test_deleting_a_user_ends_its_access(client, admin, make_user):
