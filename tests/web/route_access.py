@@ -13,7 +13,8 @@ refused callers get 401 (both dependencies answer 401; Switchyard refuses pendin
 - ``OWNER``: a verified account, on its own object; another user's object is 404.
 - ``COLLECTION``: ``OWNER`` for retrieval collections: another user's is 403 (Open WebUI's collection check).
 - ``MODEL`` / ``OLLAMA_MODEL``: a verified account, on a model it may use (as ``/api/models`` lists them;
-  admins use any); a model not opened to users is 404 (Open WebUI's ``/ollama`` routes answer 400).
+  admins use any); a model not opened to users is 403 "Model not found", as Open WebUI's model check answers
+  on every route that names a model (with or without a connection index).
 
 Every request carries ``Prefer: respond-async`` and no streaming, so routes that enqueue a job answer
 202 at once (no worker runs; nothing is sent upstream).
@@ -34,7 +35,7 @@ from tests.web.roles import (
 PUBLIC, PENDING_OK, USER, ADMIN, ADMIN_FEATURE = "public", "pending-ok", "user", "admin", "admin-feature"
 OWNER, COLLECTION, MODEL, OLLAMA_MODEL = "owner", "collection", "model", "ollama-model"
 
-FOREIGN_STATUS = {OWNER: 404, COLLECTION: 403, MODEL: 404, OLLAMA_MODEL: 400}
+FOREIGN_STATUS = {OWNER: 404, COLLECTION: 403, MODEL: 403, OLLAMA_MODEL: 403}
 """What a verified user is answered for an object (or model) that is not theirs to use."""
 
 EXCLUDED = {
@@ -223,7 +224,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/ollama/v1/embeddings"): Route(OLLAMA_MODEL, body=_ollama(input="hello")),
     ("POST", "/ollama/v1/embeddings/<int:url_idx>"): Route(OLLAMA_MODEL, body=_ollama(input="hello")),
     ("GET", "/ollama/v1/models"): Route(USER),
-    ("GET", "/ollama/v1/models/<int:url_idx>"): Route(USER),
+    ("GET", "/ollama/v1/models/<int:url_idx>"): Route(ADMIN),
     # the OpenAI proxy
     ("GET", "/openai/config"): Route(ADMIN),
     ("POST", "/openai/config/update"): Route(ADMIN, body=_const(OPENAI_CONFIG)),
