@@ -27,7 +27,7 @@ from shared.models.user import User
 from shared.providers.ollama import OllamaClient
 from shared.providers.openai import OpenAIClient
 from shared.providers.upstream import Streamed
-from shared.services import chat_rag, chats, connections, llm_format, models_registry
+from shared.services import chat_flow, chat_rag, chats, connections, llm_format, models_registry
 from shared.services.connections import Connection
 from workers.retries import is_transient
 
@@ -301,7 +301,7 @@ def _retrieve(owner_id: str, body: dict, rag: dict | None) -> list[dict]:
 
 def _save_reply(owner_id: str, background: dict, fields: dict) -> None:
     """Write the assistant message into the chat (temporary ``local:`` chats are not stored)."""
-    if background["chat_id"].startswith("local:"):
+    if chat_flow.is_temporary(background["chat_id"]):
         return
     with session_scope() as session:
         chats.upsert_message(session, owner_id, background["chat_id"], {"id": background["message_id"], **fields})

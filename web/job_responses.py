@@ -14,6 +14,7 @@ from shared.jobs.events import JobEvent
 from shared.models.base import now
 from shared.models.job import Job
 from web.db import db
+from web.errors import json_error
 from web.event_relay import get_relay
 
 KEEPALIVE_SECONDS = 15.0
@@ -170,12 +171,6 @@ def result_or_accepted(job: Job, timeout: float, render: Callable[[Any], Respons
             result = {"result": results.load(job)}
         return render(result.get("result"))
     if status == "cancelled":
-        return _detail(409, "The job was cancelled.")
+        return json_error(409, "The job was cancelled.")
     error = outcome.get("error") or {}
-    return _detail(int(error.get("status") or 500), error.get("message") or "The job failed.")
-
-
-def _detail(status: int, detail: str) -> Response:
-    response = jsonify(detail=detail)
-    response.status_code = status
-    return response
+    return json_error(int(error.get("status") or 500), error.get("message") or "The job failed.")

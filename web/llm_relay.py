@@ -26,6 +26,7 @@ from shared.jobs.events import JobEvent, compact
 from shared.models import Job
 from shared.services import connections
 from web.db import db
+from web.errors import json_error
 from web.job_responses import accepted, follow_bursts, release_session, wants_async
 
 RESTARTED = ("The worker answering this request stopped mid-answer, and the answer is being made again from "
@@ -64,11 +65,10 @@ SSE = Wire(
 
 def error_body(status: int, message: str, openai_style: bool) -> Response:
     """``{"detail"}`` on Open WebUI's routes, OpenAI's ``{"error": {...}}`` on ``/openai/...``."""
-    if openai_style:
-        kind = "invalid_request_error" if status < 500 else "upstream_error"
-        response = jsonify(error={"message": message, "type": kind, "param": None, "code": status})
-    else:
-        response = jsonify(detail=message)
+    if not openai_style:
+        return json_error(status, message)
+    kind = "invalid_request_error" if status < 500 else "upstream_error"
+    response = jsonify(error={"message": message, "type": kind, "param": None, "code": status})
     response.status_code = status
     return response
 

@@ -16,7 +16,7 @@ from flask import Flask
 from shared import socket_events
 from shared.db import session_scope
 from shared.errors import ServiceError
-from shared.services import api_keys, chats, presence, sessions
+from shared.services import api_keys, chat_flow, chats, presence, sessions
 from web.auth import decode
 
 log = logging.getLogger(__name__)
@@ -108,7 +108,7 @@ def create_server(app: Flask) -> socketio.Server:
             return False
         chat_id = data.get("chat_id")
         event = data.get("data") if isinstance(data.get("data"), dict) else {}
-        if not isinstance(chat_id, str) or not chat_id or chat_id.startswith("local:"):
+        if not isinstance(chat_id, str) or not chat_id or chat_flow.is_temporary(chat_id):
             return False
         if event.get("type") == "leave":
             sio.leave_room(sid, socket_events.chat_room(chat_id))

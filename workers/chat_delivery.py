@@ -22,7 +22,7 @@ from shared.errors import ServiceError
 from shared.jobs import events, service
 from shared.jobs.events import JobEvent
 from shared.redis_client import get_redis
-from shared.services import chats
+from shared.services import chat_flow, chats
 
 log = logging.getLogger(__name__)
 
@@ -49,7 +49,7 @@ class ChatRelay:
 
     def save(self, fields: dict) -> None:
         """Record the outcome in the stored reply, so a reload shows it even without the socket."""
-        if self.chat_id.startswith("local:"):
+        if chat_flow.is_temporary(self.chat_id):
             return
         try:
             with session_scope() as session:
@@ -151,7 +151,7 @@ class ChatDelivery(dramatiq.Middleware):
             return
         job_id, owner_id, background = target
         tasks = background.get("tasks") or {}
-        if background["chat_id"].startswith("local:") or not any(name in tasks for name in TASK_FLAGS):
+        if chat_flow.is_temporary(background["chat_id"]) or not any(name in tasks for name in TASK_FLAGS):
             return
         try:
             with session_scope() as session:

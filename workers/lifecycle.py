@@ -54,7 +54,7 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
     if isinstance(exception, ServiceError):
         return {"type": type(exception).__name__, "message": exception.detail, "status": exception.status}
     if isinstance(exception, redis.RedisError):
-        return {"type": "unavailable", "message": "The queue (Redis) could not be reached.", "status": 503}
+        return dict(service.UNAVAILABLE)
     if isinstance(exception, (requests.Timeout, TimeoutError)):
         return {"type": "upstream", "message": "The upstream service timed out.", "status": 504}
     if isinstance(exception, TRANSIENT):
