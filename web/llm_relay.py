@@ -163,7 +163,13 @@ class OpeningResponse(Response):
 
 def stream(job: Job, wire: Wire, *, openai_style: bool = False) -> Response:
     """Relay the job's ``delta`` chunks in ``wire``'s framing once the first one arrives; the chunks
-    that arrive together go out in one write. Before any output, a failure is an error response."""
+    that arrive together go out in one write. Before any output, a failure is an error response.
+
+    A client that goes away mid-stream cancels the job: it asked for this stream and nobody else reads
+    it. With ``Prefer: respond-async`` the client detaches instead: 202 with the job, whose deltas it
+    reads (and resumes) from the job's event stream, which never cancels the job when left."""
+    if wants_async():
+        return accepted(job)
     bursts = _meaningful(job, _deadline())
     release_session()
     first: list[JobEvent] | None = None

@@ -1,10 +1,12 @@
-"""An Ollama server's API: JSON calls, and NDJSON streams (``/api/chat``, ``/api/generate``, ``/api/pull``)."""
+"""An Ollama server's API: JSON calls, NDJSON streams (``/api/chat``, ``/api/generate``, ``/api/pull``), and the
+OpenAI-compatible SSE streams of its ``/v1/`` routes."""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
 from shared.errors import UpstreamError
+from shared.providers.openai import sse_chunks
 from shared.providers.upstream import Streamed, Upstream, parse_streamed
 
 
@@ -30,7 +32,11 @@ class OllamaClient:
 
     def stream(self, path: str, body: dict) -> Iterator[Streamed]:
         """The objects of an NDJSON answer, one per line, exactly as Ollama sent them; an ``{"error"}``
-        line (Ollama's way to fail a stream it has begun) ends it with that error."""
+        line (Ollama's way to fail a stream it has begun) ends it with that error. Its OpenAI-compatible
+        ``/v1/`` routes stream SSE chunks instead."""
+        if path.startswith("/v1/"):
+            yield from sse_chunks(self.http, path, {**body, "stream": True})
+            return
         for line in self.http.lines("POST", path, {**body, "stream": True}):
             try:
                 streamed = parse_streamed(line)

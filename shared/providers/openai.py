@@ -66,6 +66,26 @@ def _is_done(line: bytes) -> bool:
     return line.startswith(b"data:") and line[5:].strip() == DONE
 
 
+def sse_chunks(http: Upstream, path: str, body: dict) -> Iterator[Streamed]:
+    """The JSON chunks of an OpenAI-format SSE answer, in order, ending before ``data: [DONE]`` (the rest of
+    the body is read, so the connection can be reused: see :meth:`Upstream.lines`). A chunk that is an
+    error object (how OpenAI and compatible servers fail a stream they have begun) ends it with that error."""
+    for line in http.lines("POST", path, body, last=_is_done):
+        if not line.startswith(b"data:"):
+            continue  # comments (": keep-alive"), event: and id: lines
+        data = line[5:].strip()
+        if data == DONE:
+            continue  # the last line: ``lines`` reads the rest of the body and ends
+        try:
+            streamed = parse_streamed(data)
+        except ValueError as exc:
+            raise UpstreamError(f"{http.name}: the stream holds a chunk that is not JSON") from exc
+        if isinstance(streamed.value, dict) and streamed.value.get("error"):
+            message = _error_message(streamed.value) or "the stream ended with an error"
+            raise UpstreamError(f"{http.name}: {message}")
+        yield streamed
+
+
 class OpenAIClient:
     def __init__(self, base_url: str, key: str | None = None, timeout: float | None = None,
                  config: dict | None = None, extra_headers: dict[str, str] | None = None) -> None:
@@ -110,20 +130,5 @@ class OpenAIClient:
         return data if isinstance(data, list) else []
 
     def stream(self, path: str, body: dict) -> Iterator[Streamed]:
-        """The JSON chunks of an SSE answer, in order, ending before ``data: [DONE]`` (the rest of the
-        body is read, so the connection can be reused: see :meth:`Upstream.lines`). A chunk that is an
-        error object (how OpenAI and compatible servers fail a stream they have begun) ends it with that
-        error."""
-        for line in self.http.lines("POST", *self._route(path, {**body, "stream": True}), last=_is_done):
-            if not line.startswith(b"data:"):
-                continue  # comments (": keep-alive"), event: and id: lines
-            data = line[5:].strip()
-            if data == DONE:
-                continue  # the last line: ``lines`` reads the rest of the body and ends
-            try:
-                streamed = parse_streamed(data)
-            except ValueError as exc:
-                raise UpstreamError("OpenAI: the stream holds a chunk that is not JSON") from exc
-            if isinstance(streamed.value, dict) and streamed.value.get("error"):
-                raise UpstreamError(f"OpenAI: {_error_message(streamed.value) or 'the stream ended with an error'}")
-            yield streamed
+        """The JSON chunks of the SSE answer (see :func:`sse_chunks`)."""
+        return sse_chunks(self.http, *self._route(path, {**body, "stream": True}))
