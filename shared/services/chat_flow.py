@@ -1,6 +1,8 @@
 """The web app's server-owned chat turn (``/api/chat/completions`` with ``session_id`` and ``id``).
 
-For a saved chat the app sends only its system prompt; the server keeps the history. A turn creates
+For a saved chat the app sends only its system prompt; the server keeps the history. Older clients name
+only the chat and the reply's id and send the whole conversation in ``messages``: the model gets those, and
+the reply is saved into the chat all the same. A turn creates
 the chat when the app has none yet, stores the new user message and an empty assistant message (the
 reply the worker will fill in), and builds the conversation for the model from the stored branch.
 Temporary chats (``local:...``) are not stored: their full message list comes with the request.
@@ -105,9 +107,12 @@ def start_turn(session: Session, user: User, body: dict) -> Turn:
         chat_id = chats.create_chat(session, user.id, _new_chat_blob(model), body.get("folder_id")).id
     parent_id = body.get("parent_id")
     user_message = _user_message(body, user, parent_id, model)
+    from_request = user_message is None and not parent_id and not created
     if user_message is not None:
         chats.upsert_message(session, user.id, chat_id, user_message)
         parent_id = user_message["id"]
+    elif from_request:
+        parent_id = _parent_of_reply(session, user, chat_id, message_id)
     elif not parent_id:
         raise BadRequest("Invalid request: user_message or parent_id is required.")
     chats.upsert_message(session, user.id, chat_id, {
@@ -115,6 +120,16 @@ def start_turn(session: Session, user: User, body: dict) -> Turn:
         "modelName": _model_name(body) or model, "modelIdx": 0, "done": False,
         "timestamp": int(time.time()),
     })
+    if from_request:
+        return Turn(chat_id, message_id, conversation([], sent), tasks=tasks)
     stored = chat_history.messages_of(chats.get_chat(session, user.id, chat_id).chat or {})
     return Turn(chat_id, message_id, conversation(system, chat_history.branch(stored, parent_id)),
                 created=created, tasks=tasks)
+
+
+def _parent_of_reply(session: Session, user: User, chat_id: str, message_id: str) -> str | None:
+    """Where a reply named by an older client (the chat and the reply's id, the conversation in the request's
+    messages) goes: under its stored parent when the chat holds it, else under the chat's current message."""
+    chat = chats.get_chat(session, user.id, chat_id).chat or {}
+    stored = chat_history.messages_of(chat).get(message_id)
+    return stored.get("parentId") if isinstance(stored, dict) else chat_history.current_id(chat)

@@ -185,6 +185,34 @@ def test_background_mode_answers_at_once_and_saves_the_reply(stack, auth, fake_o
     assert reply["parentId"] == user_message["id"] and chat["history"]["currentId"] == reply_id
 
 
+
+@pytest.mark.parametrize("stored_reply", [True, False])
+def test_an_older_clients_turn_uses_its_messages_and_saves_the_reply(stack, auth, fake_ollama, stored_reply):
+    """chat_id and the reply's id, the conversation in ``messages``, no user_message nor parent_id."""
+    question = {"id": str(uuid.uuid4()), "parentId": None, "childrenIds": [], "role": "user", "content": "first"}
+    reply_id = str(uuid.uuid4())
+    history = {"messages": {question["id"]: question}, "currentId": question["id"]}
+    if stored_reply:  # the client saved its placeholder first
+        question["childrenIds"] = [reply_id]
+        history["messages"][reply_id] = {"id": reply_id, "parentId": question["id"], "childrenIds": [],
+                                         "role": "assistant", "content": ""}
+        history["currentId"] = reply_id
+    chat_id = post(stack, "/api/v1/chats/new", auth, {"chat": {"title": "old", "history": history}}).json()["id"]
+    sent = [{"role": "user", "content": "old client words"}]
+    answer = post(stack, "/api/chat/completions", auth, {
+        "model": LLAMA, "stream": True, "session_id": "sid-old", "chat_id": chat_id, "id": reply_id,
+        "messages": sent})
+    assert answer.status_code == 200, answer.text
+    job_id = answer.json()["task_ids"][0]
+    assert [e for e in events.iter_events(job_id, keepalive=0.2) if e is not None][-1].data["status"] == "succeeded"
+    assert fake_ollama.received("/api/chat")[-1].body["messages"] == sent
+
+    chat = requests.get(f"{stack.url}/api/v1/chats/{chat_id}", headers=auth, timeout=10).json()["chat"]
+    reply = chat["history"]["messages"][reply_id]
+    assert reply["content"] == "You said: old client words" and reply["done"] is True
+    assert reply["parentId"] == question["id"] and chat["history"]["currentId"] == reply_id
+    assert chat["history"]["messages"][question["id"]]["childrenIds"] == [reply_id]
+
 def test_users_see_only_the_models_opened_to_them(stack, admin, make_user, client):
     from shared.services import models_registry
 
