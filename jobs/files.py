@@ -35,9 +35,11 @@ def process_file(job_id: str, file_id: str, collection_name: str | None = None, 
         # The text and the embedding job's id commit together, before that job can start.
         follow_up_id = new_id()
         file_service.update_data(session, file, content=text, status="pending", error=None, job_id=follow_up_id)
-        current.progress(0.5, f"extracted {len(text)} characters")
         file_service.enqueue_embedding(session, file, file.user_id, collection_name, parent_id=job_id,
                                        job_id=follow_up_id)
+    # After the commit: the progress row update is a write of its own, which on SQLite would wait for the
+    # database lock this session held.
+    current.progress(0.5, f"extracted {len(text)} characters")
     return {"file_id": file_id, "characters": len(text), "embedding_job_id": follow_up_id}
 
 

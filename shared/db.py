@@ -6,7 +6,7 @@ from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import get_settings
@@ -56,3 +56,11 @@ def session_scope() -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+def lock_row_on_sqlite(session: Session, model: type, row_id: str) -> None:
+    """Before reading a row ``with_for_update``: SQLite has no row locks (it ignores FOR UPDATE), so a no-op
+    write takes the database's write lock first, and the read that follows sees the last committed row."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(update(model).where(model.id == row_id).values(id=model.id)
+                        .execution_options(synchronize_session=False))

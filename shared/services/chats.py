@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from shared import messages as texts
 from shared.errors import BadRequest, NotFound, Unauthorized
 from shared.jobs import service as jobs
+from shared.db import lock_row_on_sqlite
 from shared.models import Chat, ChatTag, Job, SharedChat, User
 from shared.models.base import new_id, now
 from shared.services import app_config, chat_history, folders, permissions, tags
@@ -54,10 +55,7 @@ def get_chat(session: Session, user_id: str, chat_id: str, *, for_update: bool =
     """The user's chat (``for_update`` locks its row until the transaction ends); anyone else's is NotFound."""
     stmt = select(Chat).where(Chat.id == chat_id, Chat.user_id == user_id)
     if for_update:
-        if session.get_bind().dialect.name == "sqlite":
-            # SQLite has no row locks: a no-op write takes the database's write lock before the read.
-            session.execute(update(Chat).where(Chat.id == chat_id).values(id=Chat.id)
-                            .execution_options(synchronize_session=False))
+        lock_row_on_sqlite(session, Chat, chat_id)
         stmt = stmt.with_for_update().execution_options(populate_existing=True)
     chat = session.scalar(stmt)
     if chat is None:

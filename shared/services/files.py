@@ -10,6 +10,7 @@ from sqlalchemy.orm import Session
 from shared import messages
 from shared.errors import BadRequest, NotFound, ServiceError
 from shared.jobs.service import enqueue
+from shared.db import lock_row_on_sqlite
 from shared.models import File, Knowledge, KnowledgeFile, User
 from shared.models.job import Job
 from shared.models.base import new_id, now
@@ -104,6 +105,7 @@ def list_files(session: Session, user: User, page: int = 1) -> tuple[list[File],
 def update_data(session: Session, file: File, **changes) -> None:
     """Merge ``changes`` into the file's ``data`` as it is in the database now, its row locked until the
     caller commits: the web and the file jobs write it concurrently, and neither may undo the other."""
+    lock_row_on_sqlite(session, File, file.id)
     session.refresh(file, ["data"], with_for_update=True)
     file.data = {**(file.data or {}), **changes}
     file.updated_at = now()

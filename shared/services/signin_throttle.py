@@ -21,9 +21,11 @@ def check(email: str) -> None:
 
 
 def record_failure(email: str) -> None:
+    # The window starts with the first failure: SET NX EX, then INCR (which keeps the TTL); Redis 6.2,
+    # the embedded server's version, has no EXPIRE NX.
     pipe = get_redis().pipeline()
+    pipe.set(_key(email), 0, ex=get_settings().signin_failure_window, nx=True)
     pipe.incr(_key(email))
-    pipe.expire(_key(email), get_settings().signin_failure_window, nx=True)
     pipe.execute()
 
 
