@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Run the whole test suite on real PostgreSQL and Redis (started here if they are down), plus the SQLite default.
+# Run the whole test suite on real PostgreSQL and Redis (started here if they are down), then the API and service
+# tests again on the SQLite default. Arguments: run only those pytest arguments (on PostgreSQL).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 scripts/bootstrap.sh test || exit 1
@@ -31,10 +32,28 @@ fi
 WEBUI_WHEEL=$(ls "$wheel_dir"/open_webui-*.whl | head -n 1)
 export WEBUI_WHEEL
 
-.venv/bin/python -m pytest "$@"
-rc=$?
-if [ "$rc" -eq 5 ]; then
-  echo "pytest collected no tests: failing" >&2
-  exit 1
+# pytest: "no tests collected" (exit 5) fails the command.
+run_pytest() {
+  .venv/bin/python -m pytest "$@"
+  local rc=$?
+  if [ "$rc" -eq 5 ]; then
+    echo "pytest collected no tests: failing" >&2
+    return 1
+  fi
+  return "$rc"
+}
+
+# Tests run in random order (pytest-randomly prints the seed; --randomly-seed=N
+# replays one, -p no:randomly turns it off).
+if [ "$#" -gt 0 ]; then
+  run_pytest "$@"
+  exit $?
 fi
-exit "$rc"
+run_pytest
+rc=$?
+# The API and service tests again on what Switchyard runs with no configuration: SQLite + embedded Redis.
+echo "--- again on the default backend (SQLite + embedded Redis): tests/web tests/shared"
+TEST_BACKEND=sqlite run_pytest tests/web tests/shared -q
+sqlite_rc=$?
+[ "$rc" -ne 0 ] && exit "$rc"
+exit "$sqlite_rc"

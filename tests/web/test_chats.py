@@ -413,6 +413,7 @@ def test_folder_list_shares_list_and_params(client, alice, bob):
     assert client.patch(f"{CHATS}/{ids[1]}/params", json={"seed": 1}, headers=bob).status_code == 404
 
 
+@pytest.mark.postgres  # SQLite stores NUL characters; PostgreSQL refuses them
 def test_nul_characters_never_reach_the_database_as_a_500(client, alice):
     created = client.post(f"{CHATS}/new", json={"chat": {"title": "a\u0000b", "text": "\u0000 kept"}}, headers=alice)
     assert created.status_code == 200 and created.get_json()["title"] == "ab"
@@ -433,6 +434,7 @@ def test_nul_characters_never_reach_the_database_as_a_500(client, alice):
     assert client.get("/api/v1/folders/x%00", headers=alice).status_code == 404
 
 
+@pytest.mark.postgres  # counts idle transactions in pg_stat_activity
 def test_export_streams_in_batches_without_holding_a_transaction(client, alice):
     created = client.post(f"{CHATS}/import", json={"chats": [
         {"chat": {"title": f"c{i}"}, "created_at": 1600000000 + i // 3} for i in range(230)]}, headers=alice)
