@@ -43,12 +43,19 @@ def _admin(sql: str) -> None:
 
 
 def _delete_run_keys() -> None:
+    """Delete the run's keys and announce them as changed, so that web and worker processes a test module
+    keeps running drop what they kept of them (watched values) too."""
+    from shared import watched_values
     from shared.redis_client import get_redis
 
     r = get_redis()
     keys = list(r.scan_iter(f"{os.environ['REDIS_PREFIX']}:*", count=1000))
     if keys:
-        r.delete(*keys)
+        pipe = r.pipeline(transaction=False)
+        pipe.delete(*keys)
+        for name in keys:
+            pipe.publish(watched_values.channel(), name)
+        pipe.execute()
 
 
 @pytest.fixture(scope="session", autouse=True)

@@ -51,22 +51,24 @@ def default_server(tmp_path_factory):
     try:
         _wait_for(lambda: healthy() or proc.poll() is not None, 60, "the server")
         assert proc.poll() is None, log.read_text()
-        yield base, tmp_path / "data", log
+        # The first account, made before any test runs (whichever runs first): it becomes the admin.
+        first = requests.post(f"{base}/api/v1/auths/signup", timeout=10,
+                              json={"name": "Admin", "email": "admin@example.com", "password": "pw-12345"})
+        assert first.status_code == 200, first.text
+        yield base, tmp_path / "data", log, first.json()
     finally:
         stop(proc, timeout=20)
 
 
 def test_run_command_serves_accounts_on_embedded_defaults(default_server):
-    base, data_dir, log = default_server
+    base, data_dir, log, first = default_server
     assert f"http://localhost:{base.rsplit(':', 1)[1]}" in log.read_text()
     assert (data_dir / "switchyard.db").exists()
     assert (data_dir / ".webui_secret_key").exists()
     assert (data_dir / "redis" / "redis.sock").exists()
     assert requests.get(f"{base}/ready", timeout=5).json() == {"status": True}
 
-    signup = requests.post(f"{base}/api/v1/auths/signup", timeout=10,
-                           json={"name": "Admin", "email": "admin@example.com", "password": "pw-12345"})
-    assert signup.status_code == 200 and signup.json()["role"] == "admin"
+    assert first["role"] == "admin"
     signin = requests.post(f"{base}/api/v1/auths/signin", timeout=10,
                            json={"email": "admin@example.com", "password": "pw-12345"})
     token = signin.json()["token"]
@@ -84,7 +86,7 @@ def test_run_command_serves_accounts_on_embedded_defaults(default_server):
 
 
 def test_first_start_installs_the_web_app(default_server):
-    base, data_dir, log = default_server
+    base, data_dir, log, _first = default_server
     _wait_for(lambda: (data_dir / "webui" / "index.html").exists(), 60, "the web app's install")
     page = requests.get(f"{base}/c/some-chat", timeout=10)
     assert page.status_code == 200 and page.content == WEBUI_INDEX
@@ -92,7 +94,7 @@ def test_first_start_installs_the_web_app(default_server):
 
 
 def test_concurrent_signups_on_sqlite_make_one_admin(default_server):
-    base, _data_dir, _log = default_server
+    base, _data_dir, _log, _first = default_server
 
     def register(i: int) -> dict:
         response = requests.post(f"{base}/api/v1/auths/signup", timeout=30,
@@ -101,5 +103,5 @@ def test_concurrent_signups_on_sqlite_make_one_admin(default_server):
 
     with ThreadPoolExecutor(max_workers=20) as pool:
         roles = [r.get("role") for r in pool.map(register, range(20))]
-    # the module's first test already created the admin: every racer is a default-role user
+    # the admin exists (the fixture's first account): every racer is a default-role user
     assert roles.count("pending") == 20, roles

@@ -35,7 +35,8 @@ def runs(job: Job) -> int:
 
 def test_enqueue_inserts_the_row_claimed_and_sends_the_message_marked():
     with session_scope() as session:
-        job = service.enqueue(session, actor="tests.echo", queue="default", kind="test", owner_id=None,
+        # on a queue the module's worker does not consume: the row is seen as its sender left it
+        job = service.enqueue(session, actor="tests.echo", queue="pipelines", kind="test", owner_id=None,
                               payload={"value": 1}, options={service.CLAIM_AHEAD: True})
     stored = row(job.id)
     assert (stored.status, stored.attempts, stored.message_id) == ("running", 1, None)
