@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import copy
 import time
+import weakref
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
@@ -41,6 +42,10 @@ def channel() -> str:
     return key("auth", "changed")
 
 
+_local_caches: weakref.WeakSet[AuthCache] = weakref.WeakSet()
+"""This process's caches, dropped at once by the changes it announces itself."""
+
+
 @dataclass(frozen=True)
 class Entry:
     claims: dict
@@ -56,6 +61,7 @@ class AuthCache(AnnouncedCache):
         super().__init__()
         self.entries: OrderedDict[str, Entry] = OrderedDict()
         self.by_user: dict[str, set[str]] = {}
+        _local_caches.add(self)
 
     def lookup(self, token: str) -> tuple[dict, dict[str, Any]] | None:
         """The claims and a private copy of the user's columns checked for ``token``, if still valid."""
@@ -120,10 +126,15 @@ def _changed_users(session: Session) -> set[str]:
 
 
 def announce(user_ids: set[str]) -> None:
+    """Publish the changed users to every process, and drop them here at once: this process's own next
+    request must not wait for its subscription to hear the announcement."""
     pipe = get_redis().pipeline(transaction=False)
     for user_id in sorted(user_ids):
         pipe.publish(channel(), user_id)
     pipe.execute()
+    for cache in list(_local_caches):
+        for user_id in user_ids:
+            cache.on_message(user_id)
 
 
 @event.listens_for(Session, "before_flush")
