@@ -1,5 +1,5 @@
-"""Job-platform housekeeping and probes: the stale-``queued`` sweep, pruning, and no-op/sleep jobs
-that operators (and the benchmark) use to check a deployment end to end."""
+"""Housekeeping and probes: the stale-``queued`` sweep, pruning finished jobs and expired revocations, and
+no-op/sleep jobs that operators (and the benchmark) use to check a deployment end to end."""
 from __future__ import annotations
 
 import time
@@ -9,6 +9,7 @@ import dramatiq
 import workers.broker  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
 from shared.jobs import current, service
+from shared.services import sessions
 from workers.supervisor import DEFAULT_TIME_LIMIT
 
 
@@ -47,3 +48,10 @@ def prune_jobs() -> int:
     """Delete finished jobs older than ``JOB_RETENTION_DAYS``."""
     with session_scope() as session:
         return service.prune_finished(session)
+
+
+@dramatiq.actor(actor_name="system.prune_revoked_tokens", queue_name="default", max_retries=3)
+def prune_revoked_tokens() -> int:
+    """Forget revocations of tokens that have expired anyway."""
+    with session_scope() as session:
+        return sessions.prune_revoked(session)

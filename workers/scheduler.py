@@ -31,7 +31,7 @@ class Periodic:
 SCHEDULE = (
     Periodic("system.resend_stale_jobs", "default", 30),
     Periodic("system.prune_jobs", "default", 3600),
-    Periodic("prune_revoked_tokens", "default", 3600),
+    Periodic("system.prune_revoked_tokens", "default", 3600),
     Periodic("llm.refresh_models", "llm", 300),
 )
 
