@@ -5,11 +5,13 @@ is empty, so the first message after a quiet spell waits up to a second. Here ev
 pushes a token onto a per-queue wake-up list, and a consumer whose last fetch emptied its queue
 blocks on that list (BLPOP) with its next fetch sent in the same write: Redis runs the fetch as soon
 as the BLPOP returns, so a message that wakes a consumer reaches it in that one round trip, and a
-consumer that just took the last message goes straight back to waiting (each round trip saved is
-worth 0.2-0.4 ms on a 2-core VM, where a process that sat idle is slow to wake). While fetches come
-back full the consumer fetches again without waiting. Fetching, acking and redelivery stay Dramatiq's
-own Lua script, so its delivery guarantees are unchanged; messages put back without a token
-(Dramatiq's requeue of a dead worker's messages) are fetched when the wait times out (``JOB_IDLE_WAIT_MS``).
+consumer that just took the last message goes straight back to waiting (a process that sat idle is
+slow to wake, so each round trip saved counts). While fetches come back full the consumer fetches
+again without waiting. Fetching, acking and redelivery stay Dramatiq's own Lua script, so its delivery
+guarantees are unchanged; messages put back without a token (Dramatiq's requeue of a dead worker's
+messages) are fetched when the wait times out (``JOB_IDLE_WAIT_MS``). The consumer and the dispatch
+call lean on Dramatiq's private Redis API: pinned to the tested minor version, checked by
+``tests/unit/test_dramatiq_contract.py``.
 
 A worker thread may also hand commands to its next ack or nack (``settle_with``): they go to Redis in
 the same round trip, before the ack; a job's outcome events travel that way.
