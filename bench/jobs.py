@@ -140,14 +140,13 @@ def round_trips(port: int, token: str, concurrency: int, total: int,
 def idle_pickups(samples: int, idle: float = 2.0) -> list[float]:
     """Milliseconds from a job's ``queued`` event to its ``running`` event after ``idle`` s of silence."""
     from shared.db import session_scope
-    from shared.jobs import events, service
+    from shared.jobs import catalog, events
 
     latencies = []
     for _ in range(samples):
         time.sleep(idle)
         with session_scope() as session:
-            job = service.enqueue(session, actor="system.noop", queue="default", kind="bench", owner_id=None,
-                                  payload={})
+            job = catalog.send(session, catalog.NOOP, catalog.Noop(), owner_id=None, kind="bench")
         stamps = {}
         for event in events.iter_events(job.id, keepalive=5):
             if event is not None and event.type == "status":
@@ -160,13 +159,12 @@ def idle_pickups(samples: int, idle: float = 2.0) -> list[float]:
 
 def enqueue_many(count: int) -> list[str]:
     from shared.db import session_scope
-    from shared.jobs import service
+    from shared.jobs import catalog
 
     ids = []
     with session_scope() as session:
         for _ in range(count):
-            ids.append(service.enqueue(session, actor="system.noop", queue="default", kind="bench",
-                                       owner_id=None, payload={}).id)
+            ids.append(catalog.send(session, catalog.NOOP, catalog.Noop(), owner_id=None, kind="bench").id)
     return ids
 
 

@@ -8,13 +8,12 @@ from __future__ import annotations
 
 import logging
 
-import dramatiq
-
 import workers.broker  # noqa: F401  (actors bind to the worker's broker)
 from jobs import llm
 from shared import socket_events
 from shared.db import session_scope
 from shared.errors import ServiceError, UpstreamError
+from shared.jobs import catalog
 from shared.models import User
 from shared.services import chat_history, chat_tasks, chats, llm_gateway
 
@@ -29,14 +28,12 @@ def _conversation(owner_id: str, chat_id: str, message_id: str) -> list[dict]:
     return [m for m in chat_history.branch(chat_history.messages_of(stored), message_id) if m.get("role")]
 
 
-def _complete(owner_id: str, model_id: str, prompt: str, job_id: str) -> str:
-    """One non-streamed completion of ``prompt`` on the model's connection (the gateway's own actor code)."""
+def _complete(owner_id: str, model_id: str, prompt: str) -> str:
+    """One non-streamed completion of ``prompt`` on the model's connection (the gateway's own step)."""
     with session_scope() as session:
         _, conn = llm_gateway.resolve(session, session.get(User, owner_id), model_id)
-    answer = llm.chat_completion.fn(
-        job_id=job_id, provider=conn.kind, url_idx=conn.idx, model=model_id, owner_id=owner_id,
-        body={"model": model_id, "stream": False, "messages": [{"role": "user", "content": prompt}]},
-    )
+    answer = llm.complete(conn.kind, conn.idx, model_id,
+                          {"model": model_id, "stream": False, "messages": [{"role": "user", "content": prompt}]})
     return (((answer.get("choices") or [{}])[0]).get("message") or {}).get("content") or ""
 
 
@@ -70,7 +67,7 @@ EVENTS = {
 }
 
 
-@dramatiq.actor(actor_name="chat_tasks.generate", queue_name="llm", max_retries=1, time_limit=5 * 60 * 1000)
+@catalog.CHAT_TASKS.actor
 def generate(job_id: str, owner_id: str, chat_id: str, message_id: str, model: str, tasks: dict) -> dict:
     """Run the requested tasks for the reply ``message_id``; the result maps each task to its value."""
     messages = _conversation(owner_id, chat_id, message_id)
@@ -81,7 +78,7 @@ def generate(job_id: str, owner_id: str, chat_id: str, message_id: str, model: s
     done: dict = {}
     for task in todo:
         try:
-            value = chat_tasks.parse_answer(_complete(owner_id, model_id, prompts[task.name], job_id), task)
+            value = chat_tasks.parse_answer(_complete(owner_id, model_id, prompts[task.name]), task)
         except (UpstreamError, ServiceError) as error:
             log.warning("chat task %s for chat %s failed: %s", task.name, chat_id, error)
             value = None

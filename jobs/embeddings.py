@@ -1,12 +1,11 @@
 """Embedding jobs (``embeddings`` queue): index files and texts, embed queries and search, memories, reindex."""
 from __future__ import annotations
 
-import dramatiq
 from sqlalchemy import select
 
 import workers.broker  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
-from shared.jobs import current
+from shared.jobs import catalog, current
 from shared.models import File
 from shared.rag.indexing import file_chunks, store_chunks, text_chunks
 from shared.services import files as file_service
@@ -14,15 +13,12 @@ from shared.services import knowledge as knowledge_service
 from shared.services import memories as memory_service
 from shared.services import retrieval
 
-TEN_MINUTES = 10 * 60 * 1000
-
-
 def _report(done: int, total: int) -> None:
     current.raise_if_cancelled()
     current.progress(0.1 + 0.85 * done / max(total, 1), f"embedded {done}/{total} chunks")
 
 
-@dramatiq.actor(actor_name="embeddings.index_file", queue_name="embeddings", max_retries=5, time_limit=TEN_MINUTES)
+@catalog.INDEX_FILE.actor
 def index_file(job_id: str, file_id: str, collection_name: str | None = None) -> dict:
     """Chunk the file's text, embed it in batches and replace its chunks in its collections."""
     with session_scope() as session:
@@ -39,7 +35,7 @@ def index_file(job_id: str, file_id: str, collection_name: str | None = None) ->
     return {"file_id": file_id, "chunks": stored, "collections": list(dict.fromkeys(collections))}
 
 
-@dramatiq.actor(actor_name="embeddings.index_text", queue_name="embeddings", max_retries=5, time_limit=TEN_MINUTES)
+@catalog.INDEX_TEXT.actor
 def index_text(job_id: str, collection_name: str, name: str, content: str, user_id: str) -> dict:
     with session_scope() as session:
         chunks = text_chunks(session, content, {"name": name, "source": name, "created_by": user_id})
@@ -47,7 +43,7 @@ def index_text(job_id: str, collection_name: str, name: str, content: str, user_
     return {"status": True, "collection_name": collection_name, "content": content}
 
 
-@dramatiq.actor(actor_name="embeddings.query", queue_name="embeddings", max_retries=2, time_limit=60 * 1000)
+@catalog.QUERY.actor
 def query(job_id: str, collection_names: list[str], query: str, k: int, r: float | None = None,
           hybrid: bool | None = None) -> dict:
     """Embed the query and search the collections (Open WebUI's search result shape)."""
@@ -55,14 +51,14 @@ def query(job_id: str, collection_names: list[str], query: str, k: int, r: float
         return retrieval.search(session, collection_names, query, k, threshold=r, hybrid=hybrid)
 
 
-@dramatiq.actor(actor_name="embeddings.memory", queue_name="embeddings", max_retries=5, time_limit=TEN_MINUTES)
+@catalog.INDEX_MEMORIES.actor
 def index_memories(job_id: str, user_id: str) -> dict:
     """Rebuild the user's memory collection after a memory was added, changed or removed."""
     with session_scope() as session:
         return {"indexed": memory_service.index(session, user_id)}
 
 
-@dramatiq.actor(actor_name="embeddings.reindex", queue_name="embeddings", max_retries=2, time_limit=6 * 60 * 60 * 1000)
+@catalog.REINDEX.actor
 def reindex(job_id: str) -> dict:
     """Re-embed every file and memory with the current engine (after the embedding model changed)."""
     with session_scope() as session:

@@ -1,12 +1,10 @@
 """File jobs (``files`` queue): extract an upload's text, then hand it to the embedding job."""
 from __future__ import annotations
 
-import dramatiq
-
 import workers.broker  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
 from shared.errors import BadRequest
-from shared.jobs import current
+from shared.jobs import catalog, current
 from shared.models import File, Job
 from shared.models.base import new_id
 from shared.rag.extract import NotIndexable
@@ -14,7 +12,7 @@ from shared.rag.indexing import extract_file
 from shared.services import files as file_service
 
 
-@dramatiq.actor(actor_name="files.process", queue_name="files", max_retries=3, time_limit=15 * 60 * 1000)
+@catalog.PROCESS_FILE.actor
 def process_file(job_id: str, file_id: str, collection_name: str | None = None, use_content: bool = False) -> dict:
     """Extract the text (or take the text set through the API), store it on the file, then enqueue embedding."""
     with session_scope() as session:
@@ -43,7 +41,7 @@ def process_file(job_id: str, file_id: str, collection_name: str | None = None, 
     return {"file_id": file_id, "characters": len(text), "embedding_job_id": follow_up_id}
 
 
-@dramatiq.actor(actor_name="files.mark_failed", queue_name="files", max_retries=0)
+@catalog.MARK_FILE_FAILED.actor
 def mark_failed(message_data: dict, exception_data: dict) -> None:
     """``on_failure`` callback of the file jobs: once an attempt failed for good (the job row says so;
     a failure that will be retried leaves it ``queued``), the file's status shows why."""

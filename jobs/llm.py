@@ -15,12 +15,10 @@ from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any, TypeVar
 
-import dramatiq
-
 import workers.broker  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
 from shared.errors import UpstreamError
-from shared.jobs import current, events
+from shared.jobs import catalog, current, events
 from shared.jobs.config import get_job_settings
 from shared.models.job import Job
 from shared.models.user import User
@@ -31,9 +29,6 @@ from shared.services import chat_flow, chat_rag, chats, connections, llm_format,
 from shared.services.connections import Connection
 from workers.retries import is_transient
 
-RETRIES = {"max_retries": 2, "min_backoff": 200, "max_backoff": 1000}
-"""Interactive work: a person waits, so retry quickly and give up soon."""
-TIME_LIMIT = 30 * 60 * 1000
 FLUSH_BURST = 4
 """Batches of a stream published at once before pacing starts (the role chunk, the first tokens)."""
 READER_WAITED = 0.0003
@@ -193,7 +188,7 @@ def _publish_deltas(datas: Iterable[str]) -> None:
     current.publish_many([("delta", data) for data in datas])
 
 
-@dramatiq.actor(actor_name="llm.proxy", queue_name="llm", time_limit=TIME_LIMIT, **RETRIES)
+@catalog.PROXY.actor
 def proxy(job_id: str, provider: str, url_idx: int, method: str, path: str, body: dict | None = None,
           stream: bool = False) -> Any:
     """One call to one upstream connection, answered as the upstream answered it.
@@ -210,7 +205,7 @@ def proxy(job_id: str, provider: str, url_idx: int, method: str, path: str, body
     return last
 
 
-@dramatiq.actor(actor_name="llm.ollama_overview", queue_name="llm", time_limit=60_000, max_retries=0)
+@catalog.OLLAMA_OVERVIEW.actor
 def ollama_overview(job_id: str, path: str) -> dict:
     """``/api/version`` (the lowest of all servers) or ``/api/ps`` (all loaded models) across every
     enabled Ollama connection; unreachable ones are skipped, none reachable is a 502."""
@@ -231,7 +226,7 @@ def ollama_overview(job_id: str, path: str) -> dict:
     return {"models": [m for answer in answers for m in answer.get("models") or []]}
 
 
-@dramatiq.actor(actor_name="llm.verify", queue_name="llm", time_limit=60_000, max_retries=0)
+@catalog.VERIFY.actor
 def verify(job_id: str, provider: str, url: str, key: str | None = None, config: dict | None = None) -> Any:
     """Check a connection before it is saved: Ollama's ``/api/version``, an OpenAI API's ``/models``."""
     with session_scope() as session:
@@ -307,7 +302,25 @@ def _save_reply(owner_id: str, background: dict, fields: dict) -> None:
         chats.upsert_message(session, owner_id, background["chat_id"], {"id": background["message_id"], **fields})
 
 
-@dramatiq.actor(actor_name="llm.chat_completion", queue_name="llm", time_limit=TIME_LIMIT, **RETRIES)
+def _chat_request(conn: Connection, body: dict, model: str, *, stream: bool) -> dict:
+    """The OpenAI-format ``body`` as the connection's upstream takes it."""
+    if conn.kind == "ollama":
+        return llm_format.chat_request_to_ollama({**body, "stream": stream}, conn.upstream_model(model))
+    return {**body, "model": conn.upstream_model(model), "stream": stream}
+
+
+def complete(provider: str, url_idx: int, model: str, body: dict, **context: str) -> dict:
+    """One non-streamed chat completion on a connection, as OpenAI's ``chat.completion``: a step of
+    ``chat_completion`` that the chat tasks job runs too. ``context`` fills the connection's headers."""
+    conn, client = _open(provider, url_idx, model_id=model, **context)
+    request = _chat_request(conn, body, model, stream=False)
+    if conn.kind == "ollama":
+        answer = client.call("POST", "/api/chat", request)
+        return llm_format.ollama_answer_to_openai(llm_format.CompletionIds(model), answer)
+    return client.call("POST", "/chat/completions", request)
+
+
+@catalog.CHAT_COMPLETION.actor
 def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: dict, owner_id: str,
                     background: dict | None = None, rag: dict | None = None) -> dict:
     """An OpenAI-format chat completion on an OpenAI or Ollama connection; the result is the
@@ -315,19 +328,11 @@ def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: 
     With ``rag`` the referenced files/knowledge bases (and memories) are retrieved first."""
     sources = _retrieve(owner_id, body, rag)
     with_sources = {"sources": sources} if sources else {}
-    conn, client = _open(provider, url_idx, model_id=model, chat_id=(background or {}).get("chat_id", ""),
-                         message_id=(background or {}).get("message_id", ""))
-    upstream_model = conn.upstream_model(model)
-    stream = bool(body.get("stream")) or background is not None
-    if conn.kind == "ollama":
-        request = llm_format.chat_request_to_ollama({**body, "stream": stream}, upstream_model)
-    else:
-        request = {**body, "model": upstream_model, "stream": stream}
-    if not stream:
-        if conn.kind == "ollama":
-            answer = client.call("POST", "/api/chat", request)
-            return {**llm_format.ollama_answer_to_openai(llm_format.CompletionIds(model), answer), **with_sources}
-        return {**client.call("POST", "/chat/completions", request), **with_sources}
+    context = {name: (background or {}).get(name, "") for name in ("chat_id", "message_id")}
+    if not body.get("stream") and background is None:
+        return {**complete(provider, url_idx, model, body, **context), **with_sources}
+    conn, client = _open(provider, url_idx, model_id=model, **context)
+    request = _chat_request(conn, body, model, stream=True)
     reply = _Reply(model, background)
     chunks = (_ollama_chunks(client, request, model) if conn.kind == "ollama"
               else client.stream("/chat/completions", request))
@@ -354,7 +359,7 @@ def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: 
     return {**reply.completion(), **with_sources}
 
 
-@dramatiq.actor(actor_name="llm.embeddings", queue_name="llm", time_limit=10 * 60 * 1000, **RETRIES)
+@catalog.EMBEDDINGS.actor
 def embeddings(job_id: str, provider: str, url_idx: int, model: str, body: dict) -> dict:
     """OpenAI-format embeddings from an OpenAI or Ollama connection."""
     conn, client = _open(provider, url_idx, model_id=model)
@@ -386,7 +391,7 @@ def _unix_seconds(stamp: str) -> int | None:
         return None
 
 
-@dramatiq.actor(actor_name="llm.refresh_models", queue_name="llm", time_limit=5 * 60 * 1000, max_retries=0)
+@catalog.REFRESH_MODELS.actor
 def refresh_models(job_id: str | None = None) -> dict:
     """Gather the models of every enabled connection into the registry cache; an unreachable
     connection is skipped and reported in ``errors``."""

@@ -8,18 +8,18 @@ import dramatiq
 
 import workers.broker  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
-from shared.jobs import current, service
+from shared.jobs import catalog, current, service
 from shared.services import sessions
 from workers.supervisor import DEFAULT_TIME_LIMIT
 
 
-@dramatiq.actor(actor_name="system.noop", queue_name="default", max_retries=0, time_limit=10_000)
+@catalog.NOOP.actor
 def noop(job_id: str, value=None):
     """Do nothing; the result is ``value``."""
     return value
 
 
-@dramatiq.actor(actor_name="system.sleep", queue_name="default", max_retries=0, time_limit=3_600_000)
+@catalog.SLEEP.actor
 def sleep(job_id: str, seconds: float = 1.0, steps: int = 10):
     """Sleep ``seconds`` in ``steps``, reporting progress; stops at once when cancelled."""
     for step in range(steps):
@@ -28,7 +28,7 @@ def sleep(job_id: str, seconds: float = 1.0, steps: int = 10):
     return {"slept": seconds}
 
 
-@dramatiq.actor(actor_name="system.resend_stale_jobs", queue_name="default", max_retries=0)
+@catalog.RESEND_STALE_JOBS.actor
 def resend_stale_jobs() -> dict:
     """Send again jobs whose message was never sent (their row stayed ``queued``), and fail running
     jobs whose outcome was lost."""
@@ -43,14 +43,14 @@ def time_limit_ms(job) -> int:
     return int((job.options or {}).get("time_limit") or options.get("time_limit") or DEFAULT_TIME_LIMIT)
 
 
-@dramatiq.actor(actor_name="system.prune_jobs", queue_name="default", max_retries=0)
+@catalog.PRUNE_JOBS.actor
 def prune_jobs() -> int:
     """Delete finished jobs older than ``JOB_RETENTION_DAYS``."""
     with session_scope() as session:
         return service.prune_finished(session)
 
 
-@dramatiq.actor(actor_name="system.prune_revoked_tokens", queue_name="default", max_retries=3)
+@catalog.PRUNE_REVOKED_TOKENS.actor
 def prune_revoked_tokens() -> int:
     """Forget revocations of tokens that have expired anyway."""
     with session_scope() as session:

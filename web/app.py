@@ -9,7 +9,7 @@ from flask_jwt_extended import JWTManager
 from flask_smorest import Api
 
 from shared.config import VERSION, Settings, get_settings
-from shared.jobs import service
+from shared.jobs import enqueue
 from web import (
     auths, banners, chats, db, empty_areas, files, folders, gateway, job_responses, jobs, knowledge, memories,
     ollama, openai, profile_images, retrieval, system, task_config, tasks, usage, users, webui,
@@ -69,5 +69,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
-    service.observe_sends(job_responses.expect_follower)
+    enqueue.observe_sends(job_responses.expect_follower)
     return app

@@ -7,7 +7,7 @@ every emit in every process), so following a job costs no Redis command but read
 follower registers, waits until the pattern subscription is confirmed, then reads the log after its
 ``Last-Event-ID``: everything published before is in that read, everything after arrives announced,
 and ids at or below the last one delivered are dropped, so nothing is lost or repeated. A job this
-process is about to send (``expect``, called by ``shared.jobs.service`` just before the message goes
+process is about to send (``expect``, called by ``shared.jobs.enqueue`` just before the message goes
 to Redis) has a follower from the start, which its first subscriber takes over without reading the
 log at all. Announcements of jobs nobody here follows are dropped unparsed.
 One reader thread (a greenlet under gunicorn's gevent worker) hands announcements to followers'

@@ -9,7 +9,7 @@ import redis
 from flask import Response, g, has_request_context, jsonify, request, stream_with_context
 
 from shared.db import session_scope
-from shared.jobs import events, results, service
+from shared.jobs import enqueue, events, results
 from shared.jobs.events import JobEvent
 from shared.models.base import now
 from shared.models.job import Job
@@ -116,7 +116,7 @@ def release_session() -> None:
     connections (the pool would run dry and every new request wait for one). The request is done with
     that session: a later ``db()`` opens a new one, and the response does not commit it again."""
     session = db()
-    service.commit_keeping_state(session)
+    enqueue.commit_keeping_state(session)
     session.close()
     g.pop("db", None)
 
@@ -126,7 +126,7 @@ def wants_async() -> bool:
 
 
 def expect_follower(job_id: str) -> None:
-    """Registered with ``service.observe_sends``: a job sent while answering a request that may follow it
+    """Registered with ``enqueue.observe_sends``: a job sent while answering a request that may follow it
     (any but ``Prefer: respond-async``) is followed from before its first event."""
     if has_request_context() and not wants_async():
         get_relay().expect(job_id)

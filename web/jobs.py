@@ -94,10 +94,7 @@ def list_jobs(args: dict):
 def probe(args: dict):
     """Run a no-op (or, with ``seconds``, a sleeping) job end to end: its result within ``wait`` seconds,
     else 202 with the job id (also with ``Prefer: respond-async``). For operators and the benchmark."""
-    actor, payload = ("system.sleep", {"seconds": args["seconds"]}) if args["seconds"] else ("system.noop", {"value": {"ok": True}})
-    job = service.enqueue(db(), actor=actor, queue="default", kind="system.probe",
-                          owner_id=current_user().id, payload=payload)
-    return result_or_accepted(job, timeout=args["wait"])
+    return result_or_accepted(service.start_probe(db(), current_user(), args["seconds"]), timeout=args["wait"])
 
 
 @blp.route("/stats", methods=["GET"])

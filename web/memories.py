@@ -3,13 +3,9 @@ from __future__ import annotations
 
 from flask import jsonify
 from marshmallow import fields, validate
-from sqlalchemy.orm import Session
 
-from shared.errors import NotFound
-from shared.jobs.service import enqueue
 from shared.models import Memory, User
 from shared.services import memories
-from shared.services.retrieval import memory_collection
 from web.auth import current_user, user_required
 from web.blueprint import Blueprint
 from web.db import db
@@ -51,12 +47,6 @@ def _me() -> User:
     return user
 
 
-def _reindex(session: Session, user: User) -> None:
-    """The user's memory collection follows the rows (an embedding job rebuilds it)."""
-    enqueue(session, actor="embeddings.memory", queue="embeddings", kind="memory.index", owner_id=user.id,
-            payload={"user_id": user.id})
-
-
 @blp.route("/", methods=["GET"])
 @user_required
 def list_memories():
@@ -67,9 +57,7 @@ def list_memories():
 @user_required
 @blp.arguments(AddBody)
 def add_memory(body: dict):
-    user, session = _me(), db()
-    memory = memories.add_memory(session, user, body["content"], body["type"], body["path"])
-    _reindex(session, user)
+    memory = memories.add_memory(db(), _me(), body["content"], body["type"], body["path"])
     return jsonify(memory_json(memory))
 
 
@@ -78,21 +66,14 @@ def add_memory(body: dict):
 @blp.arguments(QueryBody)
 def query_memories(body: dict):
     """The ``k`` memories closest to ``content`` (a job embeds the query): Open WebUI's search result."""
-    user, session = _me(), db()
-    if not memories.list_memories(session, user):
-        raise NotFound("No memories found for user")
-    job = enqueue(session, actor="embeddings.query", queue="embeddings", kind="memory.query", owner_id=user.id,
-                  payload={"collection_names": [memory_collection(user.id)], "query": body["content"],
-                           "k": body["k"], "r": None, "hybrid": False})
-    return result_or_accepted(job, QUERY_TIMEOUT)
+    return result_or_accepted(memories.start_query(db(), _me(), body["content"], body["k"]), QUERY_TIMEOUT)
 
 
 @blp.route("/reset", methods=["POST"])
 @user_required
 def reset_memories():
     """Rebuild the caller's memory embeddings from the stored memories."""
-    user, session = _me(), db()
-    _reindex(session, user)
+    memories.request_index(db(), _me())
     return jsonify(True)
 
 
@@ -107,17 +88,13 @@ def delete_my_memories():
 @user_required
 @blp.arguments(UpdateBody)
 def update_memory(body: dict, memory_id: str):
-    user, session = _me(), db()
-    memory = memories.update_memory(session, user, memory_id, content=body["content"], type_=body["type"],
+    memory = memories.update_memory(db(), _me(), memory_id, content=body["content"], type_=body["type"],
                                     path=body["path"])
-    _reindex(session, user)
     return jsonify(memory_json(memory))
 
 
 @blp.route("/<memory_id>", methods=["DELETE"])
 @user_required
 def delete_memory(memory_id: str):
-    user, session = _me(), db()
-    memories.delete_memory(session, user, memory_id)
-    _reindex(session, user)
+    memories.delete_memory(db(), _me(), memory_id)
     return jsonify(True)

@@ -6,7 +6,6 @@ from marshmallow import fields, validate
 
 from shared import messages
 from shared.errors import NotFound
-from shared.jobs.service import enqueue
 from shared.models import File
 from shared.rag import config as rag_config
 from shared.rag.vectors import get_vector_store
@@ -110,13 +109,7 @@ def get_embedding_config():
 @blp.arguments(EmbeddingBody)
 def update_embedding_config(body: dict):
     """Switch engine or model; stored vectors no longer match, so a reindex job is started."""
-    session = db()
-    config, changed = rag_config.update_embedding_config(session, body)
-    if changed:
-        job = enqueue(session, actor="embeddings.reindex", queue="embeddings", kind="rag.reindex",
-                      owner_id=current_user().id, payload={})
-        config["reindex_job_id"] = job.id
-    return jsonify(config)
+    return jsonify(retrieval.update_embedding_config(db(), current_user(), body))
 
 
 @blp.route("/config", methods=["GET"])
@@ -164,20 +157,13 @@ def process_file(body: dict):
 @blp.arguments(ProcessTextBody)
 def process_text(body: dict):
     """Index a text into a collection the caller may write (default: one named by the text's hash)."""
-    session, user = db(), current_user()
-    collection = retrieval.text_collection(session, user, body["content"], body["collection_name"])
-    job = enqueue(session, actor="embeddings.index_text", queue="embeddings", kind="rag.index_text",
-                  owner_id=user.id, payload={"collection_name": collection, "name": body["name"],
-                                             "content": body["content"], "user_id": user.id})
+    job = retrieval.start_index_text(db(), current_user(), body["name"], body["content"], body["collection_name"])
     return result_or_accepted(job, PROCESS_TIMEOUT)
 
 
-def _query(session, user, collection_names: list[str], body: dict):
-    retrieval.check_collections(session, user, collection_names)
-    k = body["k"] or int(rag_config.get(session, "TOP_K"))
-    job = enqueue(session, actor="embeddings.query", queue="embeddings", kind="rag.query", owner_id=user.id,
-                  payload={"collection_names": collection_names, "query": body["query"], "k": k,
-                           "r": body["r"], "hybrid": body["hybrid"]})
+def _query(collection_names: list[str], body: dict):
+    job = retrieval.start_query(db(), current_user(), collection_names, body["query"], body["k"], body["r"],
+                                body["hybrid"])
     return result_or_accepted(job, QUERY_TIMEOUT)
 
 
@@ -186,7 +172,7 @@ def _query(session, user, collection_names: list[str], body: dict):
 @blp.arguments(QueryDocBody)
 def query_doc(body: dict):
     """The ``k`` chunks of one collection closest to the query: ``{ids, documents, metadatas, distances}``."""
-    return _query(db(), current_user(), [body["collection_name"]], body)
+    return _query([body["collection_name"]], body)
 
 
 @blp.route("/query/collection", methods=["POST"])
@@ -194,7 +180,7 @@ def query_doc(body: dict):
 @blp.arguments(QueryCollectionBody)
 def query_collection(body: dict):
     """The ``k`` closest chunks across several collections (files, knowledge bases, own memories)."""
-    return _query(db(), current_user(), body["collection_names"], body)
+    return _query(body["collection_names"], body)
 
 
 @blp.route("/delete", methods=["POST"])

@@ -19,15 +19,13 @@ import redis
 from shared import socket_events
 from shared.db import session_scope
 from shared.errors import ServiceError
-from shared.jobs import events, service
+from shared.jobs import catalog, events
 from shared.jobs.events import JobEvent
 from shared.redis_client import get_redis
 from shared.services import chat_flow, chats
 
 log = logging.getLogger(__name__)
 
-ACTOR = "llm.chat_completion"
-TASKS_ACTOR = "chat_tasks.generate"
 TASK_FLAGS = ("title_generation", "tags_generation", "follow_up_generation")
 KEEPALIVE = 1.0
 """Seconds each blocking read of the job's log waits (kept under any Redis socket timeout)."""
@@ -115,7 +113,8 @@ def _last_event_id(job_id: str) -> str | None:
 
 def _target(message: dramatiq.Message) -> tuple[str, str, dict] | None:
     background = message.kwargs.get("background")
-    if message.actor_name != ACTOR or not isinstance(background, dict) or not message.kwargs.get("job_id"):
+    if (message.actor_name != catalog.CHAT_COMPLETION.name or not isinstance(background, dict)
+            or not message.kwargs.get("job_id")):
         return None
     if not background.get("chat_id") or not background.get("message_id") or not message.kwargs.get("owner_id"):
         return None
@@ -155,12 +154,9 @@ class ChatDelivery(dramatiq.Middleware):
             return
         try:
             with session_scope() as session:
-                service.enqueue(
-                    session, actor=TASKS_ACTOR, queue="llm", kind="chat.tasks", owner_id=owner_id,
-                    payload={"owner_id": owner_id, "chat_id": background["chat_id"],
-                             "message_id": background["message_id"], "model": message.kwargs.get("model"),
-                             "tasks": tasks},
-                    related_type="chat", related_id=background["chat_id"], parent_id=job_id,
-                )
+                payload = catalog.ChatTasks(owner_id, background["chat_id"], background["message_id"],
+                                            message.kwargs.get("model"), tasks)
+                catalog.send(session, catalog.CHAT_TASKS, payload, owner_id=owner_id, related_type="chat",
+                             related_id=background["chat_id"], parent_id=job_id)
         except Exception:  # the reply is done and saved; only its title/tags/follow-ups are lost
             log.exception("chat tasks for job %s not enqueued", job_id)

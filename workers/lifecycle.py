@@ -3,9 +3,9 @@
 Before the actor runs, the delivery claims its job (``queued`` → ``running``, or the same delivery
 again after a worker died mid-job); a message whose job is already taken, finished or cancelled is
 skipped, so duplicates never run twice. A message may go out while its job's row is being inserted
-(``shared.jobs.service``), so a delivery that finds no row yet tries again for up to ``JOB_ROW_WAIT_MS``
+(``shared.jobs.enqueue``), so a delivery that finds no row yet tries again for up to ``JOB_ROW_WAIT_MS``
 (5 s) before skipping it (its sender died in between). The first delivery of a message whose sender
-inserted the row already claimed for it (``SENT_CLAIMED``, see ``shared.jobs.service.CLAIM_AHEAD``)
+inserted the row already claimed for it (``SENT_CLAIMED``, see ``shared.jobs.enqueue.CLAIM_AHEAD``)
 does not claim: its actor starts with no database round trip. Only a first delivery can be one: a
 retry counts its retries, and a redelivery (its worker died) comes no sooner than the redelivery
 timeout after the message was sent; those claim as any delivery does (a row claimed by its sender has
@@ -33,7 +33,7 @@ from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
 from shared.errors import ServiceError, UpstreamError
-from shared.jobs import current, events, results, service
+from shared.jobs import current, enqueue, events, results
 from shared.jobs.config import get_job_settings
 from shared.jobs.current import Events
 from shared.jobs.rows import job_exists, update_job
@@ -54,7 +54,7 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
     if isinstance(exception, ServiceError):
         return {"type": type(exception).__name__, "message": exception.detail, "status": exception.status}
     if isinstance(exception, redis.RedisError):
-        return dict(service.UNAVAILABLE)
+        return dict(enqueue.UNAVAILABLE)
     if isinstance(exception, (requests.Timeout, TimeoutError)):
         return {"type": "upstream", "message": "The upstream service timed out.", "status": 504}
     if isinstance(exception, TRANSIENT):
@@ -75,7 +75,7 @@ def _until_row(job_id: str, write: Callable[[], bool], row_wait: float | None = 
         if job_exists(job_id):
             return write()  # inserted since the last try, or there all along and the write does not apply
         if time.monotonic() > deadline:
-            service.forget_sent(job_id)
+            enqueue.forget_sent(job_id)
             return False
         time.sleep(pause)
         pause = min(pause * 2, 0.05)
@@ -109,7 +109,7 @@ class JobLifecycle(Middleware):
     def sent_claimed(message) -> bool:
         """The first delivery of a message whose job's row was inserted claimed for it (see the module
         docstring). Half the redelivery timeout leaves room for clocks that differ between hosts."""
-        if not message.options.get(service.SENT_CLAIMED) or message.options.get("retries"):
+        if not message.options.get(enqueue.SENT_CLAIMED) or message.options.get("retries"):
             return False
         return current_millis() - message.message_timestamp < get_job_settings().redelivery_timeout_ms / 2
 
@@ -152,7 +152,7 @@ class JobLifecycle(Middleware):
             _update(job.job_id, status="succeeded", result=value, result_path=path, progress=1.0,
                     finished_at=now())
             return [("result", {"result": value, "stored": path is not None}), ("status", {"status": "succeeded"})]
-        service.mark_sent(job.job_id)  # Retries has queued the next attempt (delayed by its backoff)
+        enqueue.mark_sent(job.job_id)  # Retries has queued the next attempt (delayed by its backoff)
         error = describe(exception)
         _update(job.job_id, status="queued", error=error, progress_message=f"Retrying: {error['message']}")
         return [("progress", {"progress": 0.0, "message": f"Retrying: {error['message']}"})]

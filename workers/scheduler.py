@@ -1,4 +1,5 @@
-"""The scheduler process (``python -m workers.scheduler``): sends periodic Dramatiq messages.
+"""The scheduler process (``python -m workers.scheduler``): sends the periodic Dramatiq messages
+the job catalog declares (``JobSpec.every``).
 
 Each entry runs once per period slot (``floor(time / every)``): before sending, a scheduler claims
 the slot with ``SET NX`` in Redis, so two schedulers (a deploy overlap, a mistake) send it once.
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 import redis
 from dramatiq import Message
 
-from shared.jobs import broker
+from shared.jobs import broker, catalog
 from shared.redis_client import get_redis, key
 
 log = logging.getLogger("switchyard.scheduler")
@@ -28,12 +29,8 @@ class Periodic:
     """Seconds between runs."""
 
 
-SCHEDULE = (
-    Periodic("system.resend_stale_jobs", "default", 30),
-    Periodic("system.prune_jobs", "default", 3600),
-    Periodic("system.prune_revoked_tokens", "default", 3600),
-    Periodic("llm.refresh_models", "llm", 300),
-)
+SCHEDULE = tuple(Periodic(spec.name, spec.queue, spec.every) for spec in catalog.SCHEDULED)
+"""Every entry, from the catalog."""
 
 
 def tick(schedule: tuple[Periodic, ...] = SCHEDULE, now: float | None = None) -> list[str]:

@@ -6,8 +6,7 @@ transaction, so these run on autocommit engines without pre-ping (when the datab
 connection, the pool is replaced and the statement retried once). Each statement shape is compiled once
 per engine to the driver's SQL and run on the pooled DBAPI connection with the column types' own bind
 processors: SQLAlchemy's per-execution machinery (connection wrapper, execution context, result object)
-cost 0.18 ms of CPU per statement, more than the driver's whole round trip (0.12 ms), measured on
-PostgreSQL here.
+costs more CPU per statement than the driver's whole round trip.
 """
 from __future__ import annotations
 
@@ -137,7 +136,7 @@ def job_exists(job_id: str) -> bool:
 def _update_statement(columns: tuple[str, ...], claim: bool) -> Update:
     """``UPDATE job SET <columns>, updated_at WHERE id = :job_id`` with bound values. A ``claim`` also
     counts the attempt and only takes a queued job, the one this delivery already runs, or one its sender
-    inserted claimed that no delivery has recorded itself on (``shared.jobs.service.CLAIM_AHEAD``)."""
+    inserted claimed that no delivery has recorded itself on (``shared.jobs.enqueue.CLAIM_AHEAD``)."""
     values = {name: bindparam(f"new_{name}", type_=JOBS.c[name].type) for name in (*columns, "updated_at")}
     statement = update(JOBS).where(JOBS.c.id == bindparam("job_id"))
     if claim:

@@ -9,8 +9,8 @@ from sqlalchemy.orm import Session
 
 from shared import messages
 from shared.errors import BadRequest, NotFound, ServiceError
-from shared.jobs.service import enqueue
 from shared.db import lock_row_on_sqlite
+from shared.jobs import catalog
 from shared.models import File, Knowledge, KnowledgeFile, User
 from shared.models.job import Job
 from shared.models.base import new_id, now
@@ -164,18 +164,11 @@ def response_headers(file: File, attachment: bool) -> tuple[str, dict[str, str]]
                           "Content-Security-Policy": "default-src 'none'; sandbox"}
 
 
-ON_FAILURE = {"on_failure": "files.mark_failed"}
-"""Dramatiq callback that records a file job's final failure on the file."""
-
-
 def enqueue_embedding(session: Session, file: File, owner_id: str, collection_name: str | None = None,
                       parent_id: str | None = None, job_id: str | None = None) -> Job:
     """Enqueue the embedding step for a file whose text is extracted (``embeddings`` queue)."""
-    return enqueue(
-        session, actor="embeddings.index_file", queue="embeddings", kind="file.embed", owner_id=owner_id,
-        payload={"file_id": file.id, "collection_name": collection_name}, related_type="file",
-        related_id=file.id, parent_id=parent_id, options=ON_FAILURE, job_id=job_id,
-    )
+    return catalog.send(session, catalog.INDEX_FILE, catalog.IndexFile(file.id, collection_name), owner_id=owner_id,
+                        related_type="file", related_id=file.id, parent_id=parent_id, job_id=job_id)
 
 
 def start_processing(session: Session, file: File, owner_id: str, collection_name: str | None = None,
@@ -184,11 +177,8 @@ def start_processing(session: Session, file: File, owner_id: str, collection_nam
     commit before the message leaves, so the job never sees the file without them. Returns the job."""
     job_id = new_id()
     update_data(session, file, status="pending", error=None, job_id=job_id)
-    return enqueue(
-        session, actor="files.process", queue="files", kind="file.process", owner_id=owner_id,
-        payload={"file_id": file.id, "collection_name": collection_name, "use_content": use_content},
-        related_type="file", related_id=file.id, options=ON_FAILURE, job_id=job_id,
-    )
+    return catalog.send(session, catalog.PROCESS_FILE, catalog.ProcessFile(file.id, collection_name, use_content),
+                        owner_id=owner_id, related_type="file", related_id=file.id, job_id=job_id)
 
 
 def reprocess_in_knowledge(session: Session, user: User, knowledge: Knowledge, file_id: str) -> Job:

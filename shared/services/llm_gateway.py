@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from shared import messages
 from shared.errors import BadRequest, Forbidden, ServiceError
-from shared.jobs import service as jobs
+from shared.jobs import catalog
+from shared.jobs.enqueue import CLAIM_AHEAD
 from shared.models import Job, User
 from shared.services import chat_flow, chat_rag, connections, models_registry
 from shared.services.connections import Connection, Kind
@@ -48,8 +49,7 @@ def request_refresh(session: Session) -> Job | None:
     """Enqueue a model refresh unless one is already under way."""
     if not models_registry.claim_refresh():
         return None
-    return jobs.enqueue(session, actor="llm.refresh_models", queue="llm", kind="models.refresh",
-                        owner_id=None, payload={})
+    return catalog.send(session, catalog.REFRESH_MODELS, catalog.Nothing(), owner_id=None)
 
 
 def config_changed(session: Session) -> None:
@@ -120,13 +120,10 @@ def enqueue_proxy(session: Session, user: User, conn: Connection, method: str, p
                   body: dict | None = None, *, stream: bool = False, kind: str | None = None,
                   options: dict | None = None) -> Job:
     if method == "GET" or path in ANSWER_ONLY:
-        options = {**(options or {}), jobs.CLAIM_AHEAD: True}
-    return jobs.enqueue(
-        session, actor="llm.proxy", queue="llm", kind=kind or f"{conn.kind}.{path.strip('/').replace('/', '.')}",
-        owner_id=user.id, options=options,
-        payload={"provider": conn.kind, "url_idx": conn.idx, "method": method, "path": path, "body": body,
-                 "stream": stream},
-    )
+        options = {**(options or {}), CLAIM_AHEAD: True}
+    return catalog.send(session, catalog.PROXY, catalog.Proxy(conn.kind, conn.idx, method, path, body, stream),
+                        owner_id=user.id, kind=kind or f"{conn.kind}.{path.strip('/').replace('/', '.')}",
+                        options=options)
 
 
 def ollama_target(session: Session, user: User, body: dict, url_idx: int | None) -> tuple[Connection, dict]:
@@ -148,8 +145,8 @@ def ollama_target(session: Session, user: User, body: dict, url_idx: int | None)
 
 
 def enqueue_ollama_overview(session: Session, user: User, path: str) -> Job:
-    return jobs.enqueue(session, actor="llm.ollama_overview", queue="llm", kind=f"ollama.{path.split('/')[-1]}",
-                        owner_id=user.id, payload={"path": path})
+    return catalog.send(session, catalog.OLLAMA_OVERVIEW, catalog.OllamaOverview(path), owner_id=user.id,
+                        kind=f"ollama.{path.split('/')[-1]}")
 
 
 def enqueue_pull(session: Session, user: User, body: dict, url_idx: int) -> Job:
@@ -168,8 +165,8 @@ def enqueue_verify(session: Session, user: User, provider: Kind, url: str, key: 
     """Check an upstream before saving it (admin): a job calls its version / models endpoint."""
     if not url.startswith(("http://", "https://")):
         raise BadRequest(f"Invalid URL: {url!r} (it must start with http:// or https://)")
-    return jobs.enqueue(session, actor="llm.verify", queue="llm", kind=f"{provider}.verify", owner_id=user.id,
-                        payload={"provider": provider, "url": url, "key": key, "config": config or {}})
+    return catalog.send(session, catalog.VERIFY, catalog.Verify(provider, url, key, config or {}), owner_id=user.id,
+                        kind=f"{provider}.verify")
 
 
 # -- the unified endpoints ---------------------------------------------------------------------------
@@ -187,12 +184,11 @@ def is_background(body: dict) -> bool:
 def _enqueue_chat(session: Session, user: User, entry: dict, conn: Connection, request: dict,
                   background: dict | None, related_id: str | None, rag: dict | None) -> Job:
     # A background reply is saved into the chat and delivered over socket.io: it runs only once claimed.
-    return jobs.enqueue(
-        session, actor="llm.chat_completion", queue="llm", kind="chat.completion", owner_id=user.id,
-        related_type="chat" if related_id else None, related_id=related_id,
-        options=None if background else {jobs.CLAIM_AHEAD: True},
-        payload={"provider": conn.kind, "url_idx": conn.idx, "model": entry["id"], "body": request,
-                 "owner_id": user.id, "background": background, "rag": rag},
+    return catalog.send(
+        session, catalog.CHAT_COMPLETION,
+        catalog.ChatCompletion(conn.kind, conn.idx, entry["id"], request, user.id, background, rag),
+        owner_id=user.id, related_type="chat" if related_id else None, related_id=related_id,
+        options=None if background else {CLAIM_AHEAD: True},
     )
 
 
@@ -249,11 +245,9 @@ def start_embeddings(session: Session, user: User, body: dict) -> Job:
     entry, conn = resolve(session, user, body.get("model"))
     if body.get("input") is None:
         raise BadRequest("Invalid request: input: Missing data for required field.")
-    return jobs.enqueue(session, actor="llm.embeddings", queue="llm", kind="embeddings", owner_id=user.id,
-                        options={jobs.CLAIM_AHEAD: True},
-                        payload={"provider": conn.kind, "url_idx": conn.idx, "model": entry["id"],
-                                 "body": {"input": body["input"], **({"dimensions": body["dimensions"]}
-                                                                     if body.get("dimensions") else {})}})
+    request = {"input": body["input"], **({"dimensions": body["dimensions"]} if body.get("dimensions") else {})}
+    return catalog.send(session, catalog.EMBEDDINGS, catalog.Embeddings(conn.kind, conn.idx, entry["id"], request),
+                        owner_id=user.id)
 
 
 def openai_connection(session: Session, user: User, model: str | None) -> tuple[Connection, str]:

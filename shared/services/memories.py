@@ -6,11 +6,13 @@ from sqlalchemy.orm import Session
 
 from shared import messages
 from shared.errors import Forbidden, NotFound
-from shared.models import Memory, User
+from shared.jobs import catalog
+from shared.models import Job, Memory, User
 from shared.models.base import now
 from shared.rag.embedding import get_embedder
 from shared.rag.vectors import ChunkIn, get_vector_store
 from shared.services import app_config, permissions
+from shared.services import retrieval
 from shared.services.retrieval import memory_collection
 
 TYPES = ("user", "context")
@@ -32,6 +34,7 @@ def add_memory(session: Session, user: User, content: str, type_: str = "context
     memory = Memory(user_id=user.id, content=content, type=type_, path=path, meta={})
     session.add(memory)
     session.flush()
+    request_index(session, user)
     return memory
 
 
@@ -53,17 +56,32 @@ def update_memory(session: Session, user: User, memory_id: str, *, content: str 
         memory.path = path
     memory.updated_at = now()
     session.flush()
+    request_index(session, user)
     return memory
 
 
 def delete_memory(session: Session, user: User, memory_id: str) -> None:
     session.delete(_own(session, user, memory_id))
     session.flush()
+    request_index(session, user)
 
 
 def delete_all(session: Session, user: User) -> None:
     session.execute(delete(Memory).where(Memory.user_id == user.id))
     get_vector_store().delete(session, collection=memory_collection(user.id))
+
+
+def request_index(session: Session, user: User) -> Job:
+    """The user's memory collection follows the rows: a job rebuilds it (commits the session's changes)."""
+    return catalog.send(session, catalog.INDEX_MEMORIES, catalog.IndexMemories(user.id), owner_id=user.id)
+
+
+def start_query(session: Session, user: User, content: str, k: int) -> Job:
+    """A job that finds the ``k`` memories closest to ``content``; 404 without any memory."""
+    if not list_memories(session, user):
+        raise NotFound("No memories found for user")
+    return retrieval.enqueue_query(session, user, [memory_collection(user.id)], content, k, None, False,
+                                   kind="memory.query")
 
 
 def _vector_text(memory: Memory) -> str:

@@ -9,7 +9,8 @@ from sqlalchemy.orm import Session
 
 from shared import messages
 from shared.errors import Forbidden, NotFound
-from shared.models import File, Knowledge, User
+from shared.jobs import catalog
+from shared.models import File, Job, Knowledge, User
 from shared.rag import config as rag_config
 from shared.rag.embedding import get_embedder
 from shared.rag.vectors import Hit, get_vector_store
@@ -53,6 +54,36 @@ def text_collection(session: Session, user: User, content: str, requested: str |
         return hashlib.sha256(content.encode()).hexdigest()
     check_collections(session, user, [requested], "write")
     return requested
+
+
+def start_query(session: Session, user: User, collection_names: list[str], query: str, k: int | None = None,
+                r: float | None = None, hybrid: bool | None = None) -> Job:
+    """A job that searches collections the user may read (``k`` defaults to the admin's ``TOP_K``)."""
+    check_collections(session, user, collection_names)
+    return enqueue_query(session, user, collection_names, query, k or int(rag_config.get(session, "TOP_K")), r, hybrid)
+
+
+def enqueue_query(session: Session, user: User, collection_names: list[str], query: str, k: int,
+                  r: float | None = None, hybrid: bool | None = None, kind: str | None = None) -> Job:
+    """Enqueue the job that embeds ``query`` and searches the collections (the caller checked them)."""
+    return catalog.send(session, catalog.QUERY, catalog.Query(collection_names, query, k, r, hybrid),
+                        owner_id=user.id, kind=kind)
+
+
+def start_index_text(session: Session, user: User, name: str, content: str, requested: str | None) -> Job:
+    """A job that indexes a text into ``text_collection``."""
+    collection = text_collection(session, user, content, requested)
+    return catalog.send(session, catalog.INDEX_TEXT, catalog.IndexText(collection, name, content, user.id),
+                        owner_id=user.id)
+
+
+def update_embedding_config(session: Session, user: User, body: dict) -> dict:
+    """Switch the embedding engine or model; stored vectors no longer match, so a job re-embeds
+    everything (its id in ``reindex_job_id``)."""
+    config, changed = rag_config.update_embedding_config(session, body)
+    if changed:
+        config["reindex_job_id"] = catalog.send(session, catalog.REINDEX, catalog.Nothing(), owner_id=user.id).id
+    return config
 
 
 def _keyword_score(query_terms: set[str], text: str) -> float:

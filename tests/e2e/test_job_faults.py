@@ -8,7 +8,8 @@ import time
 import requests
 
 from shared.db import session_scope
-from shared.jobs import broker, events, service
+from shared.jobs import broker, events
+from shared.jobs import enqueue as protocol
 from shared.models import Job
 from shared.redis_client import get_redis
 from tests.e2e.processes import free_port, private_redis, web_server
@@ -19,8 +20,8 @@ FAST_REDELIVERY = {"JOB_REDELIVERY_TIMEOUT_MS": "2000", "JOB_MAINTENANCE_INTERVA
 
 def enqueue(actor: str, **payload) -> str:
     with session_scope() as session:
-        return service.enqueue(session, actor=actor, queue="default", kind=actor, owner_id=None,
-                               payload=payload).id
+        return protocol.enqueue(session, actor=actor, queue="default", kind=actor, owner_id=None,
+                                payload=payload).id
 
 
 def test_worker_killed_mid_job_is_redelivered_and_finishes_once():

@@ -8,6 +8,7 @@ from contextlib import contextmanager
 
 from shared.db import session_scope
 from shared.jobs import service
+from shared.jobs.enqueue import enqueue, message_for
 from shared.models import Job, User
 from tests.jobs.test_lifecycle import finish, row, run
 
@@ -60,8 +61,8 @@ def wait_running(job_id: str, timeout: float = 10) -> None:
 def test_hung_upstream_hits_the_time_limit(worker):
     with hung_upstream() as (port, closed):
         with session_scope() as session:
-            job_id = service.enqueue(session, actor="tests.hang", queue="default", kind="tests.hang",
-                                     owner_id=None, payload={"port": port}, options={"time_limit": 1000}).id
+            job_id = enqueue(session, actor="tests.hang", queue="default", kind="tests.hang",
+                             owner_id=None, payload={"port": port}, options={"time_limit": 1000}).id
         started = time.monotonic()
         seen = finish(job_id)
         assert 0.9 < time.monotonic() - started < 5
@@ -106,7 +107,7 @@ def test_cancelled_queued_job_never_starts(worker, admin):
         # Its message is delivered anyway (as after a race): the worker must skip it.
         from shared.jobs import broker
 
-        broker.send(service.message_for(job))
+        broker.send(message_for(job))
     time.sleep(0.5)
     stored = row(job.id)
     assert (stored.status, stored.attempts, stored.started_at) == ("cancelled", 0, None)

@@ -6,6 +6,7 @@ import time
 
 from shared.db import session_scope
 from shared.jobs import broker, events, rows, service
+from shared.jobs.enqueue import enqueue, mark_sent, message_for, sent_key
 from shared.models import Job
 from shared.models.base import new_id, now
 from shared.redis_client import get_redis, key
@@ -14,8 +15,8 @@ from workers.lifecycle import JobLifecycle
 
 def run(actor: str, **payload) -> str:
     with session_scope() as session:
-        return service.enqueue(session, actor=actor, queue="default", kind=actor, owner_id=None,
-                               payload=payload).id
+        return enqueue(session, actor=actor, queue="default", kind=actor, owner_id=None,
+                       payload=payload).id
 
 
 def finish(job_id: str, timeout: float = 15) -> list[events.JobEvent]:
@@ -166,7 +167,7 @@ def new_job(actor: str, **payload) -> Job:
 def test_a_message_that_overtakes_its_row_runs_once_the_row_is_in(worker):
     """The enqueue sends the message first and inserts the row meanwhile; a worker that is quicker waits."""
     job = new_job("tests.echo", value="late row")
-    broker.send(service.message_for(job))
+    broker.send(message_for(job))
     time.sleep(0.3)
     rows.insert_job(job)
     assert finish(job.id)[-2].data["result"] == {"echo": "late row"}
@@ -182,11 +183,11 @@ def test_a_claim_waits_for_a_row_inserted_meanwhile():
 
 def test_a_message_whose_row_never_comes_is_skipped_and_left_to_the_sweep():
     job = new_job("tests.echo")
-    service.mark_sent(job.id)
+    mark_sent(job.id)
     started = time.monotonic()
     assert not JobLifecycle.claim(job.id, "delivery-1", row_wait=0.3)
     assert 0.3 <= time.monotonic() - started < 2
-    assert not get_redis().exists(service.sent_key(job.id))  # a row inserted after all is sent again
+    assert not get_redis().exists(sent_key(job.id))  # a row inserted after all is sent again
 
 
 def test_a_job_that_is_not_waiting_is_not_claimed_without_waiting():

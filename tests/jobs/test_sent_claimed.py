@@ -8,6 +8,7 @@ from dramatiq.common import current_millis
 
 from shared.db import session_scope
 from shared.jobs import broker, events, rows, service
+from shared.jobs.enqueue import CLAIM_AHEAD, enqueue, message_for
 from shared.jobs.config import get_job_settings
 from shared.models import Job
 from shared.redis_client import get_redis, key
@@ -17,15 +18,15 @@ from tests.jobs.test_lifecycle import finish, new_job, row
 
 
 def sent_claimed(actor: str, **payload) -> Job:
-    """A job whose row is (to be) inserted as ``service.enqueue`` inserts one with ``claim_ahead``."""
+    """A job whose row is (to be) inserted as ``enqueue`` inserts one with ``claim_ahead``."""
     job = new_job(actor, **payload)
-    job.options, job.status, job.attempts, job.started_at = {service.CLAIM_AHEAD: True}, "running", 1, job.created_at
+    job.options, job.status, job.attempts, job.started_at = {CLAIM_AHEAD: True}, "running", 1, job.created_at
     return job
 
 
 def send(job: Job, *, age_ms: int = 0) -> None:
     """Send the job's message as its sender does (``sent_claimed``), ``age_ms`` after it was first sent."""
-    message = service.message_for(job, sent_claimed=True)
+    message = message_for(job, sent_claimed=True)
     broker.send(message.copy(message_timestamp=current_millis() - age_ms) if age_ms else message)
 
 
@@ -36,8 +37,8 @@ def runs(job: Job) -> int:
 def test_enqueue_inserts_the_row_claimed_and_sends_the_message_marked():
     with session_scope() as session:
         # on a queue the module's worker does not consume: the row is seen as its sender left it
-        job = service.enqueue(session, actor="tests.echo", queue="pipelines", kind="test", owner_id=None,
-                              payload={"value": 1}, options={service.CLAIM_AHEAD: True})
+        job = enqueue(session, actor="tests.echo", queue="pipelines", kind="test", owner_id=None,
+                      payload={"value": 1}, options={CLAIM_AHEAD: True})
     stored = row(job.id)
     assert (stored.status, stored.attempts, stored.message_id) == ("running", 1, None)
     assert stored.started_at == stored.created_at

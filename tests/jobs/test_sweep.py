@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from shared.db import session_scope
 from shared.jobs import broker, service
+from shared.jobs.enqueue import enqueue
 from shared.models import Job
 from shared.models.base import now
 from tests.jobs.test_lifecycle import finish, row
@@ -21,8 +22,7 @@ def test_sweep_resends_a_job_whose_message_was_never_sent(worker):
         session.add(fresh)
         session.commit()
         # A job whose message did leave (it waits behind others in its queue) is not sent twice.
-        waiting = service.enqueue(session, actor="tests.echo", queue="pipelines", kind="k", owner_id=None,
-                                  payload={})
+        waiting = enqueue(session, actor="tests.echo", queue="pipelines", kind="k", owner_id=None, payload={})
         waiting.updated_at = now() - 120
         session.commit()
         assert service.resend_stale(session) == 1

@@ -1,4 +1,4 @@
-"""How ``shared.jobs.service.enqueue`` commits the job row before its message is sent."""
+"""How ``shared.jobs.enqueue.enqueue`` commits the job row before its message is sent."""
 from __future__ import annotations
 
 import uuid
@@ -8,7 +8,8 @@ import redis
 from sqlalchemy import select
 
 from shared.db import get_engine, get_sessionmaker, session_scope
-from shared.jobs import events, service
+from shared.jobs import enqueue as protocol
+from shared.jobs import events
 from shared.jobs.broker import queue_depths
 from shared.models import AppConfig, Job
 from shared.redis_client import execute_loading_scripts, get_redis, key, queue_script
@@ -16,8 +17,8 @@ from tests.helpers import statements_on
 
 
 def enqueue(session, options: dict | None = None) -> Job:
-    return service.enqueue(session, actor="system.noop", queue="default", kind="test", owner_id=None,
-                           payload={"value": 1}, options=options)
+    return protocol.enqueue(session, actor="system.noop", queue="default", kind="test", owner_id=None,
+                            payload={"value": 1}, options=options)
 
 
 def test_a_session_that_has_not_touched_the_database_inserts_the_row_alone():
@@ -45,9 +46,9 @@ def test_the_callers_changes_commit_with_the_row_before_the_message():
 def test_a_session_that_read_the_database_commits_before_the_message():
     with session_scope() as session:
         session.get(AppConfig, "anything")
-        assert session.info.get(service.IN_DATABASE)
+        assert session.info.get(protocol.IN_DATABASE)
         job = enqueue(session)
-        assert service.IN_DATABASE not in session.info  # its transaction was committed
+        assert protocol.IN_DATABASE not in session.info  # its transaction was committed
         with session_scope() as other:
             assert other.get(Job, job.id) is not None
 
@@ -73,14 +74,14 @@ def test_a_script_a_process_has_not_used_yet_is_loaded_before_its_first_pipeline
 
 
 @pytest.mark.parametrize(("others_under_way", "options"), [
-    (False, None), (False, {service.CLAIM_AHEAD: True}), (True, None)])
+    (False, None), (False, {protocol.CLAIM_AHEAD: True}), (True, None)])
 def test_the_row_and_the_message_go_out_whether_or_not_other_enqueues_are_under_way(others_under_way, options):
     """Alone, an enqueue sends its message while its INSERT runs (INSERT first, or the message first for
     a job its sender claims); with other enqueues under way in the process (the semaphore taken), the row
     is committed first. Either way both are there afterwards."""
     queued_before = queue_depths(["default"])["default"]["waiting"]
     if others_under_way:
-        assert service._overlapping.acquire(blocking=False)
+        assert protocol._overlapping.acquire(blocking=False)
     try:
         session = get_sessionmaker()()
         try:
@@ -89,19 +90,19 @@ def test_the_row_and_the_message_go_out_whether_or_not_other_enqueues_are_under_
             session.close()
     finally:
         if others_under_way:
-            service._overlapping.release()
+            protocol._overlapping.release()
     with session_scope() as other:
         assert other.get(Job, job.id).status == ("running" if options else "queued")
     assert queue_depths(["default"])["default"]["waiting"] == queued_before + 1
     assert [e.data for e in events.read_after(job.id, None)] == ([] if options else [{"status": "queued"}])
 
 
-@pytest.mark.parametrize("options", [None, {service.CLAIM_AHEAD: True}])
+@pytest.mark.parametrize("options", [None, {protocol.CLAIM_AHEAD: True}])
 def test_a_message_redis_refuses_leaves_the_row_failed_whichever_goes_first(monkeypatch, options):
     def refuse(_job) -> None:
         raise redis.ConnectionError("refused")
 
-    monkeypatch.setattr(service, "_send", refuse)
+    monkeypatch.setattr(protocol, "_send", refuse)
     session = get_sessionmaker()()
     try:
         with pytest.raises(redis.ConnectionError):
@@ -110,4 +111,4 @@ def test_a_message_redis_refuses_leaves_the_row_failed_whichever_goes_first(monk
         session.close()
     with session_scope() as other:
         (job,) = other.scalars(select(Job).where(Job.kind == "test", Job.status == "failed")).all()
-        assert job.error == service.UNAVAILABLE
+        assert job.error == protocol.UNAVAILABLE

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 
 from shared.db import session_scope
-from shared.jobs import service
+from shared.jobs.enqueue import CLAIM_AHEAD
 from shared.models import User
 from shared.services import llm_gateway
 from shared.services.connections import Connection
@@ -22,7 +22,7 @@ OLLAMA = Connection("ollama", 0, "http://127.0.0.1:9", None, {})
 def test_only_proxied_calls_that_change_nothing_upstream_are_claimed_ahead(admin, method, path, ahead):
     with session_scope() as session:
         job = llm_gateway.enqueue_proxy(session, session.get(User, admin["id"]), OLLAMA, method, path, {})
-        assert bool(job.options.get(service.CLAIM_AHEAD)) is ahead
+        assert bool(job.options.get(CLAIM_AHEAD)) is ahead
 
 
 def test_a_pull_keeps_its_own_options_and_is_not_claimed_ahead(admin):
@@ -38,4 +38,4 @@ def test_a_chat_completion_is_claimed_ahead_unless_it_is_saved_into_a_chat(admin
     with session_scope() as session:
         job = llm_gateway._enqueue_chat(session, session.get(User, admin["id"]), {"id": "llama-fake:latest"}, OLLAMA,
                                         {"messages": [{"role": "user", "content": "hi"}]}, background, None, None)
-        assert bool(job.options.get(service.CLAIM_AHEAD)) is ahead
+        assert bool(job.options.get(CLAIM_AHEAD)) is ahead

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from functools import cached_property
 
 from shared.db import session_scope
-from shared.jobs import service
+from shared.jobs import catalog, service
 from shared.services import connections, models_registry
 from tests.helpers import bearer, signup
 
@@ -185,8 +185,7 @@ class Owned:
     def job(self) -> str:
         """A finished (cancelled) job, so that following its events ends at once."""
         with session_scope() as session:
-            job = service.enqueue(session, actor="system.noop", queue="default", kind="system.noop",
-                                  owner_id=self.owner.id, payload={"value": None})
+            job = catalog.send(session, catalog.NOOP, catalog.Noop(), owner_id=self.owner.id, kind="system.noop")
             service.request_cancel(session, job)
             return job.id
 

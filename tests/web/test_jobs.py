@@ -7,6 +7,7 @@ import time
 import pytest
 
 from shared.db import session_scope
+from shared.jobs import enqueue as protocol
 from shared.jobs import service
 from shared.models import Job, User
 from tests.helpers import bearer
@@ -15,9 +16,9 @@ from tests.jobs.worker import worker  # noqa: F401  (the fixture)
 
 def enqueue(owner_id: str, actor: str = "tests.echo", related: str | None = None, **payload) -> str:
     with session_scope() as session:
-        return service.enqueue(session, actor=actor, queue="default", kind=actor, owner_id=owner_id,
-                               payload=payload, related_type="chat" if related else None,
-                               related_id=related).id
+        return protocol.enqueue(session, actor=actor, queue="default", kind=actor, owner_id=owner_id,
+                                payload=payload, related_type="chat" if related else None,
+                                related_id=related).id
 
 
 def sse_events(response, limit: int = 200) -> list[dict]:
