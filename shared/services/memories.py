@@ -11,8 +11,7 @@ from shared.models import Job, Memory, User
 from shared.models.base import now
 from shared.rag.embedding import get_embedder
 from shared.rag.vectors import ChunkIn, get_vector_store
-from shared.services import app_config, permissions
-from shared.services import retrieval
+from shared.services import app_config, permissions, retrieval
 from shared.services.retrieval import memory_collection
 
 TYPES = ("user", "context")
@@ -80,7 +79,7 @@ def start_query(session: Session, user: User, content: str, k: int) -> Job:
     """A job that finds the ``k`` memories closest to ``content``; 404 without any memory."""
     if not list_memories(session, user):
         raise NotFound("No memories found for user")
-    return retrieval.enqueue_query(session, user, [memory_collection(user.id)], content, k, None, False,
+    return retrieval.enqueue_query(session, user, [memory_collection(user.id)], content, k, r=None, hybrid=False,
                                    kind="memory.query")
 
 

@@ -60,7 +60,8 @@ def start_query(session: Session, user: User, collection_names: list[str], query
                 r: float | None = None, hybrid: bool | None = None) -> Job:
     """A job that searches collections the user may read (``k`` defaults to the admin's ``TOP_K``)."""
     check_collections(session, user, collection_names)
-    return enqueue_query(session, user, collection_names, query, k or int(rag_config.get(session, "TOP_K")), r, hybrid)
+    k = k or int(rag_config.get(session, "TOP_K"))
+    return enqueue_query(session, user, collection_names, query, k, r, hybrid)
 
 
 def enqueue_query(session: Session, user: User, collection_names: list[str], query: str, k: int,
