@@ -14,9 +14,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from shared import messages as texts
+from shared.db import lock_row_on_sqlite
 from shared.errors import BadRequest, NotFound, Unauthorized
 from shared.jobs import service as jobs
-from shared.db import lock_row_on_sqlite
 from shared.models import Chat, ChatTag, Job, SharedChat, User
 from shared.models.base import new_id, now
 from shared.services import app_config, chat_history, folders, permissions, tags

@@ -8,8 +8,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared import messages
-from shared.errors import BadRequest, NotFound, ServiceError
 from shared.db import lock_row_on_sqlite
+from shared.errors import BadRequest, NotFound, ServiceError
 from shared.jobs import catalog
 from shared.models import File, Knowledge, KnowledgeFile, User
 from shared.models.job import Job
