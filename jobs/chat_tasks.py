@@ -9,13 +9,12 @@ from __future__ import annotations
 import logging
 
 import workers.broker  # noqa: F401  (actors bind to the worker's broker)
-from jobs import llm
 from shared import socket_events
 from shared.db import session_scope
 from shared.errors import ServiceError, UpstreamError
 from shared.jobs import catalog
 from shared.models import User
-from shared.services import chat_history, chat_tasks, chats, llm_gateway
+from shared.services import chat_history, chat_tasks, chats, llm_clients, llm_gateway
 
 log = logging.getLogger(__name__)
 
@@ -29,11 +28,12 @@ def _conversation(owner_id: str, chat_id: str, message_id: str) -> list[dict]:
 
 
 def _complete(owner_id: str, model_id: str, prompt: str) -> str:
-    """One non-streamed completion of ``prompt`` on the model's connection (the gateway's own step)."""
+    """One non-streamed completion of ``prompt`` on the model's connection."""
     with session_scope() as session:
         _, conn = llm_gateway.resolve(session, session.get(User, owner_id), model_id)
-    answer = llm.complete(conn.kind, conn.idx, model_id,
-                          {"model": model_id, "stream": False, "messages": [{"role": "user", "content": prompt}]})
+    _, client = llm_clients.open_client(conn.kind, conn.idx, owner_id, model_id=model_id)
+    answer = client.chat({"model": conn.upstream_model(model_id),
+                          "messages": [{"role": "user", "content": prompt}]}, model_id)
     return (((answer.get("choices") or [{}])[0]).get("message") or {}).get("content") or ""
 
 

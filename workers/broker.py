@@ -12,7 +12,6 @@ import dramatiq
 from dramatiq.middleware import AgeLimit, Callbacks, Pipelines, ShutdownNotifications
 
 from shared.jobs.broker import make_broker
-from workers.chat_delivery import ChatDelivery
 from workers.lifecycle import JobLifecycle
 from workers.retries import TransientRetries
 from workers.shutdown import GracefulGroupStop
@@ -25,7 +24,6 @@ broker = make_broker(
         JobLifecycle(),
         TransientRetries(max_retries=5, min_backoff=1000, max_backoff=300_000),
         JobSupervisor(),
-        ChatDelivery(),  # socket.io delivery of the web app's chat replies
         FollowWatchedValues(),
         GracefulGroupStop(),
     ]

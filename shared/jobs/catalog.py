@@ -219,6 +219,10 @@ REFRESH_MODELS = JobSpec("llm.refresh_models", "llm", Nothing, kind="models.refr
 CHAT_TASKS = JobSpec("chat_tasks.generate", "llm", ChatTasks, kind="chat.tasks",
                      actor_options={"time_limit": 5 * MINUTE, "max_retries": 1})
 
+REPLY_FAILED = JobSpec("llm.reply_failed", "llm", JobFailed, actor_options={"max_retries": 0}, tracked=False)
+REPLY_OPTIONS = {"on_failure": REPLY_FAILED.name}
+"""A web-app reply whose job fails for good shows the error in the chat (Dramatiq's ``Callbacks``)."""
+
 MARK_FILE_FAILED = JobSpec("files.mark_failed", "files", JobFailed, actor_options={"max_retries": 0},
                            tracked=False)
 FILE_JOB_OPTIONS = {"on_failure": MARK_FILE_FAILED.name}
@@ -239,7 +243,7 @@ REINDEX = JobSpec("embeddings.reindex", "embeddings", Nothing, kind="rag.reindex
 
 SPECS: tuple[JobSpec, ...] = (
     NOOP, SLEEP, RESEND_STALE_JOBS, PRUNE_JOBS, PRUNE_REVOKED_TOKENS,
-    PROXY, OLLAMA_OVERVIEW, VERIFY, CHAT_COMPLETION, EMBEDDINGS, REFRESH_MODELS, CHAT_TASKS,
+    PROXY, OLLAMA_OVERVIEW, VERIFY, CHAT_COMPLETION, REPLY_FAILED, EMBEDDINGS, REFRESH_MODELS, CHAT_TASKS,
     MARK_FILE_FAILED, PROCESS_FILE,
     INDEX_FILE, INDEX_TEXT, QUERY, INDEX_MEMORIES, REINDEX,
 )

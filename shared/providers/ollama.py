@@ -1,11 +1,13 @@
-"""An Ollama server's API: JSON calls, NDJSON streams (``/api/chat``, ``/api/generate``, ``/api/pull``), and the
-OpenAI-compatible SSE streams of its ``/v1/`` routes."""
+"""An Ollama server's API: JSON calls, NDJSON streams (``/api/chat``, ``/api/generate``, ``/api/pull``), the
+OpenAI-compatible SSE streams of its ``/v1/`` routes, and chat completions and embeddings in OpenAI's shapes
+(converted by ``formats``)."""
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
 
 from shared.errors import UpstreamError
+from shared.providers import formats
 from shared.providers.openai import sse_chunks
 from shared.providers.upstream import Streamed, Upstream, parse_streamed
 
@@ -26,7 +28,8 @@ class OllamaClient:
         """One JSON answer (``/api/tags``, ``/api/show``, ``/api/embed``, a non-streamed chat ...)."""
         return self.http.json(method, path, body)
 
-    def tags(self) -> list[dict]:
+    def models(self) -> list[dict]:
+        """The models in ``/api/tags``."""
         answer = self.call("GET", "/api/tags")
         return (answer or {}).get("models") or []
 
@@ -46,3 +49,20 @@ class OllamaClient:
             if message is not None:
                 raise UpstreamError(f"Ollama: {message}")
             yield streamed
+
+    def chat(self, body: dict, model: str) -> dict:
+        """An OpenAI-format chat completion (``body["model"]`` is Ollama's name; ``model`` names the answer)."""
+        answer = self.call("POST", "/api/chat", formats.chat_request_to_ollama({**body, "stream": False}, body["model"]))
+        return formats.ollama_answer_to_openai(formats.CompletionIds(model), answer)
+
+    def chat_stream(self, body: dict, model: str) -> Iterator[Streamed]:
+        """Ollama's chat stream as OpenAI ``chat.completion.chunk`` objects."""
+        ids = formats.CompletionIds(model)
+        request = formats.chat_request_to_ollama({**body, "stream": True}, body["model"])
+        for index, part in enumerate(self.stream("/api/chat", request)):
+            yield Streamed.of(formats.ollama_chunk_to_openai(ids, part.value, index == 0))
+
+    def embed(self, body: dict, model: str) -> dict:
+        """OpenAI's embeddings answer, from Ollama's ``/api/embed``."""
+        answer = self.call("POST", "/api/embed", formats.embed_request_to_ollama(body, body["model"]))
+        return formats.ollama_embed_to_openai(answer, model)

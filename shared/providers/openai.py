@@ -132,3 +132,15 @@ class OpenAIClient:
     def stream(self, path: str, body: dict) -> Iterator[Streamed]:
         """The JSON chunks of the SSE answer (see :func:`sse_chunks`)."""
         return sse_chunks(self.http, *self._route(path, {**body, "stream": True}))
+
+    def chat(self, body: dict, model: str) -> dict:
+        """A ``chat.completion``, as the server answered it (``model`` names converted answers only)."""
+        return self.call("POST", "/chat/completions", {**body, "stream": False})
+
+    def chat_stream(self, body: dict, model: str) -> Iterator[Streamed]:
+        """The ``chat.completion.chunk`` objects of a streamed chat completion."""
+        return self.stream("/chat/completions", body)
+
+    def embed(self, body: dict, model: str) -> dict:
+        """OpenAI's embeddings answer for ``body["input"]``."""
+        return self.call("POST", "/embeddings", body)

@@ -139,6 +139,11 @@ class Streamed(NamedTuple):
     value: Any
     text: str
 
+    @classmethod
+    def of(cls, value: Any) -> Streamed:
+        """An object we made (a converted chunk), with its JSON text as the upstreams write it."""
+        return cls(value, json.dumps(value, separators=(",", ":"), ensure_ascii=False))
+
 
 def parse_streamed(data: bytes) -> Streamed:
     """``data`` (a line of an NDJSON or SSE answer) parsed; ``ValueError`` when it is not JSON."""

@@ -15,6 +15,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shared.jobs import catalog
 from shared.services import app_config
 
 CONFIG_KEYS = {
@@ -105,6 +106,16 @@ def wanted(session: Session, requested: dict) -> list[ChatTask]:
     """The tasks the app asked for that the admin has enabled."""
     enabled = app_config.get_many(session, [t.enable_key for t in TASKS])
     return [t for t in TASKS if requested.get(t.name) and enabled[t.enable_key]]
+
+
+def enqueue_after_reply(session: Session, owner_id: str, chat_id: str, message_id: str, model: str, tasks: dict,
+                        *, parent_id: str) -> None:
+    """The job for the tasks the app named after the reply ``message_id`` (one named but off still gets the
+    first turn's fallback title)."""
+    if not any(task.name in tasks for task in TASKS):
+        return
+    catalog.send(session, catalog.CHAT_TASKS, catalog.ChatTasks(owner_id, chat_id, message_id, model, tasks),
+                 owner_id=owner_id, related_type="chat", related_id=chat_id, parent_id=parent_id)
 
 
 def template_for(session: Session, task: ChatTask) -> str:

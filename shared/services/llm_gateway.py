@@ -183,12 +183,13 @@ def is_background(body: dict) -> bool:
 
 def _enqueue_chat(session: Session, user: User, entry: dict, conn: Connection, request: dict,
                   background: dict | None, related_id: str | None, rag: dict | None) -> Job:
-    # A background reply is saved into the chat and delivered over socket.io: it runs only once claimed.
+    # A background reply is saved into the chat and delivered over socket.io: it runs only once claimed,
+    # and its final failure is recorded in the chat.
     return catalog.send(
         session, catalog.CHAT_COMPLETION,
         catalog.ChatCompletion(conn.kind, conn.idx, entry["id"], request, user.id, background, rag),
         owner_id=user.id, related_type="chat" if related_id else None, related_id=related_id,
-        options=None if background else {CLAIM_AHEAD: True},
+        options=catalog.REPLY_OPTIONS if background else {CLAIM_AHEAD: True},
     )
 
 

@@ -1,5 +1,6 @@
 """Job events of a background chat reply become Open WebUI socket.io events (read off the Redis channel
-the web processes listen on), and the outcome is saved into the chat."""
+the web processes listen on); the relay writes nothing, and a final failure the actor did not record is saved
+by the reply's ``on_failure`` step."""
 from __future__ import annotations
 
 import json
@@ -13,7 +14,9 @@ from shared.db import session_scope
 from shared.jobs import events
 from shared.redis_client import get_redis
 from shared.services import chat_history, chats
-from workers.chat_delivery import ChatRelay, relay
+from shared.models.base import new_id
+from shared.models.job import Job
+from shared.services.chat_delivery import ChatRelay, ChatReply, record_final_error, relay
 
 
 @pytest.fixture
@@ -94,8 +97,7 @@ def test_a_failure_is_shown_and_saved(channel, chat):
         ("chat:message:error", {"error": {"content": "Ollama: boom"}, "done": True}),
         ("chat:active", {"active": False}),
     ]
-    reply = stored_reply(owner_id, chat_id)
-    assert reply["done"] is True and reply["error"] == {"content": "Ollama: boom"}
+    assert stored_reply(owner_id, chat_id)["done"] is False  # the job's steps write the reply, not its relay
 
 
 def test_a_cancelled_reply_keeps_its_text(channel, chat):
@@ -105,8 +107,7 @@ def test_a_cancelled_reply_keeps_its_text(channel, chat):
     events.publish("job-stop", "status", {"status": "cancelled"})
     thread.join(5)
     assert payloads(channel(3))[1:] == [("chat:tasks:cancel", {}), ("chat:active", {"active": False})]
-    reply = stored_reply(owner_id, chat_id)
-    assert reply["done"] is True and reply["content"] == "Partial"
+    assert stored_reply(owner_id, chat_id)["content"] == ""
 
 
 def test_a_retry_ends_this_attempts_relay(channel, chat):
@@ -116,3 +117,30 @@ def test_a_retry_ends_this_attempts_relay(channel, chat):
     thread.join(5)
     assert not thread.is_alive()
     assert payloads(channel(1)) == [("status", {"description": "Retrying: connection refused", "done": False})]
+
+
+def failed_job(owner_id: str, chat_id: str, status: str = "failed") -> dict:
+    """A reply's job row as the worker leaves it, and the message data Dramatiq hands ``on_failure``."""
+    kwargs = {"owner_id": owner_id, "background": {"chat_id": chat_id, "message_id": "a1", "tasks": {}}}
+    with session_scope() as session:
+        job = Job(id=new_id(), actor="llm.chat_completion", queue="llm", kind="chat.completion", owner_id=owner_id,
+                  payload=kwargs, options={}, status=status, error={"type": "upstream", "message": "Ollama: busy"})
+        session.add(job)
+    return {"message_id": job.id, "kwargs": {"job_id": job.id, **kwargs}}
+
+
+def test_a_final_failure_the_actor_did_not_record_is_saved_on_the_reply(chat):
+    owner_id, chat_id = chat
+    record_final_error(failed_job(owner_id, chat_id))
+    reply = stored_reply(owner_id, chat_id)
+    assert reply["done"] is True and reply["error"] == {"content": "Ollama: busy"}
+
+
+def test_the_failure_step_leaves_an_ended_reply_and_a_job_that_will_be_retried_alone(chat):
+    owner_id, chat_id = chat
+    record_final_error(failed_job(owner_id, chat_id, status="queued"))  # a retry follows
+    assert stored_reply(owner_id, chat_id)["done"] is False
+    ChatReply("job", owner_id, {"chat_id": chat_id, "message_id": "a1"}).failed("Partial", "OpenAI: broke")
+    record_final_error(failed_job(owner_id, chat_id))
+    reply = stored_reply(owner_id, chat_id)
+    assert (reply["content"], reply["error"]) == ("Partial", {"content": "OpenAI: broke"})

@@ -1,5 +1,5 @@
-"""How a streamed upstream answer is batched for publishing (``jobs.llm._batches``) and what the
-batches' ``delta`` events carry (``jobs.llm._Reply``)."""
+"""How a streamed upstream answer is batched for publishing (``shared.jobs.streaming.batches``) and what the
+batches' ``delta`` events carry (``jobs.llm._deltas``)."""
 from __future__ import annotations
 
 import json
@@ -7,10 +7,13 @@ import queue
 import threading
 import time
 
-from jobs.llm import FLUSH_BURST, _batches, _Reply
+from jobs.llm import _deltas
 from shared.jobs.config import get_job_settings
 from shared.jobs.events import JobEvent
+from shared.jobs.streaming import FLUSH_BURST, batches as _batches
+from shared.providers.formats import StreamedCompletion
 from shared.providers.upstream import parse_streamed
+from shared.services.chat_delivery import ChatReply
 
 
 def paced(count: int, gap: float):
@@ -108,22 +111,22 @@ def chunk(text: str) -> bytes:
 
 
 def test_a_background_batch_carries_the_chat_and_the_text_so_far_once_on_its_last_delta():
-    reply = _Reply("m", {"chat_id": "c", "message_id": "a1"})
+    answer, reply = StreamedCompletion("m"), ChatReply("job", "owner", {"chat_id": "c", "message_id": "a1"})
     first = [parse_streamed(chunk(word)) for word in ("One", " two", ' "three"')]
-    datas = reply.add(first)
+    datas = _deltas(answer, reply, first)
     assert [json.loads(data) for data in datas[:2]] == [{"chunk": s.value} for s in first[:2]]
     assert json.loads(datas[2]) == {"chat_id": "c", "message_id": "a1", "content": 'One two "three"',
                                     "chunk": first[2].value}
     # each chunk is cut out of its event as the upstream wrote it, wherever "chunk" may also appear
     assert [JobEvent("1-0", "delta", text=data).chunk_text() for data in datas] == [s.text for s in first]
 
-    later = reply.add([parse_streamed(chunk(' "chunk": 4'))])
-    assert json.loads(later[0])["content"] == 'One two "three" "chunk": 4' == reply.content
+    later = _deltas(answer, reply, [parse_streamed(chunk(' "chunk": 4'))])
+    assert json.loads(later[0])["content"] == 'One two "three" "chunk": 4' == answer.content
     assert JobEvent("2-0", "delta", text=later[0]).chunk_text() == chunk(' "chunk": 4').decode()
 
 
 def test_without_a_chat_every_delta_is_the_chunk_alone():
-    reply = _Reply("m", None)
+    answer = StreamedCompletion("m")
     batch = [parse_streamed(chunk(word)) for word in ("a", "b")]
-    assert [json.loads(data) for data in reply.add(batch)] == [{"chunk": s.value} for s in batch]
-    assert reply.content == "ab"
+    assert [json.loads(data) for data in _deltas(answer, None, batch)] == [{"chunk": s.value} for s in batch]
+    assert answer.content == "ab"

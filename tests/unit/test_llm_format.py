@@ -1,7 +1,7 @@
 """OpenAI ⇄ Ollama conversion."""
 from __future__ import annotations
 
-from shared.services import llm_format
+from shared.providers import formats as llm_format
 
 
 def test_chat_request_to_ollama():

@@ -152,11 +152,32 @@ def ollama_embed_to_openai(answer: dict, model: str) -> dict:
             "usage": {"prompt_tokens": tokens, "total_tokens": tokens}}
 
 
-def completion_from_chunks(ids_source: dict | None, content: str, finish_reason: str | None,
-                           usage: dict | None, model: str) -> dict:
-    """The ``chat.completion`` a finished stream adds up to (the job's stored result)."""
-    return {"id": (ids_source or {}).get("id"), "object": "chat.completion",
-            "created": (ids_source or {}).get("created") or int(time.time()), "model": model,
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": content}, "logprobs": None,
-                         "finish_reason": finish_reason or "stop"}],
-            "usage": usage}
+class StreamedCompletion:
+    """The ``chat.completion`` a stream of ``chat.completion.chunk`` objects adds up to, as it streams."""
+
+    def __init__(self, model: str) -> None:
+        self.model = model
+        self.parts: list[str] = []
+        self.first: dict | None = None
+        self.finish_reason: str | None = None
+        self.usage: dict | None = None
+
+    @property
+    def content(self) -> str:
+        return "".join(self.parts)
+
+    def add(self, chunk: dict) -> None:
+        self.first = self.first or chunk
+        for choice in chunk.get("choices") or []:
+            self.parts.append((choice.get("delta") or {}).get("content") or "")
+            self.finish_reason = choice.get("finish_reason") or self.finish_reason
+        self.usage = chunk.get("usage") or self.usage
+
+    def completion(self) -> dict:
+        """The finished stream as one answer (the job's stored result), with the first chunk's id."""
+        first = self.first or {}
+        return {"id": first.get("id"), "object": "chat.completion", "created": first.get("created") or int(time.time()),
+                "model": self.model,
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": self.content}, "logprobs": None,
+                             "finish_reason": self.finish_reason or "stop"}],
+                "usage": self.usage}

@@ -1,0 +1,182 @@
+"""A web-app reply (a chat completion in background mode): the one writer of the assistant message, and
+its delivery to the owner's browsers over socket.io.
+
+The chat completion actor makes a :class:`ChatReply` and calls it at each step: :meth:`ChatReply.start`
+when an attempt begins (a relay thread follows the job's event log and turns it into Open WebUI's
+``events`` messages: ``chat:active``, ``chat:completion`` with the text so far, then ``done`` or
+``chat:message:error``, and ``chat:active: false``), :meth:`ChatReply.finish` with the answer (saved
+together with the enqueue of the follow-up tasks job), :meth:`ChatReply.stopped` on a cancel,
+:meth:`ChatReply.failed` on a failure that will not be retried. A failure only the retry policy can call
+final (a transient one on the last attempt) is recorded by the ``on_failure`` callback the reply's message
+declares (:data:`shared.jobs.catalog.REPLY_FAILED`), through :func:`record_final_error`. Socket events go
+out through Redis (a write-only socket.io manager), so whichever web process holds the socket delivers
+them; delivery is best effort and never fails the reply.
+"""
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import redis
+
+from shared import socket_events
+from shared.db import session_scope
+from shared.errors import ServiceError
+from shared.jobs import events
+from shared.jobs.events import JobEvent
+from shared.models.job import Job
+from shared.redis_client import get_redis
+from shared.services import chat_flow, chat_history, chat_tasks, chats
+
+log = logging.getLogger(__name__)
+
+KEEPALIVE = 1.0
+"""Seconds each blocking read of the job's log waits (kept under any Redis socket timeout)."""
+IDLE_LIMIT = 3600.0
+RESUME_DELAY = 0.2
+
+
+class ChatRelay:
+    """Turns one attempt's job events into socket.io ``events`` for the chat's owner (it writes nothing)."""
+
+    def __init__(self, owner_id: str, chat_id: str, message_id: str) -> None:
+        self.owner_id = owner_id
+        self.chat_id = chat_id
+        self.message_id = message_id
+        self.content = ""
+
+    def emit(self, type_: str, data=None) -> None:
+        socket_events.emit_chat_event(self.owner_id, self.chat_id, self.message_id, type_, data)
+
+    def handle(self, event: JobEvent) -> bool:
+        """Relay one event; False once this attempt's part of the log is over."""
+        data = event.data
+        sources = (data.get("chunk") or {}).get("sources") if event.type == "delta" else None
+        if isinstance(sources, list):  # retrieved context (RAG): the web app shows the citations at once
+            self.emit("chat:completion", {"sources": sources})
+        elif event.type == "delta" and isinstance(data.get("content"), str):
+            self.content = data["content"]
+            self.emit("chat:completion", {"content": self.content})
+        elif event.type == "result":
+            usage = (data.get("result") or {}).get("usage") if isinstance(data.get("result"), dict) else None
+            self.emit("chat:completion", {"done": True, "content": self.content, **({"usage": usage} if usage else {})})
+        elif event.type == "error":
+            self.emit("chat:message:error", {"error": {"content": data.get("message") or "The reply failed."},
+                                             "done": True})
+        elif event.type == "progress" and str(data.get("message", "")).startswith("Retrying"):
+            self.emit("status", {"description": data["message"], "done": False})
+            return False
+        elif event.terminal:
+            if data.get("status") == "cancelled":
+                self.emit("chat:tasks:cancel", {})
+            self.emit("chat:active", {"active": False})
+            return False
+        return True
+
+
+def relay(job_id: str, chat: ChatRelay, after: str | None) -> None:
+    """Follow the job's log from ``after`` until this attempt ends. A Redis hiccup resumes after the last
+    relayed event; an hour without any event (the attempt is gone) ends it."""
+    deadline = time.monotonic() + IDLE_LIMIT
+    while time.monotonic() < deadline:
+        try:
+            for event in events.iter_events(job_id, after, keepalive=KEEPALIVE):
+                if event is None:
+                    if time.monotonic() > deadline:
+                        return
+                    continue
+                after, deadline = event.id, time.monotonic() + IDLE_LIMIT
+                if not chat.handle(event):
+                    return
+            return
+        except redis.RedisError as error:
+            log.warning("socket delivery of job %s: Redis unavailable (%s); resuming", job_id, error)
+            time.sleep(RESUME_DELAY)
+        except Exception:  # never let delivery trouble touch the job itself
+            log.exception("socket delivery of job %s stopped", job_id)
+            return
+
+
+def _last_event_id(job_id: str) -> str | None:
+    latest = get_redis().xrevrange(events.stream_key(job_id), count=1)
+    return latest[0][0] if latest else None
+
+
+def _save(owner_id: str, chat_id: str, message_id: str, fields: dict) -> None:
+    """Write ``fields`` into the assistant message (temporary ``local:`` chats are not stored)."""
+    if chat_flow.is_temporary(chat_id):
+        return
+    try:
+        with session_scope() as session:
+            chats.upsert_message(session, owner_id, chat_id, {"id": message_id, **fields})
+    except ServiceError as error:  # the chat was deleted meanwhile
+        log.info("reply %s not saved: %s", message_id, error)
+
+
+class ChatReply:
+    """The assistant message ``background["message_id"]`` of ``background["chat_id"]``, as its job writes it."""
+
+    def __init__(self, job_id: str, owner_id: str, background: dict) -> None:
+        self.job_id = job_id
+        self.owner_id = owner_id
+        self.chat_id: str = background["chat_id"]
+        self.message_id: str = background["message_id"]
+        self.tasks: dict = background.get("tasks") or {}
+
+    def start(self) -> None:
+        """Relay this attempt's events to the browsers (those of an earlier attempt are not sent again)."""
+        chat = ChatRelay(self.owner_id, self.chat_id, self.message_id)
+        try:
+            after = _last_event_id(self.job_id)
+            chat.emit("chat:active", {"active": True})
+        except redis.RedisError as error:
+            log.warning("socket delivery of job %s not started: %s", self.job_id, error)
+            return
+        threading.Thread(target=relay, args=(self.job_id, chat, after), daemon=True,
+                         name=f"chat-delivery-{self.job_id}").start()
+
+    def delta_fields(self, content: str) -> dict[str, str]:
+        """What a ``delta`` event carries for the relay besides its chunk: the chat and the text so far."""
+        return {"chat_id": self.chat_id, "message_id": self.message_id, "content": content}
+
+    def finish(self, model: str, fields: dict) -> None:
+        """Save the answer (``content``, ``usage``, ``sources`` ...) and, in the same transaction, enqueue
+        the title/tags/follow-ups job the app asked for."""
+        if chat_flow.is_temporary(self.chat_id):
+            return
+        with session_scope() as session:
+            chats.upsert_message(session, self.owner_id, self.chat_id,
+                                 {"id": self.message_id, **fields, "done": True, "error": None, "model": model})
+            chat_tasks.enqueue_after_reply(session, self.owner_id, self.chat_id, self.message_id, model,
+                                           self.tasks, parent_id=self.job_id)
+
+    def stopped(self, content: str) -> None:
+        """Stopped by the user: keep what was said so far."""
+        _save(self.owner_id, self.chat_id, self.message_id, {"content": content, "done": True})
+
+    def failed(self, content: str, message: str) -> None:
+        """A failure that ends the reply: what was said so far, and why it ended."""
+        _save(self.owner_id, self.chat_id, self.message_id,
+              {"content": content, "done": True, "error": {"content": message}})
+
+
+def record_final_error(message_data: dict) -> None:
+    """The ``on_failure`` callback's step: a reply whose job failed for good and that its actor did not end
+    (its last attempt failed transiently) shows the job's error."""
+    kwargs = message_data.get("kwargs") or {}
+    background = kwargs.get("background") or {}
+    if not background.get("chat_id") or chat_flow.is_temporary(background["chat_id"]):
+        return
+    with session_scope() as session:
+        job = session.get(Job, message_data.get("message_id"))
+        if job is None or job.status != "failed":
+            return
+        try:
+            stored = chats.get_chat(session, kwargs["owner_id"], background["chat_id"], for_update=True).chat or {}
+        except ServiceError:  # the chat was deleted meanwhile
+            return
+        if not (chat_history.messages_of(stored).get(background["message_id"]) or {}).get("done"):
+            chats.upsert_message(session, kwargs["owner_id"], background["chat_id"],
+                                 {"id": background["message_id"], "done": True,
+                                  "error": {"content": (job.error or {}).get("message") or "The reply failed."}})
