@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import logging
 
-import workers.broker  # noqa: F401  (actors bind to the worker's broker)
+import workers.runtime  # noqa: F401  (actors bind to the worker's broker)
 from shared import socket_events
 from shared.db import session_scope
 from shared.errors import ServiceError, UpstreamError

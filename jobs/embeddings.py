@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from sqlalchemy import select
 
-import workers.broker  # noqa: F401  (actors bind to the worker's broker)
+import workers.runtime  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
 from shared.jobs import catalog, current
 from shared.models import File

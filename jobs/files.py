@@ -1,7 +1,7 @@
 """File jobs (``files`` queue): extract an upload's text, then hand it to the embedding job."""
 from __future__ import annotations
 
-import workers.broker  # noqa: F401  (actors bind to the worker's broker)
+import workers.runtime  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
 from shared.errors import BadRequest
 from shared.jobs import catalog, current

@@ -15,7 +15,7 @@ from datetime import datetime
 from functools import partial
 from typing import Any
 
-import workers.broker  # noqa: F401  (actors bind to the worker's broker)
+import workers.runtime  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
 from shared.errors import UpstreamError
 from shared.jobs import catalog, current, events, streaming

@@ -6,7 +6,7 @@ import time
 
 import dramatiq
 
-import workers.broker  # noqa: F401  (actors bind to the worker's broker)
+import workers.runtime  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
 from shared.jobs import catalog, current, service
 from shared.services import sessions

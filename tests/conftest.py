@@ -85,7 +85,7 @@ def reset_state() -> None:
     from shared.models import Base
     from shared.rag import vectors
     from shared.watched_values import watched
-    from web.auth import checked_sessions
+    from web.caller import checked_sessions
 
     with get_engine().begin() as conn:
         if SQLITE:

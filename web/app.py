@@ -11,11 +11,12 @@ from flask_smorest import Api
 from shared.config import VERSION, Settings, get_settings
 from shared.jobs import enqueue
 from web import (
-    auths, banners, chats, db, empty_areas, files, folders, gateway, job_responses, jobs, knowledge, memories,
+    auths, banners, chats, db, empty_areas, files, folders, gateway, jobs, knowledge, memories,
     ollama, openai, profile_images, retrieval, system, task_config, tasks, usage, users, webui,
 )
 from web import input_guards
 from web.errors import handle_http_exception, register_error_handlers
+from web.streaming import responses
 
 BLUEPRINTS = (
     system.blp, auths.blp, users.blp, profile_images.blp,                       # foundation
@@ -69,5 +70,5 @@ def create_app(settings: Settings | None = None) -> Flask:
     for blueprint in BLUEPRINTS:
         api.register_blueprint(blueprint)
     register_error_handlers(app)
-    enqueue.observe_sends(job_responses.expect_follower)
+    enqueue.observe_sends(responses.expect_follower)
     return app

@@ -8,7 +8,7 @@ from shared.config import get_settings
 from shared.models import User
 from shared.services import accounts, admin_config, api_keys, permissions, sessions
 from shared.services.passwords import MAX_PASSWORD_LENGTH
-from web.auth import (
+from web.caller import (
     COOKIE, admin_required, current_claims, current_user, issue_token, presented_credential,
     session_required, set_token_cookie, user_required,
 )

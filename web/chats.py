@@ -13,7 +13,7 @@ from shared.db import session_scope
 from shared.errors import BadRequest
 from shared.models import Chat
 from shared.services import chat_lists, chat_reads, chats, tags
-from web.auth import admin_required, current_user, user_required
+from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
 from web.chat_schemas import (
     ChatBody, ChatResponseSchema, ChatTitleSchema, CloneBody, FilteredListQuery, FolderIdBody, FolderListQuery,

@@ -9,8 +9,8 @@ from marshmallow import Schema
 from sqlalchemy.orm import Session
 
 from shared.services import llm_gateway
-from web import llm_relay
-from web.auth import admin_required, current_user
+from web.streaming import wire
+from web.caller import admin_required, current_user
 from web.blueprint import Blueprint
 from web.db import db
 from web.llm_schemas import VerifyBody
@@ -41,4 +41,4 @@ def add_connection_routes(blp: Blueprint, provider: str, config_body: type[Schem
     def verify(form: dict):
         """Check that a server answers (Ollama's ``/api/version``, OpenAI's ``/models``), before saving it."""
         job = llm_gateway.enqueue_verify(db(), current_user(), provider, form["url"], form["key"], form["config"])
-        return llm_relay.result(job)
+        return wire.result(job)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 
 from flask import jsonify
 
-from web.auth import admin_required, user_required
+from web.caller import admin_required, user_required
 from web.blueprint import Blueprint
 
 EMPTY_LIST: Callable[[], list] = list

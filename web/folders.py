@@ -6,7 +6,7 @@ from flask import jsonify
 from shared import messages as texts
 from shared.errors import Forbidden
 from shared.services import app_config, chat_reads, chats, folders, permissions
-from web.auth import current_user, user_required
+from web.caller import current_user, user_required
 from web.blueprint import Blueprint
 from web.chat_schemas import (
     FolderBody, FolderDeleteQuery, FolderDetailSchema, FolderExpandedBody, FolderListItemSchema,

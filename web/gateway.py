@@ -10,8 +10,8 @@ from __future__ import annotations
 from flask import jsonify
 
 from shared.services import llm_gateway
-from web import llm_relay
-from web.auth import admin_required, current_user, user_required
+from web.streaming import wire
+from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
 from web.db import db
 from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, ModelListSchema, ModelsQuery, PassThrough
@@ -47,8 +47,8 @@ def chat_completions(body: dict):
     if background is not None:
         return jsonify(background)
     if body.get("stream"):
-        return llm_relay.stream(job, llm_relay.SSE)
-    return llm_relay.result(job)
+        return wire.stream(job, wire.SSE)
+    return wire.result(job)
 
 
 @blp.route("/chat/completed", methods=["POST"])
@@ -65,4 +65,4 @@ def chat_completed(body: dict):
 @blp.arguments(EmbeddingsBody)
 def embeddings(body: dict):
     """Embeddings for any model, in OpenAI's format."""
-    return llm_relay.result(llm_gateway.start_embeddings(db(), current_user(), body))
+    return wire.result(llm_gateway.start_embeddings(db(), current_user(), body))

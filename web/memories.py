@@ -6,10 +6,10 @@ from marshmallow import fields, validate
 
 from shared.models import Memory, User
 from shared.services import memories
-from web.auth import current_user, user_required
+from web.caller import current_user, user_required
 from web.blueprint import Blueprint
 from web.db import db
-from web.job_responses import result_or_accepted
+from web.streaming.responses import result_or_accepted
 from web.schemas import Body
 
 blp = Blueprint("memories", __name__, url_prefix="/api/v1/memories", description="Memories")

@@ -7,8 +7,8 @@ from flask import jsonify
 from shared import messages
 from shared.errors import Unauthorized
 from shared.services import connections, llm_gateway
-from web import llm_relay
-from web.auth import admin_required, current_user, user_required
+from web.streaming import wire
+from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
 from web.connection_routes import add_connection_routes
 from web.db import db
@@ -65,7 +65,7 @@ def tags(url_idx: int | None = None):
         return jsonify(models=models)
     _admin_only()
     job = llm_gateway.enqueue_proxy(db(), user, connections.connection(db(), "ollama", url_idx), "GET", "/api/tags")
-    return llm_relay.result(job)
+    return wire.result(job)
 
 
 @_both("/api/version", ["GET"])
@@ -76,10 +76,10 @@ def version(url_idx: int | None = None):
     if not connections.connections(db(), "ollama"):
         return jsonify(version=False)
     if url_idx is None:
-        return llm_relay.result(llm_gateway.enqueue_ollama_overview(db(), user, "/api/version"))
+        return wire.result(llm_gateway.enqueue_ollama_overview(db(), user, "/api/version"))
     _admin_only()
     conn = connections.connection(db(), "ollama", url_idx)
-    return llm_relay.result(llm_gateway.enqueue_proxy(db(), user, conn, "GET", "/api/version"))
+    return wire.result(llm_gateway.enqueue_proxy(db(), user, conn, "GET", "/api/version"))
 
 
 @blp.route("/api/ps", methods=["GET"])
@@ -88,7 +88,7 @@ def ps():
     """The models loaded on every server."""
     if not connections.connections(db(), "ollama"):
         return jsonify(models=[])
-    return llm_relay.result(llm_gateway.enqueue_ollama_overview(db(), current_user(), "/api/ps"))
+    return wire.result(llm_gateway.enqueue_ollama_overview(db(), current_user(), "/api/ps"))
 
 
 @blp.route("/api/show", methods=["POST"])
@@ -97,7 +97,7 @@ def ps():
 def show(body: dict):
     """A model's details (modelfile, template, parameters)."""
     conn, body = llm_gateway.ollama_target(db(), current_user(), body, None)
-    return llm_relay.result(llm_gateway.enqueue_proxy(db(), current_user(), conn, "POST", "/api/show", body))
+    return wire.result(llm_gateway.enqueue_proxy(db(), current_user(), conn, "POST", "/api/show", body))
 
 
 def _model_call(path: str, body: dict, url_idx: int | None):
@@ -106,7 +106,7 @@ def _model_call(path: str, body: dict, url_idx: int | None):
     conn, body = llm_gateway.ollama_target(db(), user, body, url_idx)
     streamed = body.get("stream", True) is not False and path in ("/api/chat", "/api/generate")
     job = llm_gateway.enqueue_proxy(db(), user, conn, "POST", path, body, stream=streamed)
-    return llm_relay.stream(job, llm_relay.NDJSON) if streamed else llm_relay.result(job)
+    return wire.stream(job, wire.NDJSON) if streamed else wire.result(job)
 
 
 @_both("/api/chat", ["POST"])
@@ -148,8 +148,8 @@ def pull(body: dict, url_idx: int | None = None):
     """Download a model onto a server (default the first), streaming Ollama's progress objects."""
     job = llm_gateway.enqueue_pull(db(), current_user(), body, url_idx or 0)
     if body.get("stream", True) is False:
-        return llm_relay.result(job)
-    return llm_relay.stream(job, llm_relay.NDJSON)
+        return wire.result(job)
+    return wire.stream(job, wire.NDJSON)
 
 
 @_both("/api/delete", ["DELETE"])
@@ -160,7 +160,7 @@ def delete(body: dict, url_idx: int | None = None):
     user = current_user()
     conn, body = llm_gateway.ollama_target(db(), user, body, url_idx)
     job = llm_gateway.enqueue_proxy(db(), user, conn, "DELETE", "/api/delete", body)
-    response = llm_relay.result(job, render=lambda _r: True)
+    response = wire.result(job, render=lambda _r: True)
     if response.status_code == 200:
         llm_gateway.config_changed(db())
     return response
@@ -172,7 +172,7 @@ def _openai_style(path: str, body: dict, url_idx: int | None):
     conn, body = llm_gateway.ollama_target(db(), user, body, url_idx)
     streamed = bool(body.get("stream"))
     job = llm_gateway.enqueue_proxy(db(), user, conn, "POST", path, body, stream=streamed)
-    return llm_relay.stream(job, llm_relay.SSE) if streamed else llm_relay.result(job)
+    return wire.stream(job, wire.SSE) if streamed else wire.result(job)
 
 
 @_both("/v1/chat/completions", ["POST"])

@@ -8,8 +8,8 @@ from flask import jsonify, request
 from shared import messages
 from shared.errors import ServiceError, Unauthorized
 from shared.services import connections, llm_gateway
-from web import llm_relay
-from web.auth import current_user, user_required
+from web.streaming import wire
+from web.caller import current_user, user_required
 from web.blueprint import Blueprint
 from web.connection_routes import add_connection_routes
 from web.db import db
@@ -25,7 +25,7 @@ answer OpenAI's error body."""
 
 @blp.errorhandler(ServiceError)
 def _openai_error(error: ServiceError):
-    return llm_relay.error_body(error.status, error.detail, openai_style=not request.path.startswith(ADMIN_PATHS))
+    return wire.error_body(error.status, error.detail, openai_style=not request.path.startswith(ADMIN_PATHS))
 
 
 def _routes(rule: str, methods: list[str], with_idx: bool = False):
@@ -59,7 +59,7 @@ def models(url_idx: int | None = None):
     if user.role != "admin":
         raise Unauthorized(messages.ACCESS_PROHIBITED)
     job = llm_gateway.enqueue_proxy(db(), user, connections.connection(db(), "openai", url_idx), "GET", "/models")
-    return llm_relay.result(job, openai_style=True)
+    return wire.result(job, openai_style=True)
 
 
 def _model_call(path: str, body: dict, streamed: bool):
@@ -68,8 +68,8 @@ def _model_call(path: str, body: dict, streamed: bool):
     job = llm_gateway.enqueue_proxy(db(), user, conn, "POST", path, {**body, "model": upstream_model},
                                     stream=streamed)
     if streamed:
-        return llm_relay.stream(job, llm_relay.SSE, openai_style=True)
-    return llm_relay.result(job, openai_style=True)
+        return wire.stream(job, wire.SSE, openai_style=True)
+    return wire.result(job, openai_style=True)
 
 
 @_routes("/chat/completions", ["POST"])

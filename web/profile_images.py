@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import Response, redirect
 
 from shared.services import profile_images
-from web.auth import user_required
+from web.caller import user_required
 from web.blueprint import Blueprint
 from web.db import db
 

@@ -10,11 +10,11 @@ from shared.models import File
 from shared.rag import config as rag_config
 from shared.rag.vectors import get_vector_store
 from shared.services import files, retrieval
-from web.auth import admin_required, current_user, user_required
+from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
 from web.db import db
 from web.files import follow_status
-from web.job_responses import accepted, result_or_accepted, wants_async
+from web.streaming.responses import accepted, result_or_accepted, wants_async
 from web.schemas import Body
 
 blp = Blueprint("retrieval", __name__, url_prefix="/api/v1/retrieval", description="Retrieval (RAG)")

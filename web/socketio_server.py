@@ -17,7 +17,7 @@ from shared import socket_events
 from shared.db import session_scope
 from shared.errors import ServiceError
 from shared.services import api_keys, chat_flow, chats, presence, sessions
-from web.auth import decode
+from web.caller import decode
 
 log = logging.getLogger(__name__)
 

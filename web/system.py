@@ -8,7 +8,7 @@ from shared.config import VERSION
 from shared.errors import ServiceError
 from shared.redis_client import get_redis
 from shared.services.client_config import client_config
-from web.auth import optional_user, user_required
+from web.caller import optional_user, user_required
 from web.blueprint import Blueprint
 from web.db import db
 

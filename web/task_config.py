@@ -5,7 +5,7 @@ from flask import jsonify
 from marshmallow import fields
 
 from shared.services import chat_tasks
-from web.auth import admin_required, user_required
+from web.caller import admin_required, user_required
 from web.blueprint import Blueprint
 from web.db import db
 from web.schemas import Body

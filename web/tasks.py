@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from shared.jobs import service
 from shared.services import chats
 from shared.models.job import Job
-from web.auth import admin_required, current_user, user_required
+from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
 from web.db import db
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import jsonify
 
 from shared.services import presence
-from web.auth import current_user, user_required
+from web.caller import current_user, user_required
 from web.blueprint import Blueprint
 from web.db import db
 

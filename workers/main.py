@@ -1,5 +1,5 @@
 """The module ``dramatiq`` runs: the broker first, then every actor module."""
-import workers.broker  # noqa: F401  (sets the global broker before actors are declared)
+import workers.runtime  # noqa: F401  (sets the global broker before actors are declared)
 import jobs.system  # noqa: F401
 import jobs.files  # noqa: F401
 import jobs.embeddings  # noqa: F401

@@ -43,7 +43,7 @@ class JobSpec(Generic[P]):
     Dramatiq callbacks."""
 
     def actor(self, fn: F) -> F:
-        """Declare ``fn`` as this job's actor (on the global broker: import ``workers.broker`` first)."""
+        """Declare ``fn`` as this job's actor (on the global broker: import ``workers.runtime`` first)."""
         return dramatiq.actor(fn, actor_name=self.name, queue_name=self.queue, **self.actor_options)
 
 

@@ -175,7 +175,7 @@ def _notify_send(job: Job) -> None:
 
 def observe_sends(observer: Callable[[str], None]) -> None:
     """Call ``observer(job_id)`` just before each new job's message and first event go to Redis (the web
-    starts following the job there: see ``web.event_relay``)."""
+    starts following the job there: see ``web.streaming.relay``)."""
     if observer not in _send_observers:
         _send_observers.append(observer)
 

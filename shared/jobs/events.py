@@ -168,7 +168,7 @@ def iter_events(job_id: str, last_event_id: str | None = None,
     ``keepalive`` interval. Ends after the terminal event.
 
     Blocks the calling thread in XREAD: right for workers, tests and tools. The web relays
-    streams through one dispatcher per process instead (``web/event_relay.py``).
+    streams through one dispatcher per process instead (``web/streaming/relay.py``).
     """
     stream = stream_key(job_id)
     last = last_event_id or "0-0"

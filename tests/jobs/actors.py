@@ -7,7 +7,7 @@ import time
 import dramatiq
 import requests
 
-import workers.broker  # noqa: F401
+import workers.runtime  # noqa: F401
 from shared.errors import BadRequest, UpstreamError
 from shared.jobs import current
 from shared.redis_client import get_redis, key

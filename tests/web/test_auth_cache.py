@@ -11,14 +11,14 @@ from pathlib import Path
 from shared.db import get_engine
 from shared.services.auth_cache import AuthCache
 from tests.helpers import bearer, statements_on
-from web import auth
+from web import caller
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def wait_until_listening() -> None:
     deadline = time.monotonic() + 5
-    while not auth.checked_sessions.enabled:
+    while not caller.checked_sessions.enabled:
         assert time.monotonic() < deadline, "the auth cache never saw its subscription confirmed"
         time.sleep(0.01)
 

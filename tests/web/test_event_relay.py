@@ -11,7 +11,7 @@ from shared.jobs import events
 from shared.models.base import new_id
 from shared.redis_client import get_redis
 from tests.e2e.processes import free_port, private_redis
-from web.event_relay import EventRelay
+from web.streaming.relay import EventRelay
 
 
 def collect(relay: EventRelay, job_id: str, last: str | None = None) -> list[events.JobEvent]:
@@ -91,7 +91,7 @@ def test_a_job_expected_before_it_is_sent_is_followed_from_its_first_event_witho
 def test_announcements_of_jobs_nobody_follows_are_dropped_and_unclaimed_expectations_expire(make_relay, monkeypatch):
     relay = make_relay()
     wait_live(relay)
-    monkeypatch.setattr("web.event_relay.EXPECT_SECONDS", 0.05)
+    monkeypatch.setattr("web.streaming.relay.EXPECT_SECONDS", 0.05)
     unclaimed, later = new_id(), new_id()
     relay.expect(unclaimed)
     events.publish(new_id(), "status", {"status": "running"})  # another process's job
@@ -104,7 +104,7 @@ def test_an_expectation_nobody_takes_over_expires_even_when_no_other_job_is_sent
     """A long job answered with 202 must not be buffered here until it ends."""
     relay = make_relay()
     wait_live(relay)
-    monkeypatch.setattr("web.event_relay.EXPECT_SECONDS", 0.05)
+    monkeypatch.setattr("web.streaming.relay.EXPECT_SECONDS", 0.05)
     relay.expect(new_id())
     deadline = time.monotonic() + 5
     while relay.expected or relay.followers:

@@ -181,7 +181,7 @@ def test_open_webui_task_routes(client, admin, make_user, worker):
 
 
 def test_result_or_accepted(app, admin, worker):
-    from web.job_responses import result_or_accepted
+    from web.streaming.responses import result_or_accepted
 
     with session_scope() as session:
         user = session.get(User, admin["id"])
@@ -234,10 +234,10 @@ def test_final_events_lost_with_redis_are_rebuilt_from_the_row(app, admin, monke
     """The worker wrote the outcome to the row, but Redis went away before the final events."""
     from shared.jobs import events
     from shared.models.base import now
-    from web import job_responses
-    from web.job_responses import result_or_accepted
+    from web.streaming import responses
+    from web.streaming.responses import result_or_accepted
 
-    monkeypatch.setattr(job_responses, "ROW_CHECK_INTERVAL", 0.5)
+    monkeypatch.setattr(responses, "ROW_CHECK_INTERVAL", 0.5)
 
     with session_scope() as session:
         job = Job(actor="tests.echo", queue="default", kind="k", owner_id=admin["id"], payload={}, options={},

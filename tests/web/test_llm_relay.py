@@ -9,7 +9,7 @@ import redis
 from shared.jobs import events
 from shared.models import Job
 from shared.models.base import new_id
-from web import llm_relay
+from web.streaming import wire as relay_wire
 
 
 class Started:
@@ -23,17 +23,17 @@ class Started:
         self.status, self.headers = status, dict(headers)
 
 
-def streamed(app, wire: llm_relay.Wire, **options):
-    """``llm_relay.stream`` for a new running job, as the view returns it, with the request's environ."""
+def streamed(app, wire: relay_wire.Wire, **options):
+    """``wire.stream`` for a new running job, as the view returns it, with the request's environ."""
     job = Job(id=new_id(), kind="llm.chat", status="running", queue="llm", actor="llm_chat", payload={})
     with app.test_request_context("/ollama/api/chat", method="POST") as context:
-        response = llm_relay.stream(job, wire, **options)
+        response = relay_wire.stream(job, wire, **options)
         environ = context.request.environ
     return job, response, environ
 
 
 def test_headers_wait_for_the_first_chunk_and_leave_with_it(app):
-    job, response, environ = streamed(app, llm_relay.NDJSON)
+    job, response, environ = streamed(app, relay_wire.NDJSON)
     started = Started()
     body = response(environ, started)  # the request is finished; the job has not said anything yet
     assert started.status is None
@@ -53,7 +53,7 @@ def test_an_error_before_any_output_is_an_error_response_in_the_route_s_style(ap
     for openai_style, expected in ((False, {"detail": "Upstream timed out"}),
                                    (True, {"error": {"message": "Upstream timed out", "type": "upstream_error",
                                                      "param": None, "code": 504}})):
-        job, response, environ = streamed(app, llm_relay.SSE, openai_style=openai_style)
+        job, response, environ = streamed(app, relay_wire.SSE, openai_style=openai_style)
         events.publish(job.id, "error", {"message": "Upstream timed out", "status": 504})
         events.publish(job.id, "status", {"status": "failed"})
         started = Started()
@@ -68,8 +68,8 @@ def test_redis_failing_before_the_first_chunk_is_the_app_s_503(app, monkeypatch)
     def unreachable(*_args, **_kwargs):
         raise redis.ConnectionError("Error 111 connecting to 127.0.0.1:6379. Connection refused.")
 
-    monkeypatch.setattr("web.event_relay.EventRelay.subscribe", unreachable)
-    _job, response, environ = streamed(app, llm_relay.NDJSON)
+    monkeypatch.setattr("web.streaming.relay.EventRelay.subscribe", unreachable)
+    _job, response, environ = streamed(app, relay_wire.NDJSON)
     started = Started()
     body = b"".join(response(environ, started))
     assert started.status.startswith("503")

@@ -17,7 +17,7 @@ from shared.models import User
 from shared.services import api_keys, app_config, auth_cache, sessions, users
 from shared.services.auth_cache import AuthCache
 from web.db import db
-from web.event_relay import get_relay
+from web.streaming.relay import get_relay
 
 COOKIE = "token"
 

@@ -15,7 +15,7 @@ from shared.models.base import now
 from shared.models.job import Job
 from web.db import db
 from web.errors import json_error
-from web.event_relay import get_relay
+from web.streaming.relay import get_relay
 
 KEEPALIVE_SECONDS = 15.0
 

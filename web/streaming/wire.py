@@ -27,7 +27,7 @@ from shared.models import Job
 from shared.services import connections
 from web.db import db
 from web.errors import json_error
-from web.job_responses import accepted, follow_bursts, release_session, wants_async
+from web.streaming.responses import accepted, follow_bursts, release_session, wants_async
 
 RESTARTED = ("The worker answering this request stopped mid-answer, and the answer is being made again from "
              "the start: ask again, or read it from job {job_id} once that ends.")

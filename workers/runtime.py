@@ -1,4 +1,4 @@
-"""The worker's broker and the middleware every message runs through; importing it sets the global broker.
+"""The worker runtime: the broker and the middleware every message runs through; importing it sets the global broker.
 
 Order matters: ``before_`` hooks run top to bottom, ``after_`` hooks bottom to top. ``JobLifecycle``
 claims the job first and records the outcome last, after ``TransientRetries`` has decided whether a
