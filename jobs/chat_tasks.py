@@ -14,7 +14,8 @@ from shared.db import session_scope
 from shared.errors import ServiceError, UpstreamError
 from shared.jobs import catalog
 from shared.models import User
-from shared.services import chat_history, chat_tasks, chats, llm_clients, llm_gateway
+from shared.services.chats import history, reply_tasks, store
+from shared.services.llm import clients, gateway
 
 log = logging.getLogger(__name__)
 
@@ -23,36 +24,36 @@ MAX_TITLE_FALLBACK = 100
 
 def _conversation(owner_id: str, chat_id: str, message_id: str) -> list[dict]:
     with session_scope() as session:
-        stored = chats.get_chat(session, owner_id, chat_id).chat or {}
-    return [m for m in chat_history.branch(chat_history.messages_of(stored), message_id) if m.get("role")]
+        stored = store.get_chat(session, owner_id, chat_id).chat or {}
+    return [m for m in history.branch(history.messages_of(stored), message_id) if m.get("role")]
 
 
 def _complete(owner_id: str, model_id: str, prompt: str) -> str:
     """One non-streamed completion of ``prompt`` on the model's connection."""
     with session_scope() as session:
-        _, conn = llm_gateway.resolve(session, session.get(User, owner_id), model_id)
-    _, client = llm_clients.open_client(conn.kind, conn.idx, owner_id, model_id=model_id)
+        _, conn = gateway.resolve(session, session.get(User, owner_id), model_id)
+    _, client = clients.open_client(conn.kind, conn.idx, owner_id, model_id=model_id)
     answer = client.chat({"model": conn.upstream_model(model_id),
                           "messages": [{"role": "user", "content": prompt}]}, model_id)
     return (((answer.get("choices") or [{}])[0]).get("message") or {}).get("content") or ""
 
 
 def _first_user_text(messages: list[dict]) -> str:
-    text = next((chat_tasks.message_text(m) for m in messages if m.get("role") == "user"), "")
+    text = next((reply_tasks.message_text(m) for m in messages if m.get("role") == "user"), "")
     return text if len(text) <= MAX_TITLE_FALLBACK else text[:MAX_TITLE_FALLBACK] + "..."
 
 
-def _save(owner_id: str, chat_id: str, message_id: str, task: chat_tasks.ChatTask, value) -> None:
+def _save(owner_id: str, chat_id: str, message_id: str, task: reply_tasks.ChatTask, value) -> None:
     with session_scope() as session:
-        if task is chat_tasks.TITLE:
-            chats.set_title(session, owner_id, chat_id, value)
-        elif task is chat_tasks.TAGS:
-            chats.set_tags(session, owner_id, chat_id, value)
+        if task is reply_tasks.TITLE:
+            store.set_title(session, owner_id, chat_id, value)
+        elif task is reply_tasks.TAGS:
+            store.set_tags(session, owner_id, chat_id, value)
         else:
-            chats.upsert_message(session, owner_id, chat_id, {"id": message_id, "followUps": value})
+            store.upsert_message(session, owner_id, chat_id, {"id": message_id, "followUps": value})
 
 
-def _deliver(owner_id: str, chat_id: str, message_id: str, task: chat_tasks.ChatTask, value):
+def _deliver(owner_id: str, chat_id: str, message_id: str, task: reply_tasks.ChatTask, value):
     """Save the value into the chat, then tell the owner's browsers."""
     _save(owner_id, chat_id, message_id, task, value)
     event, shape = EVENTS[task.name]
@@ -61,9 +62,9 @@ def _deliver(owner_id: str, chat_id: str, message_id: str, task: chat_tasks.Chat
 
 
 EVENTS = {
-    chat_tasks.TITLE.name: ("chat:title", lambda value: value),
-    chat_tasks.TAGS.name: ("chat:tags", lambda value: value),
-    chat_tasks.FOLLOW_UPS.name: ("chat:message:follow_ups", lambda value: {"follow_ups": value}),
+    reply_tasks.TITLE.name: ("chat:title", lambda value: value),
+    reply_tasks.TAGS.name: ("chat:tags", lambda value: value),
+    reply_tasks.FOLLOW_UPS.name: ("chat:message:follow_ups", lambda value: {"follow_ups": value}),
 }
 
 
@@ -72,20 +73,20 @@ def generate(job_id: str, owner_id: str, chat_id: str, message_id: str, model: s
     """Run the requested tasks for the reply ``message_id``; the result maps each task to its value."""
     messages = _conversation(owner_id, chat_id, message_id)
     with session_scope() as session:
-        todo = chat_tasks.wanted(session, tasks)
-        model_id = chat_tasks.task_model(session, model)
-        prompts = {task.name: chat_tasks.render(chat_tasks.template_for(session, task), messages) for task in todo}
+        todo = reply_tasks.wanted(session, tasks)
+        model_id = reply_tasks.task_model(session, model)
+        prompts = {task.name: reply_tasks.render(reply_tasks.template_for(session, task), messages) for task in todo}
     done: dict = {}
     for task in todo:
         try:
-            value = chat_tasks.parse_answer(_complete(owner_id, model_id, prompts[task.name]), task)
+            value = reply_tasks.parse_answer(_complete(owner_id, model_id, prompts[task.name]), task)
         except (UpstreamError, ServiceError) as error:
             log.warning("chat task %s for chat %s failed: %s", task.name, chat_id, error)
             value = None
         if value:
             done[task.name] = _deliver(owner_id, chat_id, message_id, task, value)
-    if chat_tasks.TITLE.name in tasks and chat_tasks.TITLE.name not in done and len(messages) <= 2:
+    if reply_tasks.TITLE.name in tasks and reply_tasks.TITLE.name not in done and len(messages) <= 2:
         # No generated title on the first turn (disabled or failed): the first message names the chat.
-        done[chat_tasks.TITLE.name] = _deliver(owner_id, chat_id, message_id, chat_tasks.TITLE,
+        done[reply_tasks.TITLE.name] = _deliver(owner_id, chat_id, message_id, reply_tasks.TITLE,
                                                _first_user_text(messages) or "New Chat")
     return done

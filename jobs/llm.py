@@ -1,9 +1,9 @@
 """LLM jobs: proxied Ollama/OpenAI calls, the unified chat completion and embeddings, the model refresh.
 
 Each actor runs its step and calls the rest explicitly: a client for the connection
-(``shared.services.llm_clients``, one interface whatever the upstream), the paced publishing of a stream
+(``shared.services.llm.clients``, one interface whatever the upstream), the paced publishing of a stream
 (``shared.jobs.streaming``), and for the web app's replies the chat delivery
-(``shared.services.chat_delivery``). Streamed answers are published as ``delta`` events whose ``chunk``
+(``shared.services.chats.delivery``). Streamed answers are published as ``delta`` events whose ``chunk``
 is one upstream object (an Ollama NDJSON object, an OpenAI ``chat.completion.chunk``); the web relays
 them in the client's wire format. Only failures before the first streamed byte are transient (retried);
 a stream that breaks midway fails the job with an error event.
@@ -22,8 +22,9 @@ from shared.jobs import catalog, current, events, streaming
 from shared.providers.clients import LLMClient
 from shared.providers.formats import StreamedCompletion
 from shared.providers.upstream import Streamed
-from shared.services import chat_delivery, chat_rag, connections, llm_clients, models_registry
-from shared.services.connections import Connection
+from shared.services.chats import delivery, rag_context
+from shared.services.llm import clients, connections, registry
+from shared.services.llm.connections import Connection
 from workers.retries import is_transient
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ def proxy(job_id: str, provider: str, url_idx: int, method: str, path: str, body
 
     Streamed objects become ``delta`` events; the result is the last one (or the JSON answer).
     """
-    _, client = llm_clients.open_client(provider, url_idx, model_id=str((body or {}).get("model") or ""))
+    _, client = clients.open_client(provider, url_idx, model_id=str((body or {}).get("model") or ""))
     if not stream:
         return client.call(method, path, body)
     last: list[Streamed] = []
@@ -59,7 +60,7 @@ def ollama_overview(job_id: str, path: str) -> dict:
     answers = []
     for conn in conns:
         try:
-            answers.append(llm_clients.for_endpoint(conn, list_timeout).call("GET", path))
+            answers.append(clients.for_endpoint(conn, list_timeout).call("GET", path))
         except UpstreamError:
             continue
     if not answers:
@@ -76,7 +77,7 @@ def verify(job_id: str, provider: str, url: str, key: str | None = None, config:
     with session_scope() as session:
         _, list_timeout = connections.timeouts(session)
     unsaved = Connection(provider, idx=-1, url=url, key=key, config=config or {})  # no index until it is saved
-    client = llm_clients.for_endpoint(unsaved, list_timeout)
+    client = clients.for_endpoint(unsaved, list_timeout)
     try:
         return client.call("GET", "/api/version" if provider == "ollama" else "/models")
     except UpstreamError as exc:
@@ -90,13 +91,13 @@ def _retrieve(owner_id: str, body: dict, rag: dict | None) -> list[dict]:
     if not rag:
         return []
     with session_scope() as session:
-        body["messages"], sources = chat_rag.apply(session, owner_id, body["messages"], rag)
+        body["messages"], sources = rag_context.apply(session, owner_id, body["messages"], rag)
     if sources:
         current.publish("delta", {"chunk": {"sources": sources}})
     return sources
 
 
-def _deltas(answer: StreamedCompletion, reply: chat_delivery.ChatReply | None, batch: list[Streamed]) -> list[str]:
+def _deltas(answer: StreamedCompletion, reply: delivery.ChatReply | None, batch: list[Streamed]) -> list[str]:
     """A batch of chunks added to ``answer``, as ``delta`` event data. In background mode the last one also
     carries the chat and the text so far for the socket.io delivery (once per batch: each copy holds the
     whole text)."""
@@ -107,7 +108,7 @@ def _deltas(answer: StreamedCompletion, reply: chat_delivery.ChatReply | None, b
 
 
 def _stream(client: LLMClient, request: dict, model: str,
-            reply: chat_delivery.ChatReply | None) -> StreamedCompletion:
+            reply: delivery.ChatReply | None) -> StreamedCompletion:
     """Publish the streamed answer; what it added up to."""
     answer = StreamedCompletion(model)
     try:
@@ -132,13 +133,13 @@ def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: 
     ``chat.completion``. In background mode (the web app's reply) the answer is streamed to events,
     delivered to the owner's browsers and saved into the chat. With ``rag`` the referenced files and
     knowledge bases (and memories) are retrieved first."""
-    reply = chat_delivery.ChatReply(job_id, owner_id, background) if background else None
+    reply = delivery.ChatReply(job_id, owner_id, background) if background else None
     if reply:
         reply.start()
     sources = _retrieve(owner_id, body, rag)
     with_sources = {"sources": sources} if sources else {}
     context = {name: (background or {}).get(name, "") for name in ("chat_id", "message_id")}
-    conn, client = llm_clients.open_client(provider, url_idx, owner_id, model_id=model, **context)
+    conn, client = clients.open_client(provider, url_idx, owner_id, model_id=model, **context)
     request = {**body, "model": conn.upstream_model(model)}
     if not body.get("stream") and reply is None:
         return {**client.chat(request, model), **with_sources}
@@ -152,19 +153,19 @@ def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: 
 @catalog.REPLY_FAILED.actor
 def reply_failed(message_data: dict, exception_data: dict) -> None:
     """``on_failure`` callback of a web-app reply: its job failed for good (see ``chat_delivery``)."""
-    chat_delivery.record_final_error(message_data)
+    delivery.record_final_error(message_data)
 
 
 @catalog.EMBEDDINGS.actor
 def embeddings(job_id: str, provider: str, url_idx: int, model: str, body: dict) -> dict:
     """OpenAI-format embeddings from an OpenAI or Ollama connection."""
-    conn, client = llm_clients.open_client(provider, url_idx, model_id=model)
+    conn, client = clients.open_client(provider, url_idx, model_id=model)
     return client.embed({**body, "model": conn.upstream_model(model)}, model)
 
 
 def _ollama_models(conn: Connection, timeout: float) -> list[dict]:
     """One Ollama server's tags, those loaded in memory (``/api/ps``) marked with their ``expires_at``."""
-    client = llm_clients.for_endpoint(conn, timeout)
+    client = clients.for_endpoint(conn, timeout)
     tags = client.models()
     try:
         loaded = {m.get("model"): m.get("expires_at") for m in (client.call("GET", "/api/ps") or {}).get("models", [])}
@@ -173,7 +174,7 @@ def _ollama_models(conn: Connection, timeout: float) -> list[dict]:
     for tag in tags:
         if loaded.get(tag.get("model")):
             tag["expires_at"] = _unix_seconds(loaded[tag["model"]])
-    return models_registry.ollama_entries(conn, tags)
+    return registry.ollama_entries(conn, tags)
 
 
 def _unix_seconds(stamp: str) -> int | None:
@@ -198,16 +199,16 @@ def refresh_models(job_id: str | None = None) -> dict:
                 if conn.kind == "ollama":
                     lists["ollama"].append(_ollama_models(conn, list_timeout))
                 elif conn.config.get("model_ids"):
-                    lists["openai"].append(models_registry.openai_entries(conn, None))
+                    lists["openai"].append(registry.openai_entries(conn, None))
                 else:
-                    listed = llm_clients.for_endpoint(conn, list_timeout).models()
-                    lists["openai"].append(models_registry.openai_entries(conn, listed))
+                    listed = clients.for_endpoint(conn, list_timeout).models()
+                    lists["openai"].append(registry.openai_entries(conn, listed))
             except UpstreamError as exc:
                 log.warning("model refresh: skipping %s connection %s (%s): %s", conn.kind, conn.idx, conn.url,
                             exc.detail)
                 errors.append({"connection_type": conn.kind, "url_idx": conn.idx, "url": conn.url,
                                "error": exc.detail})
-        models_registry.store(models_registry.build(lists["openai"], lists["ollama"]), errors)
+        registry.store(registry.build(lists["openai"], lists["ollama"]), errors)
     finally:
-        models_registry.release_refresh()
-    return models_registry.summary(models_registry.cached())
+        registry.release_refresh()
+    return registry.summary(registry.cached())

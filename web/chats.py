@@ -12,7 +12,7 @@ from flask import Response, jsonify
 from shared.db import session_scope
 from shared.errors import BadRequest
 from shared.models import Chat
-from shared.services import chat_lists, chat_reads, chats, tags
+from shared.services.chats import lists, reads, store, tags
 from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
 from web.chat_schemas import (
@@ -34,7 +34,7 @@ def chat_response(chat: Chat, snapshot: dict | None = None) -> dict:
     data["variables"] = chat.variables if isinstance(chat.variables, dict) else {}
     data["meta"] = chat.meta or {}
     if snapshot is not None:
-        data.update(chat={**snapshot, "share_mode": None}, title=chats.title_of(snapshot))
+        data.update(chat={**snapshot, "share_mode": None}, title=store.title_of(snapshot))
     return data
 
 
@@ -51,7 +51,7 @@ def _me() -> str:
 @blp.response(200, ChatTitleSchema(many=True))
 def list_chats(args: dict):
     """The sidebar list (60 a page with ``page``; pinned and foldered chats only when asked for)."""
-    return chat_lists.list_titles(db(), _me(), **args)
+    return lists.list_titles(db(), _me(), **args)
 
 
 @blp.route("/list/user/<user_id>", methods=["GET"])
@@ -60,15 +60,15 @@ def list_chats(args: dict):
 @blp.response(200, ChatTitleSchema(many=True))
 def list_user_chats(args: dict, user_id: str):
     """An admin's view of one user's chats, archived included (unless ``ENABLE_ADMIN_CHAT_ACCESS=false``)."""
-    chats.require_admin_chat_access(db())
-    return chat_lists.list_filtered(db(), user_id, archived=None, **{**args, "page": args["page"] or 1})
+    store.require_admin_chat_access(db())
+    return lists.list_filtered(db(), user_id, archived=None, **{**args, "page": args["page"] or 1})
 
 
 @blp.route("/pinned", methods=["GET"])
 @user_required
 @blp.response(200, ChatTitleSchema(many=True))
 def pinned_chats():
-    return chat_lists.pinned(db(), _me())
+    return lists.pinned(db(), _me())
 
 
 @blp.route("/archived", methods=["GET"])
@@ -76,13 +76,13 @@ def pinned_chats():
 @blp.arguments(FilteredListQuery, location="query")
 @blp.response(200, ChatTitleSchema(many=True))
 def archived_list(args: dict):
-    return chat_lists.list_filtered(db(), _me(), archived=True, **{**args, "page": args["page"] or 1})
+    return lists.list_filtered(db(), _me(), archived=True, **{**args, "page": args["page"] or 1})
 
 
 @blp.route("/archived/count", methods=["GET"])
 @user_required
 def archived_count():
-    return jsonify(chat_lists.count_archived(db(), _me()))
+    return jsonify(lists.count_archived(db(), _me()))
 
 
 @blp.route("/search", methods=["GET"])
@@ -91,7 +91,7 @@ def archived_count():
 @blp.response(200, ChatTitleSchema(many=True))
 def search_chats(args: dict):
     """Title and message text, with ``tag:``, ``folder:``, ``pinned:``, ``archived:``, ``shared:`` filters."""
-    return chat_lists.search(db(), _me(), args["text"], args["page"] or 1)
+    return lists.search(db(), _me(), args["text"], args["page"] or 1)
 
 
 @blp.route("/all", methods=["GET"])
@@ -104,7 +104,7 @@ def export_chats():
         after = None
         while True:
             with session_scope() as session:
-                batch = chat_lists.export_batch(session, user_id, after)
+                batch = lists.export_batch(session, user_id, after)
                 text = "".join(json.dumps(chat_response(c), ensure_ascii=False) + "\n" for c in batch)
             if not batch:
                 return
@@ -118,7 +118,7 @@ def export_chats():
 @user_required
 @blp.response(200, ChatResponseSchema(many=True))
 def all_archived():
-    return [chat_response(c) for c in chat_lists.archived_chats(db(), _me())]
+    return [chat_response(c) for c in lists.archived_chats(db(), _me())]
 
 
 @blp.route("/all/tags", methods=["GET"])
@@ -133,7 +133,7 @@ def all_tags():
 @blp.arguments(TagFilterBody)
 @blp.response(200, ChatTitleSchema(many=True))
 def chats_by_tag(body: dict):
-    return chat_lists.by_tag(db(), _me(), body["name"], body["skip"], body["limit"])
+    return lists.by_tag(db(), _me(), body["name"], body["skip"], body["limit"])
 
 
 @blp.route("/folder/<folder_id>", methods=["GET"])
@@ -141,7 +141,7 @@ def chats_by_tag(body: dict):
 @blp.response(200, ChatResponseSchema(many=True))
 def chats_in_folder(folder_id: str):
     """Full chats of a folder and its subfolders."""
-    return [chat_response(c) for c in chat_lists.in_folder(db(), _me(), folder_id)]
+    return [chat_response(c) for c in lists.in_folder(db(), _me(), folder_id)]
 
 
 @blp.route("/folder/<folder_id>/list", methods=["GET"])
@@ -151,7 +151,7 @@ def chats_in_folder(folder_id: str):
 def folder_chat_list(args: dict, folder_id: str):
     """A folder's own chats as a title list, 10 a page."""
     sort_by = "updated_at" if args["sort_by"] == "unread_updated_at" else args["sort_by"]
-    return chat_lists.folder_titles(db(), _me(), folder_id, page=args["page"], sort_by=sort_by,
+    return lists.folder_titles(db(), _me(), folder_id, page=args["page"], sort_by=sort_by,
                                     sort_dir=args["sort_dir"])
 
 
@@ -160,14 +160,14 @@ def folder_chat_list(args: dict, folder_id: str):
 @blp.arguments(FilteredListQuery, location="query")
 @blp.response(200, SharedChatSchema(many=True))
 def shared_list(args: dict):
-    """The user's shared chats."""
-    return chat_lists.shares(db(), _me(), **{**args, "page": args["page"] or 1})
+    """The user's shared store."""
+    return lists.shares(db(), _me(), **{**args, "page": args["page"] or 1})
 
 
 @blp.route("/share/all", methods=["DELETE"])
 @user_required
 def unshare_all():
-    chats.unshare_all(db(), _me())
+    store.unshare_all(db(), _me())
     return jsonify(True)
 
 
@@ -175,8 +175,8 @@ def unshare_all():
 @user_required
 def mark_all_read():
     """Mark every unarchived chat read."""
-    updated = chat_reads.mark_all_read(db(), _me())
-    return jsonify(updated_count=updated, folder_unread_counts=chat_reads.folder_unread_counts(db(), _me()))
+    updated = reads.mark_all_read(db(), _me())
+    return jsonify(updated_count=updated, folder_unread_counts=reads.folder_unread_counts(db(), _me()))
 
 
 # --- create, import, delete all ------------------------------------------------------------------
@@ -186,7 +186,7 @@ def mark_all_read():
 @blp.arguments(ChatBody)
 @blp.response(200, ChatResponseSchema)
 def new_chat(body: dict):
-    return chat_response(chats.create_chat(db(), _me(), body["chat"], body["folder_id"], variables=body["variables"]))
+    return chat_response(store.create_chat(db(), _me(), body["chat"], body["folder_id"], variables=body["variables"]))
 
 
 @blp.route("/import", methods=["POST"])
@@ -194,29 +194,29 @@ def new_chat(body: dict):
 @blp.arguments(ImportBody)
 @blp.response(200, ChatResponseSchema(many=True))
 def import_chats(body: dict):
-    chats.require_permission(db(), current_user(), "chat.import")
-    return [chat_response(c) for c in chats.import_chats(db(), _me(), body["chats"])]
+    store.require_permission(db(), current_user(), "chat.import")
+    return [chat_response(c) for c in store.import_chats(db(), _me(), body["chats"])]
 
 
 @blp.route("/", methods=["DELETE"])
 @user_required
 def delete_all_chats():
-    chats.require_permission(db(), current_user(), "chat.delete")
-    chats.delete_all(db(), _me())
+    store.require_permission(db(), current_user(), "chat.delete")
+    store.delete_all(db(), _me())
     return jsonify(True)
 
 
 @blp.route("/archive/all", methods=["POST"])
 @user_required
 def archive_all():
-    chats.set_all_archived(db(), _me(), True)
+    store.set_all_archived(db(), _me(), True)
     return jsonify(True)
 
 
 @blp.route("/unarchive/all", methods=["POST"])
 @user_required
 def unarchive_all():
-    chats.set_all_archived(db(), _me(), False)
+    store.set_all_archived(db(), _me(), False)
     return jsonify(True)
 
 
@@ -225,7 +225,7 @@ def unarchive_all():
 @blp.response(200, ChatResponseSchema)
 def shared_chat(share_id: str):
     """A share's read-only snapshot (its owner's; admins may also open any chat by id here)."""
-    chat, snapshot = chats.get_shared(db(), current_user(), share_id)
+    chat, snapshot = store.get_shared(db(), current_user(), share_id)
     return chat_response(chat, snapshot)
 
 
@@ -235,7 +235,7 @@ def shared_chat(share_id: str):
 @user_required
 @blp.response(200, ChatResponseSchema)
 def get_chat(chat_id: str):
-    return chat_response(chats.get_chat(db(), _me(), chat_id))
+    return chat_response(store.get_chat(db(), _me(), chat_id))
 
 
 @blp.route("/<chat_id>", methods=["POST"])
@@ -244,14 +244,14 @@ def get_chat(chat_id: str):
 @blp.response(200, ChatResponseSchema)
 def update_chat(body: dict, chat_id: str):
     """Save the (partial) chat object: its keys replace the stored ones, ``history`` is merged."""
-    return chat_response(chats.update_chat(db(), _me(), chat_id, body["chat"], variables=body["variables"]))
+    return chat_response(store.update_chat(db(), _me(), chat_id, body["chat"], variables=body["variables"]))
 
 
 @blp.route("/<chat_id>", methods=["DELETE"])
 @user_required
 def delete_chat(chat_id: str):
-    chats.require_permission(db(), current_user(), "chat.delete")
-    chats.delete_chat(db(), _me(), chat_id)
+    store.require_permission(db(), current_user(), "chat.delete")
+    store.delete_chat(db(), _me(), chat_id)
     return jsonify(True)
 
 
@@ -260,7 +260,7 @@ def delete_chat(chat_id: str):
 @blp.arguments(PassThrough)
 def update_params(body: dict, chat_id: str):
     """Merge into the chat's ``params``; answers the params."""
-    return jsonify(chats.update_params(db(), _me(), chat_id, body))
+    return jsonify(store.update_params(db(), _me(), chat_id, body))
 
 
 @blp.route("/<chat_id>/messages/<message_id>", methods=["POST"])
@@ -276,28 +276,28 @@ def update_message(body: dict, chat_id: str, message_id: str):
         changes["meta"] = {"voice": body["voice"]}
     if not changes:
         raise BadRequest("No message changes supplied")
-    return chat_response(chats.update_message(db(), _me(), chat_id, message_id, changes))
+    return chat_response(store.update_message(db(), _me(), chat_id, message_id, changes))
 
 
 @blp.route("/<chat_id>/messages/<message_id>", methods=["DELETE"])
 @user_required
 @blp.response(200, ChatResponseSchema)
 def delete_message(chat_id: str, message_id: str):
-    return chat_response(chats.delete_message(db(), _me(), chat_id, message_id))
+    return chat_response(store.delete_message(db(), _me(), chat_id, message_id))
 
 
 @blp.route("/<chat_id>/unread", methods=["POST"])
 @user_required
 def mark_unread(chat_id: str):
-    chat = chat_reads.mark_unread(db(), _me(), chat_id)
+    chat = reads.mark_unread(db(), _me(), chat_id)
     return jsonify(chat_id=chat.id, last_read_at=chat.last_read_at, folder_id=chat.folder_id,
-                   folder_unread_counts=chat_reads.folder_unread_counts(db(), _me()))
+                   folder_unread_counts=reads.folder_unread_counts(db(), _me()))
 
 
 @blp.route("/<chat_id>/pinned", methods=["GET"])
 @user_required
 def pinned_status(chat_id: str):
-    return jsonify(chats.get_chat(db(), _me(), chat_id).pinned)
+    return jsonify(store.get_chat(db(), _me(), chat_id).pinned)
 
 
 @blp.route("/<chat_id>/pin", methods=["POST"])
@@ -305,7 +305,7 @@ def pinned_status(chat_id: str):
 @blp.response(200, ChatResponseSchema)
 def pin_chat(chat_id: str):
     """Pin or unpin (a toggle)."""
-    return chat_response(chats.toggle_pinned(db(), _me(), chat_id))
+    return chat_response(store.toggle_pinned(db(), _me(), chat_id))
 
 
 @blp.route("/<chat_id>/archive", methods=["POST"])
@@ -313,7 +313,7 @@ def pin_chat(chat_id: str):
 @blp.response(200, ChatResponseSchema)
 def archive_chat(chat_id: str):
     """Archive or unarchive (a toggle)."""
-    return chat_response(chats.toggle_archived(db(), _me(), chat_id))
+    return chat_response(store.toggle_archived(db(), _me(), chat_id))
 
 
 @blp.route("/<chat_id>/clone", methods=["POST"])
@@ -321,8 +321,8 @@ def archive_chat(chat_id: str):
 @blp.arguments(CloneBody)
 @blp.response(200, ChatResponseSchema)
 def clone_chat(body: dict, chat_id: str):
-    chats.require_permission(db(), current_user(), "chat.import")
-    return chat_response(chats.clone_chat(db(), _me(), chat_id, body["title"]))
+    store.require_permission(db(), current_user(), "chat.import")
+    return chat_response(store.clone_chat(db(), _me(), chat_id, body["title"]))
 
 
 @blp.route("/<chat_id>/fork", methods=["POST"])
@@ -331,8 +331,8 @@ def clone_chat(body: dict, chat_id: str):
 @blp.response(200, ChatResponseSchema)
 def fork_chat(body: dict, chat_id: str):
     """A new chat with the branch that ends at ``message_id`` (default: the current message)."""
-    chats.require_permission(db(), current_user(), "chat.import")
-    return chat_response(chats.fork_chat(db(), _me(), chat_id, body["message_id"]))
+    store.require_permission(db(), current_user(), "chat.import")
+    return chat_response(store.fork_chat(db(), _me(), chat_id, body["message_id"]))
 
 
 @blp.route("/<chat_id>/share", methods=["POST"])
@@ -340,14 +340,14 @@ def fork_chat(body: dict, chat_id: str):
 @blp.response(200, ChatResponseSchema)
 def share_chat(chat_id: str):
     """Snapshot the chat under a share id (again: refresh the snapshot)."""
-    chats.require_permission(db(), current_user(), "chat.share")
-    return chat_response(chats.share_chat(db(), _me(), chat_id))
+    store.require_permission(db(), current_user(), "chat.share")
+    return chat_response(store.share_chat(db(), _me(), chat_id))
 
 
 @blp.route("/<chat_id>/share", methods=["DELETE"])
 @user_required
 def unshare_chat(chat_id: str):
-    chats.unshare_chat(db(), _me(), chat_id)
+    store.unshare_chat(db(), _me(), chat_id)
     return jsonify(True)
 
 
@@ -356,14 +356,14 @@ def unshare_chat(chat_id: str):
 @blp.arguments(FolderIdBody)
 @blp.response(200, ChatResponseSchema)
 def move_chat(body: dict, chat_id: str):
-    return chat_response(chats.move_to_folder(db(), _me(), chat_id, body["folder_id"]))
+    return chat_response(store.move_to_folder(db(), _me(), chat_id, body["folder_id"]))
 
 
 @blp.route("/<chat_id>/tags", methods=["GET"])
 @user_required
 @blp.response(200, TagSchema(many=True))
 def chat_tags(chat_id: str):
-    return chats.chat_tags(db(), _me(), chat_id)
+    return store.chat_tags(db(), _me(), chat_id)
 
 
 @blp.route("/<chat_id>/tags", methods=["POST"])
@@ -371,7 +371,7 @@ def chat_tags(chat_id: str):
 @blp.arguments(TagBody)
 @blp.response(200, TagSchema(many=True))
 def add_chat_tag(body: dict, chat_id: str):
-    return chats.add_tag(db(), _me(), chat_id, body["name"])
+    return store.add_tag(db(), _me(), chat_id, body["name"])
 
 
 @blp.route("/<chat_id>/tags", methods=["DELETE"])
@@ -379,4 +379,4 @@ def add_chat_tag(body: dict, chat_id: str):
 @blp.arguments(TagBody)
 @blp.response(200, TagSchema(many=True))
 def remove_chat_tag(body: dict, chat_id: str):
-    return chats.remove_tag(db(), _me(), chat_id, body["name"])
+    return store.remove_tag(db(), _me(), chat_id, body["name"])

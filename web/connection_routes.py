@@ -8,7 +8,7 @@ from flask import jsonify
 from marshmallow import Schema
 from sqlalchemy.orm import Session
 
-from shared.services import llm_gateway
+from shared.services.llm import gateway
 from web.streaming import wire
 from web.caller import admin_required, current_user
 from web.blueprint import Blueprint
@@ -32,7 +32,7 @@ def add_connection_routes(blp: Blueprint, provider: str, config_body: type[Schem
     def update_config(form: dict):
         """Replace the connections (admin); the model list is gathered again."""
         saved = save(db(), form)
-        llm_gateway.config_changed(db())
+        gateway.config_changed(db())
         return jsonify(saved)
 
     @blp.route("/verify", methods=["POST"])
@@ -40,5 +40,5 @@ def add_connection_routes(blp: Blueprint, provider: str, config_body: type[Schem
     @blp.arguments(VerifyBody)
     def verify(form: dict):
         """Check that a server answers (Ollama's ``/api/version``, OpenAI's ``/models``), before saving it."""
-        job = llm_gateway.enqueue_verify(db(), current_user(), provider, form["url"], form["key"], form["config"])
+        job = gateway.enqueue_verify(db(), current_user(), provider, form["url"], form["key"], form["config"])
         return wire.result(job)

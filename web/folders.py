@@ -5,7 +5,8 @@ from flask import jsonify
 
 from shared import messages as texts
 from shared.errors import Forbidden
-from shared.services import app_config, chat_reads, chats, folders, permissions
+from shared.services import app_config, permissions
+from shared.services.chats import folders, reads, store
 from web.caller import current_user, user_required
 from web.blueprint import Blueprint
 from web.chat_schemas import (
@@ -31,9 +32,9 @@ def _me() -> str:
 @user_required
 @blp.response(200, FolderListItemSchema(many=True))
 def list_folders():
-    """The user's folders, each with its number of unread chats."""
+    """The user's folders, each with its number of unread store."""
     user_id = _me()
-    unread = chat_reads.folder_unread_counts(db(), user_id)
+    unread = reads.folder_unread_counts(db(), user_id)
     return [{**FolderListItemSchema().dump(f), "unread_count": unread.get(f.id, 0)}
             for f in folders.list_folders(db(), user_id)]
 
@@ -92,9 +93,9 @@ def expand_folder(body: dict, folder_id: str):
 def mark_folder_read(folder_id: str):
     """Mark the folder's chats read, its subfolders' included."""
     user_id = _me()
-    ids, updated = chat_reads.mark_folder_read(db(), user_id, folder_id)
+    ids, updated = reads.mark_folder_read(db(), user_id, folder_id)
     return jsonify(folder_id=folder_id, folder_ids=ids, updated_count=updated,
-                   folder_unread_counts=chat_reads.folder_unread_counts(db(), user_id))
+                   folder_unread_counts=reads.folder_unread_counts(db(), user_id))
 
 
 @blp.route("/<folder_id>", methods=["DELETE"])
@@ -106,6 +107,6 @@ def delete_folder(args: dict, folder_id: str):
     if args["delete_contents"]:
         tree = folders.subtree_ids(db(), user_id, folders.get_folder(db(), user_id, folder_id).id)
         if folders.count_chats(db(), user_id, tree):
-            chats.require_permission(db(), current_user(), "chat.delete")
+            store.require_permission(db(), current_user(), "chat.delete")
     folders.delete_folder(db(), user_id, folder_id, delete_contents=args["delete_contents"])
     return jsonify(True)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from flask import jsonify
 
-from shared.services import llm_gateway
+from shared.services.llm import gateway
 from web.streaming import wire
 from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
@@ -26,7 +26,7 @@ blp = Blueprint("gateway", __name__, url_prefix="/api", description="Models, cha
 def models(query: dict):
     """The models the caller may use, from the registry (gathered by a job; ``refresh=true`` waits for a
     new gathering)."""
-    return {"data": llm_gateway.user_models(db(), current_user(), query["refresh"])}
+    return {"data": gateway.user_models(db(), current_user(), query["refresh"])}
 
 
 @blp.route("/models/base", methods=["GET"])
@@ -34,7 +34,7 @@ def models(query: dict):
 @blp.response(200, ModelListSchema)
 def base_models():
     """Every model of every connection (admin)."""
-    return {"data": llm_gateway.all_models(db())}
+    return {"data": gateway.all_models(db())}
 
 
 @blp.route("/chat/completions", methods=["POST"])
@@ -43,7 +43,7 @@ def base_models():
 @blp.arguments(ChatCompletionBody)
 def chat_completions(body: dict):
     """A chat completion for any model, in OpenAI's format."""
-    job, background = llm_gateway.start_chat(db(), current_user(), body)
+    job, background = gateway.start_chat(db(), current_user(), body)
     if background is not None:
         return jsonify(background)
     if body.get("stream"):
@@ -56,7 +56,7 @@ def chat_completions(body: dict):
 @blp.arguments(PassThrough)
 def chat_completed(body: dict):
     """Deprecated in Open WebUI (outlet filters run inline); kept for API clients."""
-    return jsonify(llm_gateway.chat_completed(db(), current_user(), body))
+    return jsonify(gateway.chat_completed(db(), current_user(), body))
 
 
 @blp.route("/embeddings", methods=["POST"])
@@ -65,4 +65,4 @@ def chat_completed(body: dict):
 @blp.arguments(EmbeddingsBody)
 def embeddings(body: dict):
     """Embeddings for any model, in OpenAI's format."""
-    return wire.result(llm_gateway.start_embeddings(db(), current_user(), body))
+    return wire.result(gateway.start_embeddings(db(), current_user(), body))

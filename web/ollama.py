@@ -6,7 +6,7 @@ from flask import jsonify
 
 from shared import messages
 from shared.errors import Unauthorized
-from shared.services import connections, llm_gateway
+from shared.services.llm import connections, gateway
 from web.streaming import wire
 from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
@@ -59,12 +59,12 @@ def urls():
 def tags(url_idx: int | None = None):
     """The merged model list (from the registry), or one server's own ``/api/tags`` (admin)."""
     user = current_user()
-    llm_gateway.require_enabled(db(), "ollama")
+    gateway.require_enabled(db(), "ollama")
     if url_idx is None:
-        models = [m["ollama"] for m in llm_gateway.user_models(db(), user) if m.get("owned_by") == "ollama"]
+        models = [m["ollama"] for m in gateway.user_models(db(), user) if m.get("owned_by") == "ollama"]
         return jsonify(models=models)
     _admin_only()
-    job = llm_gateway.enqueue_proxy(db(), user, connections.connection(db(), "ollama", url_idx), "GET", "/api/tags")
+    job = gateway.enqueue_proxy(db(), user, connections.connection(db(), "ollama", url_idx), "GET", "/api/tags")
     return wire.result(job)
 
 
@@ -76,10 +76,10 @@ def version(url_idx: int | None = None):
     if not connections.connections(db(), "ollama"):
         return jsonify(version=False)
     if url_idx is None:
-        return wire.result(llm_gateway.enqueue_ollama_overview(db(), user, "/api/version"))
+        return wire.result(gateway.enqueue_ollama_overview(db(), user, "/api/version"))
     _admin_only()
     conn = connections.connection(db(), "ollama", url_idx)
-    return wire.result(llm_gateway.enqueue_proxy(db(), user, conn, "GET", "/api/version"))
+    return wire.result(gateway.enqueue_proxy(db(), user, conn, "GET", "/api/version"))
 
 
 @blp.route("/api/ps", methods=["GET"])
@@ -88,7 +88,7 @@ def ps():
     """The models loaded on every server."""
     if not connections.connections(db(), "ollama"):
         return jsonify(models=[])
-    return wire.result(llm_gateway.enqueue_ollama_overview(db(), current_user(), "/api/ps"))
+    return wire.result(gateway.enqueue_ollama_overview(db(), current_user(), "/api/ps"))
 
 
 @blp.route("/api/show", methods=["POST"])
@@ -96,16 +96,16 @@ def ps():
 @blp.arguments(ModelNameBody)
 def show(body: dict):
     """A model's details (modelfile, template, parameters)."""
-    conn, body = llm_gateway.ollama_target(db(), current_user(), body, None)
-    return wire.result(llm_gateway.enqueue_proxy(db(), current_user(), conn, "POST", "/api/show", body))
+    conn, body = gateway.ollama_target(db(), current_user(), body, None)
+    return wire.result(gateway.enqueue_proxy(db(), current_user(), conn, "POST", "/api/show", body))
 
 
 def _model_call(path: str, body: dict, url_idx: int | None):
     """A model-bound call: streamed as NDJSON unless the body says ``"stream": false``."""
     user = current_user()
-    conn, body = llm_gateway.ollama_target(db(), user, body, url_idx)
+    conn, body = gateway.ollama_target(db(), user, body, url_idx)
     streamed = body.get("stream", True) is not False and path in ("/api/chat", "/api/generate")
-    job = llm_gateway.enqueue_proxy(db(), user, conn, "POST", path, body, stream=streamed)
+    job = gateway.enqueue_proxy(db(), user, conn, "POST", path, body, stream=streamed)
     return wire.stream(job, wire.NDJSON) if streamed else wire.result(job)
 
 
@@ -146,7 +146,7 @@ def embeddings(body: dict, url_idx: int | None = None):
 @blp.arguments(ModelNameBody)
 def pull(body: dict, url_idx: int | None = None):
     """Download a model onto a server (default the first), streaming Ollama's progress objects."""
-    job = llm_gateway.enqueue_pull(db(), current_user(), body, url_idx or 0)
+    job = gateway.enqueue_pull(db(), current_user(), body, url_idx or 0)
     if body.get("stream", True) is False:
         return wire.result(job)
     return wire.stream(job, wire.NDJSON)
@@ -158,20 +158,20 @@ def pull(body: dict, url_idx: int | None = None):
 def delete(body: dict, url_idx: int | None = None):
     """Remove a model from a server (the first that has it unless ``url_idx`` says which)."""
     user = current_user()
-    conn, body = llm_gateway.ollama_target(db(), user, body, url_idx)
-    job = llm_gateway.enqueue_proxy(db(), user, conn, "DELETE", "/api/delete", body)
+    conn, body = gateway.ollama_target(db(), user, body, url_idx)
+    job = gateway.enqueue_proxy(db(), user, conn, "DELETE", "/api/delete", body)
     response = wire.result(job, render=lambda _r: True)
     if response.status_code == 200:
-        llm_gateway.config_changed(db())
+        gateway.config_changed(db())
     return response
 
 
 def _openai_style(path: str, body: dict, url_idx: int | None):
     """``/ollama/v1/...``: Ollama's OpenAI-compatible API, SSE when streaming."""
     user = current_user()
-    conn, body = llm_gateway.ollama_target(db(), user, body, url_idx)
+    conn, body = gateway.ollama_target(db(), user, body, url_idx)
     streamed = bool(body.get("stream"))
-    job = llm_gateway.enqueue_proxy(db(), user, conn, "POST", path, body, stream=streamed)
+    job = gateway.enqueue_proxy(db(), user, conn, "POST", path, body, stream=streamed)
     return wire.stream(job, wire.SSE) if streamed else wire.result(job)
 
 
@@ -200,10 +200,10 @@ def v1_embeddings(body: dict, url_idx: int | None = None):
 @user_required
 def v1_models(url_idx: int | None = None):
     """The Ollama models in OpenAI's list shape (one server's: admin)."""
-    llm_gateway.require_enabled(db(), "ollama")
+    gateway.require_enabled(db(), "ollama")
     if url_idx is not None:
         _admin_only()
-    models = [m for m in llm_gateway.user_models(db(), current_user()) if m.get("owned_by") == "ollama"
+    models = [m for m in gateway.user_models(db(), current_user()) if m.get("owned_by") == "ollama"
               and (url_idx is None or url_idx in m.get("urls", []))]
     return jsonify(object="list", data=[
         {"id": m["id"], "object": "model", "created": m.get("created", 0), "owned_by": "ollama"}

@@ -7,7 +7,7 @@ from flask import jsonify, request
 
 from shared import messages
 from shared.errors import ServiceError, Unauthorized
-from shared.services import connections, llm_gateway
+from shared.services.llm import connections, gateway
 from web.streaming import wire
 from web.caller import current_user, user_required
 from web.blueprint import Blueprint
@@ -52,20 +52,20 @@ add_connection_routes(blp, "openai", OpenAIConfigBody, connections.openai_config
 def models(url_idx: int | None = None):
     """The OpenAI models (from the registry), or one connection's own ``/models`` (admin)."""
     user = current_user()
-    llm_gateway.require_enabled(db(), "openai")
+    gateway.require_enabled(db(), "openai")
     if url_idx is None:
-        data = [m for m in llm_gateway.user_models(db(), user) if m.get("owned_by") == "openai"]
+        data = [m for m in gateway.user_models(db(), user) if m.get("owned_by") == "openai"]
         return jsonify(object="list", data=data)
     if user.role != "admin":
         raise Unauthorized(messages.ACCESS_PROHIBITED)
-    job = llm_gateway.enqueue_proxy(db(), user, connections.connection(db(), "openai", url_idx), "GET", "/models")
+    job = gateway.enqueue_proxy(db(), user, connections.connection(db(), "openai", url_idx), "GET", "/models")
     return wire.result(job, openai_style=True)
 
 
 def _model_call(path: str, body: dict, streamed: bool):
     user = current_user()
-    conn, upstream_model = llm_gateway.openai_connection(db(), user, body.get("model"))
-    job = llm_gateway.enqueue_proxy(db(), user, conn, "POST", path, {**body, "model": upstream_model},
+    conn, upstream_model = gateway.openai_connection(db(), user, body.get("model"))
+    job = gateway.enqueue_proxy(db(), user, conn, "POST", path, {**body, "model": upstream_model},
                                     stream=streamed)
     if streamed:
         return wire.stream(job, wire.SSE, openai_style=True)

@@ -16,7 +16,8 @@ from flask import Flask
 from shared import socket_events
 from shared.db import session_scope
 from shared.errors import ServiceError
-from shared.services import api_keys, chat_flow, chats, presence, sessions
+from shared.services import api_keys, presence, sessions
+from shared.services.chats import store, turns
 from web.caller import decode
 
 log = logging.getLogger(__name__)
@@ -49,7 +50,7 @@ def _token(data) -> str | None:
 def _may_read_chat(user_id: str, chat_id: str) -> bool:
     try:
         with session_scope() as session:
-            chats.get_chat(session, user_id, chat_id)
+            store.get_chat(session, user_id, chat_id)
     except ServiceError:
         return False
     return True
@@ -108,7 +109,7 @@ def create_server(app: Flask) -> socketio.Server:
             return False
         chat_id = data.get("chat_id")
         event = data.get("data") if isinstance(data.get("data"), dict) else {}
-        if not isinstance(chat_id, str) or not chat_id or chat_flow.is_temporary(chat_id):
+        if not isinstance(chat_id, str) or not chat_id or turns.is_temporary(chat_id):
             return False
         if event.get("type") == "leave":
             sio.leave_room(sid, socket_events.chat_room(chat_id))

@@ -4,7 +4,7 @@ from __future__ import annotations
 from flask import jsonify
 from marshmallow import fields
 
-from shared.services import chat_tasks
+from shared.services.chats import reply_tasks
 from web.caller import admin_required, user_required
 from web.blueprint import Blueprint
 from web.db import db
@@ -24,18 +24,18 @@ def _field(name: str) -> fields.Field:
     return fields.Boolean() if name.startswith("ENABLE_") else fields.String(allow_none=True)
 
 
-TaskConfigBody = Body.from_dict({name: _field(name) for name in chat_tasks.CONFIG_KEYS}, name="TaskConfigBody")
+TaskConfigBody = Body.from_dict({name: _field(name) for name in reply_tasks.CONFIG_KEYS}, name="TaskConfigBody")
 """Open WebUI's ``TaskConfigForm``; fields left out keep their value."""
 
 
 @blp.route("/config", methods=["GET"])
 @user_required
 def get_config():
-    return jsonify(chat_tasks.task_config(db()))
+    return jsonify(reply_tasks.task_config(db()))
 
 
 @blp.route("/config/update", methods=["POST"])
 @admin_required
 @blp.arguments(TaskConfigBody)
 def update_config(body):
-    return jsonify(chat_tasks.update_task_config(db(), body))
+    return jsonify(reply_tasks.update_task_config(db(), body))

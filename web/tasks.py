@@ -5,7 +5,7 @@ from flask import jsonify
 from sqlalchemy.orm import Session
 
 from shared.jobs import service
-from shared.services import chats
+from shared.services.chats import store
 from shared.models.job import Job
 from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
@@ -48,7 +48,7 @@ def chat_tasks(chat_id: str):
 @user_required
 def stop_chat_tasks(chat_id: str):
     """Cancel the caller's active jobs for one of their chats (someone else's chat is 404)."""
-    chats.get_chat(db(), current_user().id, chat_id)
+    store.get_chat(db(), current_user().id, chat_id)
     ids = service.active_job_ids(db(), owner_id=current_user().id, related_type="chat", related_id=chat_id)
     if not ids:
         return jsonify(status=True, message=f"No tasks found for item {chat_id}.")

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.errors import UpstreamError
 from shared.rag import config as rag_config
-from shared.services import connections
+from shared.services.llm import connections
 
 if TYPE_CHECKING:
     import numpy as np

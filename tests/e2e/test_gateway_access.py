@@ -8,7 +8,7 @@ import requests
 
 from shared import messages
 from shared.db import session_scope
-from shared.services import models_registry
+from shared.services.llm import registry
 from tests.e2e.gateway_stack import fake_ollama, fake_openai, ollama_server, openai_server, stack  # noqa: F401
 from tests.helpers import bearer
 
@@ -113,7 +113,7 @@ def test_every_proxy_route_refuses_models_a_user_may_not_see(stack, app, client,
 def test_a_connection_index_reaches_only_the_models_a_user_may_see_on_connections_serving_them(
         stack, warm, make_user, fake_ollama, fake_openai):
     with session_scope() as session:
-        models_registry.open_to_users(session, [LLAMA])
+        registry.open_to_users(session, [LLAMA])
     user = bearer(make_user()["token"])
     answer = call(stack, "POST", "/ollama/api/chat/0", user, model_body(LLAMA))
     assert answer.status_code == 200 and answer.json()["message"]["content"] == "You said: one two"

@@ -87,8 +87,8 @@ def test_refused_connection_is_502_and_skipped_in_the_model_list(stack, auth, fa
     assert saved.status_code == 200 and saved.json()["OLLAMA_BASE_URLS"] == [fake_ollama.url, dead]
     models = requests.get(f"{stack.url}/api/models", headers=auth, timeout=30).json()["data"]
     assert LLAMA in {m["id"] for m in models}
-    from shared.services import models_registry
-    assert [e["url"] for e in models_registry.cached()["errors"]] == [dead]
+    from shared.services.llm import registry
+    assert [e["url"] for e in registry.cached()["errors"]] == [dead]
 
     started = time.monotonic()
     failed = post(stack, "/ollama/api/chat/1", auth, {"model": LLAMA, "messages": CHAT})
@@ -214,7 +214,7 @@ def test_an_older_clients_turn_uses_its_messages_and_saves_the_reply(stack, auth
     assert chat["history"]["messages"][question["id"]]["childrenIds"] == [reply_id]
 
 def test_users_see_only_the_models_opened_to_them(stack, admin, make_user, client):
-    from shared.services import models_registry
+    from shared.services.llm import registry
 
     user = bearer(make_user()["token"])
     assert requests.get(f"{stack.url}/api/models", headers=user, timeout=30).json() == {"data": []}
@@ -222,7 +222,7 @@ def test_users_see_only_the_models_opened_to_them(stack, admin, make_user, clien
     assert denied.status_code == 403 and denied.json() == {"detail": "Model not found"}
 
     with session_scope() as session:
-        models_registry.open_to_users(session, [LLAMA])
+        registry.open_to_users(session, [LLAMA])
     assert [m["id"] for m in requests.get(f"{stack.url}/api/models", headers=user, timeout=30).json()["data"]] == [LLAMA]
     assert post(stack, "/api/chat/completions", user, {"model": LLAMA, "messages": CHAT}).status_code == 200
     assert post(stack, "/api/chat/completions", user, {"model": "gpt-fake", "messages": CHAT}).status_code == 403

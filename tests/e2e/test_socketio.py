@@ -100,12 +100,12 @@ def test_a_revoked_token_does_not_join(two_webs, users):
 
 def test_chat_rooms_only_for_readable_chats(two_webs, users):
     from shared.db import session_scope
-    from shared.services import chats
+    from shared.services.chats import store
 
     (first, _), (admin, other) = two_webs, users
     with session_scope() as session:
-        admins_chat = chats.create_chat(session, admin["id"], {"title": "Admin's"}).id
-        own_chat = chats.create_chat(session, other["id"], {"title": "Mine"}).id
+        admins_chat = store.create_chat(session, admin["id"], {"title": "Admin's"}).id
+        own_chat = store.create_chat(session, other["id"], {"title": "Mine"}).id
     browser = Browser(first, other["token"])
     try:
         def join(chat_id: str, kind: str = "join"):

@@ -13,10 +13,10 @@ from shared import socket_events
 from shared.db import session_scope
 from shared.jobs import events
 from shared.redis_client import get_redis
-from shared.services import chat_history, chats
+from shared.services.chats import history, store
 from shared.models.base import new_id
 from shared.models.job import Job
-from shared.services.chat_delivery import ChatRelay, ChatReply, record_final_error, relay
+from shared.services.chats.delivery import ChatRelay, ChatReply, record_final_error, relay
 
 
 @pytest.fixture
@@ -43,10 +43,10 @@ def channel():
 @pytest.fixture
 def chat(admin):
     with session_scope() as session:
-        row = chats.create_chat(session, admin["id"], {"title": "t", "history": {"messages": {}, "currentId": None}})
-        chats.upsert_message(session, admin["id"], row.id, {"id": "u1", "parentId": None, "role": "user",
+        row = store.create_chat(session, admin["id"], {"title": "t", "history": {"messages": {}, "currentId": None}})
+        store.upsert_message(session, admin["id"], row.id, {"id": "u1", "parentId": None, "role": "user",
                                                              "content": "hi"})
-        chats.upsert_message(session, admin["id"], row.id, {"id": "a1", "parentId": "u1", "role": "assistant",
+        store.upsert_message(session, admin["id"], row.id, {"id": "a1", "parentId": "u1", "role": "assistant",
                                                              "content": "", "done": False})
     return admin["id"], row.id
 
@@ -59,7 +59,7 @@ def run_relay(job_id: str, owner_id: str, chat_id: str) -> threading.Thread:
 
 def stored_reply(owner_id: str, chat_id: str) -> dict:
     with session_scope() as session:
-        return chat_history.messages_of(chats.get_chat(session, owner_id, chat_id).chat)["a1"]
+        return history.messages_of(store.get_chat(session, owner_id, chat_id).chat)["a1"]
 
 
 def payloads(received) -> list[tuple[str, object]]:

@@ -13,7 +13,7 @@ from shared.jobs.events import JobEvent
 from shared.jobs.streaming import FLUSH_BURST, batches as _batches
 from shared.providers.formats import StreamedCompletion
 from shared.providers.upstream import parse_streamed
-from shared.services.chat_delivery import ChatReply
+from shared.services.chats.delivery import ChatReply
 
 
 def paced(count: int, gap: float):

@@ -1,4 +1,4 @@
-"""The server-owned chat turn: new chats, stored history, the reply placeholder, temporary chats."""
+"""The server-owned chat turn: new chats, stored history, the reply placeholder, temporary store."""
 from __future__ import annotations
 
 import pytest
@@ -6,7 +6,7 @@ import pytest
 from shared.db import session_scope
 from shared.errors import BadRequest, NotFound
 from shared.models import User
-from shared.services import chat_flow, chat_history, chats
+from shared.services.chats import history, store, turns
 
 
 @pytest.fixture
@@ -24,12 +24,12 @@ def test_first_message_creates_the_chat_and_the_reply_placeholder(user):
             "messages": [{"role": "system", "content": "Be brief."}], "session_id": "sid",
             "background_tasks": {"title_generation": True}}
     with session_scope() as session:
-        turn = chat_flow.start_turn(session, user, body)
+        turn = turns.start_turn(session, user, body)
     assert turn.created and turn.message_id == "a1" and turn.tasks == {"title_generation": True}
     assert turn.messages == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "Hello"}]
     with session_scope() as session:
-        stored = chats.get_chat(session, user.id, turn.chat_id).chat
-    messages = chat_history.messages_of(stored)
+        stored = store.get_chat(session, user.id, turn.chat_id).chat
+    messages = history.messages_of(stored)
     assert stored["history"]["currentId"] == "a1"
     assert messages["u1"]["childrenIds"] == ["a1"] and messages["u1"]["user"]["id"] == user.id
     assert messages["a1"] == {**messages["a1"], "role": "assistant", "parentId": "u1", "done": False, "content": ""}
@@ -38,11 +38,11 @@ def test_first_message_creates_the_chat_and_the_reply_placeholder(user):
 
 def test_later_turns_send_the_stored_history(user):
     with session_scope() as session:
-        first = chat_flow.start_turn(session, user, {"model": "m", "id": "a1", "parent_id": None,
+        first = turns.start_turn(session, user, {"model": "m", "id": "a1", "parent_id": None,
                                                      "user_message": user_message("u1", "One")})
-        chats.upsert_message(session, user.id, first.chat_id, {"id": "a1", "content": "Answer one", "done": True})
+        store.upsert_message(session, user.id, first.chat_id, {"id": "a1", "content": "Answer one", "done": True})
     with session_scope() as session:
-        second = chat_flow.start_turn(session, user, {
+        second = turns.start_turn(session, user, {
             "model": "m", "id": "a2", "chat_id": first.chat_id, "parent_id": "a1",
             "user_message": user_message("u2", "Two", "a1"),
         })
@@ -53,18 +53,18 @@ def test_later_turns_send_the_stored_history(user):
 
 def test_regenerating_answers_the_same_user_message(user):
     with session_scope() as session:
-        first = chat_flow.start_turn(session, user, {"model": "m", "id": "a1", "parent_id": None,
+        first = turns.start_turn(session, user, {"model": "m", "id": "a1", "parent_id": None,
                                                      "user_message": user_message("u1", "One")})
-        again = chat_flow.start_turn(session, user, {"model": "m", "id": "a1b", "chat_id": first.chat_id,
+        again = turns.start_turn(session, user, {"model": "m", "id": "a1b", "chat_id": first.chat_id,
                                                      "parent_id": "u1"})
-        stored = chat_history.messages_of(chats.get_chat(session, user.id, first.chat_id).chat)
+        stored = history.messages_of(store.get_chat(session, user.id, first.chat_id).chat)
     assert again.messages == [{"role": "user", "content": "One"}]
     assert stored["u1"]["childrenIds"] == ["a1", "a1b"]
 
 
 def test_temporary_chats_are_not_stored(user):
     with session_scope() as session:
-        turn = chat_flow.start_turn(session, user, {
+        turn = turns.start_turn(session, user, {
             "model": "m", "id": "a1", "chat_id": "local:sid",
             "messages": [{"role": "user", "content": "hi"}, {"role": "assistant", "content": ""}],
         })
@@ -74,9 +74,9 @@ def test_temporary_chats_are_not_stored(user):
 def test_someone_elses_chat_is_not_found(user, make_user):
     other = make_user()
     with session_scope() as session:
-        theirs = chats.create_chat(session, other["id"], {"title": "theirs"}).id
+        theirs = store.create_chat(session, other["id"], {"title": "theirs"}).id
     with session_scope() as session, pytest.raises(NotFound):
-        chat_flow.start_turn(session, user, {"model": "m", "id": "a1", "chat_id": theirs, "parent_id": None,
+        turns.start_turn(session, user, {"model": "m", "id": "a1", "chat_id": theirs, "parent_id": None,
                                              "user_message": user_message("u1", "x")})
 
 
@@ -87,4 +87,4 @@ def test_someone_elses_chat_is_not_found(user, make_user):
 ])
 def test_bad_turns_are_400(user, body):
     with session_scope() as session, pytest.raises(BadRequest):
-        chat_flow.start_turn(session, user, body)
+        turns.start_turn(session, user, body)

@@ -1,4 +1,4 @@
-"""Retrieval for chat completions (``shared.services.chat_rag``), in-process with the fake Ollama embeddings."""
+"""Retrieval for chat completions (``shared.services.chats.rag_context``), in-process with the fake Ollama embeddings."""
 from __future__ import annotations
 
 import pytest
@@ -7,7 +7,7 @@ from shared.db import session_scope
 from shared.models import File
 from shared.rag import config as rag_config
 from shared.rag.indexing import file_chunks, store_chunks
-from shared.services import chat_rag
+from shared.services.chats import rag_context
 from tests.rag_support import fake_ollama  # noqa: F401
 
 FACTS = "The library closes at eight.\n\nThe gym opens at six."
@@ -32,16 +32,16 @@ def indexed(admin, make_user, fake_ollama):
 
 def ask(user_id: str, items: list[dict], question: str = "when does the gym open"):
     with session_scope() as session:
-        return chat_rag.apply(session, user_id, [{"role": "system", "content": "Be brief."},
+        return rag_context.apply(session, user_id, [{"role": "system", "content": "Be brief."},
                                                  {"role": "user", "content": question}], {"files": items})
 
 
 def test_rag_request_reads_what_the_web_app_sends():
-    assert chat_rag.rag_request({"messages": []}) is None
-    asked = chat_rag.rag_request({"files": [{"type": "file", "id": "f1", "file": {"huge": "blob"}}],
+    assert rag_context.rag_request({"messages": []}) is None
+    asked = rag_context.rag_request({"files": [{"type": "file", "id": "f1", "file": {"huge": "blob"}}],
                                   "features": {"memory": True}})
     assert asked == {"files": [{"type": "file", "id": "f1"}], "memory": True}
-    assert chat_rag.rag_request({"metadata": {"files": [{"type": "collection", "id": "k"}]}})["files"] == [
+    assert rag_context.rag_request({"metadata": {"files": [{"type": "collection", "id": "k"}]}})["files"] == [
         {"type": "collection", "id": "k"}]
 
 

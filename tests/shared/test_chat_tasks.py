@@ -4,7 +4,8 @@ from __future__ import annotations
 import pytest
 
 from shared.db import session_scope
-from shared.services import app_config, chat_tasks
+from shared.services import app_config
+from shared.services.chats import reply_tasks
 
 CONVERSATION = [
     {"role": "user", "content": "one"}, {"role": "assistant", "content": "two"},
@@ -22,42 +23,42 @@ CONVERSATION = [
     ("Last: {{prompt}}", "Last: three"),
 ])
 def test_render_fills_open_webui_variables(template, expected):
-    assert chat_tasks.render(template, CONVERSATION) == expected
+    assert reply_tasks.render(template, CONVERSATION) == expected
 
 
 def test_default_templates_ask_for_json_over_the_recent_messages():
-    prompt = chat_tasks.render(chat_tasks.TITLE.default_template, CONVERSATION)
+    prompt = reply_tasks.render(reply_tasks.TITLE.default_template, CONVERSATION)
     assert '"title"' in prompt and "USER: three\nASSISTANT: four" in prompt and "USER: one" not in prompt
 
 
 @pytest.mark.parametrize(("task", "answer", "value"), [
-    (chat_tasks.TITLE, '{"title": "Cookie Recipes"}', "Cookie Recipes"),
-    (chat_tasks.TITLE, 'Sure! ```json\n{ "title": "Stock Trends" }\n```', "Stock Trends"),
-    (chat_tasks.TITLE, '{"title": ""}', None),
-    (chat_tasks.TITLE, "no json here", None),
-    (chat_tasks.TITLE, '{"title": ', None),
-    (chat_tasks.TAGS, '{"tags": ["Science", " Physics ", 3, ""]}', ["Science", "Physics"]),
-    (chat_tasks.TAGS, '{"tags": "Science"}', None),
-    (chat_tasks.FOLLOW_UPS, '{"follow_ups": ["Why?", "How?"]}', ["Why?", "How?"]),
-    (chat_tasks.FOLLOW_UPS, '["Why?"]', None),
+    (reply_tasks.TITLE, '{"title": "Cookie Recipes"}', "Cookie Recipes"),
+    (reply_tasks.TITLE, 'Sure! ```json\n{ "title": "Stock Trends" }\n```', "Stock Trends"),
+    (reply_tasks.TITLE, '{"title": ""}', None),
+    (reply_tasks.TITLE, "no json here", None),
+    (reply_tasks.TITLE, '{"title": ', None),
+    (reply_tasks.TAGS, '{"tags": ["Science", " Physics ", 3, ""]}', ["Science", "Physics"]),
+    (reply_tasks.TAGS, '{"tags": "Science"}', None),
+    (reply_tasks.FOLLOW_UPS, '{"follow_ups": ["Why?", "How?"]}', ["Why?", "How?"]),
+    (reply_tasks.FOLLOW_UPS, '["Why?"]', None),
 ])
 def test_parse_answer(task, answer, value):
-    assert chat_tasks.parse_answer(answer, task) == value
+    assert reply_tasks.parse_answer(answer, task) == value
 
 
 def test_wanted_needs_both_the_request_and_the_admin_switch(database):
     with session_scope() as session:
         asked = {"title_generation": True, "tags_generation": True, "follow_up_generation": False}
-        assert [t.name for t in chat_tasks.wanted(session, asked)] == ["title_generation", "tags_generation"]
+        assert [t.name for t in reply_tasks.wanted(session, asked)] == ["title_generation", "tags_generation"]
         app_config.set_many(session, {"task.tags.enable": False})
-        assert [t.name for t in chat_tasks.wanted(session, asked)] == ["title_generation"]
+        assert [t.name for t in reply_tasks.wanted(session, asked)] == ["title_generation"]
 
 
 def test_custom_template_and_task_model(database):
     with session_scope() as session:
-        assert chat_tasks.template_for(session, chat_tasks.TITLE) == chat_tasks.TITLE.default_template
-        assert chat_tasks.task_model(session, "llama") == "llama"
-        chat_tasks.update_task_config(session, {"TITLE_GENERATION_PROMPT_TEMPLATE": "T {{MESSAGES}}",
+        assert reply_tasks.template_for(session, reply_tasks.TITLE) == reply_tasks.TITLE.default_template
+        assert reply_tasks.task_model(session, "llama") == "llama"
+        reply_tasks.update_task_config(session, {"TITLE_GENERATION_PROMPT_TEMPLATE": "T {{MESSAGES}}",
                                                 "TASK_MODEL": "small", "NOT_A_KEY": 1})
-        assert chat_tasks.template_for(session, chat_tasks.TITLE) == "T {{MESSAGES}}"
-        assert chat_tasks.task_model(session, "llama") == "small"
+        assert reply_tasks.template_for(session, reply_tasks.TITLE) == "T {{MESSAGES}}"
+        assert reply_tasks.task_model(session, "llama") == "small"

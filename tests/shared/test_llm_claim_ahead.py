@@ -6,8 +6,8 @@ import pytest
 from shared.db import session_scope
 from shared.jobs.enqueue import CLAIM_AHEAD
 from shared.models import User
-from shared.services import llm_gateway
-from shared.services.connections import Connection
+from shared.services.llm import gateway
+from shared.services.llm.connections import Connection
 from tests.helpers import admin, app, client  # noqa: F401  (fixtures)
 
 OLLAMA = Connection("ollama", 0, "http://127.0.0.1:9", None, {})
@@ -21,13 +21,13 @@ OLLAMA = Connection("ollama", 0, "http://127.0.0.1:9", None, {})
 ])
 def test_only_proxied_calls_that_change_nothing_upstream_are_claimed_ahead(admin, method, path, ahead):
     with session_scope() as session:
-        job = llm_gateway.enqueue_proxy(session, session.get(User, admin["id"]), OLLAMA, method, path, {})
+        job = gateway.enqueue_proxy(session, session.get(User, admin["id"]), OLLAMA, method, path, {})
         assert bool(job.options.get(CLAIM_AHEAD)) is ahead
 
 
 def test_a_pull_keeps_its_own_options_and_is_not_claimed_ahead(admin):
     with session_scope() as session:
-        job = llm_gateway.enqueue_proxy(session, session.get(User, admin["id"]), OLLAMA, "POST", "/api/pull", {},
+        job = gateway.enqueue_proxy(session, session.get(User, admin["id"]), OLLAMA, "POST", "/api/pull", {},
                                         options={"time_limit": 1000})
         assert job.options == {"time_limit": 1000}
 
@@ -36,6 +36,6 @@ def test_a_pull_keeps_its_own_options_and_is_not_claimed_ahead(admin):
 def test_a_chat_completion_is_claimed_ahead_unless_it_is_saved_into_a_chat(admin, background, ahead):
     """The web app's background reply is saved into the chat and delivered over socket.io: claimed first."""
     with session_scope() as session:
-        job = llm_gateway._enqueue_chat(session, session.get(User, admin["id"]), {"id": "llama-fake:latest"}, OLLAMA,
+        job = gateway._enqueue_chat(session, session.get(User, admin["id"]), {"id": "llama-fake:latest"}, OLLAMA,
                                         {"messages": [{"role": "user", "content": "hi"}]}, background, None, None)
         assert bool(job.options.get(CLAIM_AHEAD)) is ahead

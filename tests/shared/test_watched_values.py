@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 
 from shared.redis_client import get_redis, key
-from shared.services import models_registry
+from shared.services.llm import registry
 from shared import watched_values
 from shared.watched_values import WatchedValues, follow_in_thread, write
 from tests.helpers import wait_for
@@ -80,10 +80,10 @@ def test_the_model_registry_announces_each_refresh():
     values = WatchedValues()
     follow_in_thread(values)
     wait_for(lambda: values.enabled, "the subscription was never confirmed")
-    models_registry.store([{"id": "m1"}], [])
+    registry.store([{"id": "m1"}], [])
     registry_key = key("llm", "models")
     wait_for(lambda: '"m1"' in (values.get(registry_key) or ""), "the first registry was never read")
-    models_registry.store([{"id": "m2"}], [])
+    registry.store([{"id": "m2"}], [])
     wait_for(lambda: '"m2"' in (values.get(registry_key) or ""), "the refreshed registry was never read")
-    models_registry.clear()
+    registry.clear()
     wait_for(lambda: values.get(registry_key) is None, "the cleared registry was still served")

@@ -9,7 +9,7 @@ from functools import cached_property
 
 from shared.db import session_scope
 from shared.jobs import catalog, service
-from shared.services import connections, models_registry
+from shared.services.llm import connections, registry
 from tests.helpers import bearer, signup
 
 PASSWORD = "sweep-pass-1"
@@ -100,7 +100,7 @@ def configure_models(client, admin: Caller) -> None:
         response = client.post(path, headers=admin.headers, json=body)
         assert response.status_code == 200, response.get_json()
     with session_scope() as session:
-        models_registry.open_to_users(session, list(VISIBLE_MODELS.values()))
+        registry.open_to_users(session, list(VISIBLE_MODELS.values()))
     store_models()
 
 
@@ -110,9 +110,9 @@ def store_models() -> None:
         ollama = connections.connection(session, "ollama", 0)
         openai = connections.connection(session, "openai", 0)
         names = (VISIBLE_MODELS, HIDDEN_MODELS)
-        models_registry.store(models_registry.build(
-            [models_registry.openai_entries(openai, [{"id": n["openai"]} for n in names])],
-            [models_registry.ollama_entries(ollama, [{"model": n["ollama"], "name": n["ollama"]} for n in names])],
+        registry.store(registry.build(
+            [registry.openai_entries(openai, [{"id": n["openai"]} for n in names])],
+            [registry.ollama_entries(ollama, [{"model": n["ollama"], "name": n["ollama"]} for n in names])],
         ), [])
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from shared import messages
 from shared.db import session_scope
 from shared.models import AppConfig, Job
-from shared.services import models_registry
+from shared.services.llm import registry
 from tests.helpers import bearer
 
 
@@ -34,14 +34,14 @@ def test_openai_keys_are_stored_encrypted_and_shown_only_to_admins(client, admin
 
 def test_ollama_config_update_keeps_configs_of_existing_urls_and_refreshes_models(client, admin):
     headers = bearer(admin["token"])
-    models_registry.store([{"id": "stale"}], [])
+    registry.store([{"id": "stale"}], [])
     saved = client.post("/ollama/config/update", headers=headers, json={
         "ENABLE_OLLAMA_API": True, "OLLAMA_BASE_URLS": ["http://127.0.0.1:11434"],
         "OLLAMA_API_CONFIGS": {"0": {"enable": False, "key": "k-1"}, "1": {"enable": True}},
     })
     assert saved.status_code == 200
     assert saved.get_json()["OLLAMA_API_CONFIGS"] == {"0": {"enable": False, "key": "k-1"}}
-    assert models_registry.cached() is None
+    assert registry.cached() is None
     with session_scope() as session:
         kinds = [job.kind for job in session.query(Job).all()]
         stored = session.get(AppConfig, "ollama.api_configs").value
@@ -88,7 +88,7 @@ def test_chat_completed_echoes_the_messages_of_an_own_chat(client, admin, make_u
 
 
 def test_a_completion_naming_another_user_s_chat_is_404_before_anything_else(client, admin, make_user):
-    models_registry.store([{"id": "hidden", "owned_by": "ollama", "urls": [0]}], [])  # not open to users
+    registry.store([{"id": "hidden", "owned_by": "ollama", "urls": [0]}], [])  # not open to users
     owner = bearer(admin["token"])
     theirs = client.post("/api/v1/chats/new", headers=owner, json={"chat": {"title": "private"}}).get_json()
     intruder = bearer(make_user()["token"])
@@ -109,10 +109,10 @@ def test_a_completion_naming_another_user_s_chat_is_404_before_anything_else(cli
 
 
 def test_the_model_registry_is_parsed_once_per_refresh():
-    models_registry.store([{"id": "m1"}], [])
-    first = models_registry.cached()
-    assert models_registry.cached() is first  # the same text: the same parsed snapshot
-    models_registry.store([{"id": "m1"}, {"id": "m2"}], [])
-    assert [m["id"] for m in models_registry.cached()["models"]] == ["m1", "m2"]
-    models_registry.clear()
-    assert models_registry.cached() is None
+    registry.store([{"id": "m1"}], [])
+    first = registry.cached()
+    assert registry.cached() is first  # the same text: the same parsed snapshot
+    registry.store([{"id": "m1"}, {"id": "m2"}], [])
+    assert [m["id"] for m in registry.cached()["models"]] == ["m1", "m2"]
+    registry.clear()
+    assert registry.cached() is None

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from shared.services import models_registry
+from shared.services.llm import registry
 from tests.conftest import reset_state
 from tests.web.roles import Caller, Callers, Owned, configure_models, make_callers, open_workspace, store_models
 from tests.web.route_access import (
@@ -101,7 +101,7 @@ def test_route_access(app, callers: Callers, method: str, rule: str):
     for role in roles_for(route):
         owned = owned_by_admin if role == "admin" else owned_by_user
         owned_by_user.hidden_models = role == "other" and route.access in (MODEL, OLLAMA_MODEL)
-        if models_registry.cached() is None:
+        if registry.cached() is None:
             store_models()  # a connection change (an admin row) cleared the registry
         caller = callers_by_role[role]
         response = call(client, method, rule, route, caller, owned)

@@ -24,7 +24,7 @@ from shared.jobs import results
 from shared.jobs import service as jobs
 from shared.jobs.events import JobEvent, compact
 from shared.models import Job
-from shared.services import connections
+from shared.services.llm import connections
 from web.db import db
 from web.errors import json_error
 from web.streaming.responses import accepted, follow_bursts, release_session, wants_async

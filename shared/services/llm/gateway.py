@@ -13,8 +13,9 @@ from shared.errors import BadRequest, Forbidden, ServiceError
 from shared.jobs import catalog
 from shared.jobs.enqueue import CLAIM_AHEAD
 from shared.models import Job, User
-from shared.services import chat_flow, chat_rag, connections, models_registry
-from shared.services.connections import Connection, Kind
+from shared.services.chats import rag_context, turns
+from shared.services.llm import connections, registry
+from shared.services.llm.connections import Connection, Kind
 
 MODELS_WAIT = float(os.environ.get("MODELS_WAIT_SECONDS") or 10)
 """How long a request waits for the first model refresh when the cache is empty."""
@@ -47,36 +48,36 @@ def require_enabled(session: Session, kind: Kind) -> None:
 # -- the model list ---------------------------------------------------------------------------------
 def request_refresh(session: Session) -> Job | None:
     """Enqueue a model refresh unless one is already under way."""
-    if not models_registry.claim_refresh():
+    if not registry.claim_refresh():
         return None
     return catalog.send(session, catalog.REFRESH_MODELS, catalog.Nothing(), owner_id=None)
 
 
 def config_changed(session: Session) -> None:
     """After an admin changed connections: forget the cached models and gather them again."""
-    models_registry.clear()
-    models_registry.release_refresh()
+    registry.clear()
+    registry.release_refresh()
     request_refresh(session)
 
 
 def all_models(session: Session, refresh: bool = False) -> list[dict]:
     """The cached model list; a stale one is served while a refresh runs. An empty cache, or
     ``refresh`` (Open WebUI's ``?refresh=true``), waits (bounded) for a refresh to finish."""
-    snapshot = models_registry.cached()
-    if refresh or models_registry.is_stale(snapshot):
+    snapshot = registry.cached()
+    if refresh or registry.is_stale(snapshot):
         request_refresh(session)
     asked = time.time()
     deadline = time.monotonic() + MODELS_WAIT
     while time.monotonic() < deadline and (
             snapshot is None or (refresh and snapshot["refreshed_at"] < asked)):
         time.sleep(0.02)
-        snapshot = models_registry.cached() or snapshot
+        snapshot = registry.cached() or snapshot
     return snapshot["models"] if snapshot else []
 
 
 def user_models(session: Session, user: User, refresh: bool = False) -> list[dict]:
     """The models ``user`` may use (admins: all; users: ``models.user_model_ids``)."""
-    return models_registry.visible_to(user, all_models(session, refresh),
+    return registry.visible_to(user, all_models(session, refresh),
                                       connections.settings(session)["models.user_model_ids"])
 
 
@@ -91,10 +92,10 @@ def callable_model(session: Session, user: User, model_id: str | None, owner: st
     cannot reach past the list; an admin may name any model (None when no connection lists it)."""
     if not model_id:
         raise BadRequest("Invalid request: model: Missing data for required field.")
-    entry = models_registry.lookup(all_models(session), model_id, owner)
+    entry = registry.lookup(all_models(session), model_id, owner)
     if user.role == "admin":
         return entry
-    if entry is None or not models_registry.visible_to(
+    if entry is None or not registry.visible_to(
             user, [entry], connections.settings(session)["models.user_model_ids"]):
         raise Forbidden(MODEL_REFUSED)
     return entry
@@ -104,8 +105,8 @@ def resolve(session: Session, user: User, model_id: str | None) -> tuple[dict, C
     """The registry entry for a model the user may use and the connection that serves it."""
     entry = callable_model(session, user, model_id)
     if entry is None:
-        raise models_registry.model_not_found(model_id)
-    return entry, models_registry.route(session, entry)
+        raise registry.model_not_found(model_id)
+    return entry, registry.route(session, entry)
 
 
 # -- proxies ------------------------------------------------------------------------------------------
@@ -139,8 +140,8 @@ def ollama_target(session: Session, user: User, body: dict, url_idx: int | None)
         conn = connections.connection(session, "ollama", url_idx)
         return conn, {**body, "model": conn.upstream_model(model)}
     if entry is None:
-        raise BadRequest(models_registry.model_not_found(model).detail)
-    conn = models_registry.route(session, entry)
+        raise BadRequest(registry.model_not_found(model).detail)
+    conn = registry.route(session, entry)
     return conn, {**body, "model": conn.upstream_model(entry["id"])}
 
 
@@ -207,9 +208,9 @@ def _reply_targets(session: Session, user: User, body: dict) -> list[tuple[dict,
 def _start_turns(session: Session, user: User, body: dict) -> tuple[list[Job], dict]:
     """The web app's background mode: store the turn, one job per reply, answer ``{status, task_ids, chat_id}``."""
     chat_id, started = body.get("chat_id"), []
-    rag = chat_rag.rag_request(body)
+    rag = rag_context.rag_request(body)
     for index, (entry, conn, message_id) in enumerate(_reply_targets(session, user, body)):
-        turn = chat_flow.start_turn(session, user, {**body, "model": entry["id"], "id": message_id,
+        turn = turns.start_turn(session, user, {**body, "model": entry["id"], "id": message_id,
                                                     **({"chat_id": chat_id} if chat_id else {})})
         chat_id = turn.chat_id
         request = {**_openai_body(body, entry["id"]), "messages": turn.messages, "stream": True}
@@ -223,7 +224,7 @@ def start_chat(session: Session, user: User, body: dict) -> tuple[Job, dict | No
     """Enqueue a unified chat completion. Returns the job and, for the web app's background mode
     (several jobs when several models answer), the immediate answer ``{status, task_ids, chat_id}``.
     A chat named by ``chat_id`` must be the caller's, in either mode."""
-    chat_flow.check_named_chat(session, user, body.get("chat_id"))
+    turns.check_named_chat(session, user, body.get("chat_id"))
     if is_background(body):
         started, answer = _start_turns(session, user, body)
         return started[0], answer
@@ -232,13 +233,13 @@ def start_chat(session: Session, user: User, body: dict) -> tuple[Job, dict | No
     if not request.get("messages"):
         raise BadRequest("Invalid request: messages: Missing data for required field.")
     related_id = body.get("chat_id") or None
-    return _enqueue_chat(session, user, entry, conn, request, None, related_id, chat_rag.rag_request(body)), None
+    return _enqueue_chat(session, user, entry, conn, request, None, related_id, rag_context.rag_request(body)), None
 
 
 def chat_completed(session: Session, user: User, body: dict) -> dict:
     """Open WebUI's deprecated ``/api/chat/completed``: no outlet filters run here, so the messages come
     back as sent, once the chat is known to be the caller's."""
-    chat_flow.check_named_chat(session, user, body.get("chat_id"))
+    turns.check_named_chat(session, user, body.get("chat_id"))
     return {k: v for k, v in body.items() if k != "model_item"}
 
 
@@ -256,6 +257,6 @@ def openai_connection(session: Session, user: User, model: str | None) -> tuple[
     require_enabled(session, "openai")
     entry = callable_model(session, user, model, "openai")
     if entry is None:
-        raise models_registry.model_not_found(model)
-    conn = models_registry.route(session, entry)
+        raise registry.model_not_found(model)
+    conn = registry.route(session, entry)
     return conn, conn.upstream_model(entry["id"])

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from shared.models import Chat, ChatTag, Folder, Job, SharedChat
 from shared.models.job import ACTIVE
-from shared.services import chat_history, folders, tags
+from shared.services.chats import folders, history, tags
 
 PAGE_SIZE = 60
 FOLDER_PAGE_SIZE = 10
@@ -178,7 +178,7 @@ def _flag(words: list[str], name: str) -> bool | None:
 
 
 def _snippet(chat: dict, words: list[str], width: int = 200) -> str | None:
-    for message in chat_history.messages_of(chat).values():
+    for message in history.messages_of(chat).values():
         content = message.get("content") if isinstance(message, dict) else None
         if not isinstance(content, str):
             continue

@@ -19,7 +19,8 @@ from shared.errors import BadRequest, NotFound, Unauthorized
 from shared.jobs import service as jobs
 from shared.models import Chat, ChatTag, Job, SharedChat, User
 from shared.models.base import new_id, now
-from shared.services import app_config, chat_history, folders, permissions, tags
+from shared.services import app_config, permissions
+from shared.services.chats import folders, history, tags
 from shared.services.nul_text import strip_nul
 
 MAX_TITLE_LENGTH = 1000
@@ -73,7 +74,7 @@ def _new_chat(user_id: str, chat: dict, **columns) -> Chat:
     stamp = now()
     row = Chat(
         id=new_id(), user_id=user_id, title=title_of(chat), chat=chat,
-        current_message_id=chat_history.current_id(chat), meta={}, variables={},
+        current_message_id=history.current_id(chat), meta={}, variables={},
         created_at=stamp, updated_at=stamp, last_read_at=stamp,
     )
     for name, value in columns.items():
@@ -97,7 +98,7 @@ def create_chat(session: Session, user_id: str, chat: dict, folder_id: str | Non
 def _save(row: Chat, chat: dict, *, touch: bool = True) -> None:
     row.chat = chat
     row.title = title_of(chat)
-    row.current_message_id = chat_history.current_id(chat)
+    row.current_message_id = history.current_id(chat)
     if touch:
         row.updated_at = now()
 
@@ -105,13 +106,13 @@ def _save(row: Chat, chat: dict, *, touch: bool = True) -> None:
 def update_chat(session: Session, user_id: str, chat_id: str, changes: dict, *,
                 variables: dict | None = None) -> Chat:
     """Apply a (partial) chat object: its top-level keys replace the stored ones, ``history`` is merged
-    (see :func:`chat_history.merge_history`). A chat posted whole comes back as it was sent."""
+    (see :func:`history.merge_history`). A chat posted whole comes back as it was sent."""
     _check_object(changes, "chat")
     row = get_chat(session, user_id, chat_id, for_update=True)
     stored = row.chat if isinstance(row.chat, dict) else {}
     merged = {**changes, **{key: value for key, value in stored.items() if key not in changes}}
     if isinstance(changes.get("history"), dict):
-        merged["history"] = chat_history.merge_history(stored.get("history"), changes["history"])
+        merged["history"] = history.merge_history(stored.get("history"), changes["history"])
     _save(row, merged, touch="history" in changes or "messages" in changes)
     if variables is not None:
         row.variables = variables
@@ -146,10 +147,10 @@ def upsert_message(session: Session, user_id: str, chat_id: str, message: dict) 
     row = get_chat(session, user_id, chat_id, for_update=True)
     parent_id = message.get("parentId")
     stored = row.chat or {}
-    is_new = not chat_history.has_message(stored, message["id"])
-    if is_new and parent_id is not None and not chat_history.has_message(stored, parent_id):
+    is_new = not history.has_message(stored, message["id"])
+    if is_new and parent_id is not None and not history.has_message(stored, parent_id):
         raise BadRequest(f"Unknown parent message '{parent_id}'")
-    chat, saved = chat_history.upsert(row.chat or {}, message)
+    chat, saved = history.upsert(row.chat or {}, message)
     _save(row, chat)
     session.flush()
     return saved
@@ -158,9 +159,9 @@ def upsert_message(session: Session, user_id: str, chat_id: str, message: dict) 
 def update_message(session: Session, user_id: str, chat_id: str, message_id: str, fields: dict) -> Chat:
     """Change fields of an existing message (its content, say); an unknown message is NotFound."""
     row = get_chat(session, user_id, chat_id, for_update=True)
-    if not chat_history.has_message(row.chat or {}, message_id):
+    if not history.has_message(row.chat or {}, message_id):
         raise NotFound(texts.NOT_FOUND)
-    chat, _ = chat_history.upsert(row.chat, {**fields, "id": message_id})
+    chat, _ = history.upsert(row.chat, {**fields, "id": message_id})
     _save(row, chat)
     session.flush()
     return row
@@ -168,9 +169,9 @@ def update_message(session: Session, user_id: str, chat_id: str, message_id: str
 
 def delete_message(session: Session, user_id: str, chat_id: str, message_id: str) -> Chat:
     row = get_chat(session, user_id, chat_id, for_update=True)
-    if not chat_history.has_message(row.chat or {}, message_id):
+    if not history.has_message(row.chat or {}, message_id):
         raise NotFound(texts.NOT_FOUND)
-    _save(row, chat_history.delete(row.chat, message_id))
+    _save(row, history.delete(row.chat, message_id))
     session.flush()
     return row
 
@@ -283,7 +284,7 @@ def clone_chat(session: Session, user_id: str, chat_id: str, title: str | None =
     chat = copy.deepcopy(source.chat or {})
     chat.update(
         originalChatId=source.id,
-        branchPointMessageId=chat_history.current_id(chat),
+        branchPointMessageId=history.current_id(chat),
         title=title or f"Clone of {source.title}",
     )
     row = _new_chat(user_id, chat, folder_id=source.folder_id, pinned=source.pinned,
@@ -298,16 +299,16 @@ def fork_chat(session: Session, user_id: str, chat_id: str, message_id: str | No
     """A new chat holding the branch that ends at ``message_id`` (default: the current message)."""
     source = get_chat(session, user_id, chat_id)
     chat = source.chat or {}
-    leaf = message_id or chat_history.current_id(chat)
+    leaf = message_id or history.current_id(chat)
     if not leaf:
         raise BadRequest("chat has no messages to fork")
     try:
-        history, flat = chat_history.fork(chat_history.messages_of(chat), leaf)
+        branch_history, flat = history.fork(history.messages_of(chat), leaf)
     except KeyError:
         raise NotFound(texts.NOT_FOUND) from None
     forked = {k: copy.deepcopy(v) for k, v in chat.items() if k not in ("currentId", "share_mode")}
     forked.update(originalChatId=source.id, branchPointMessageId=leaf, title=f"{source.title} (fork)",
-                  history=history, messages=flat)
+                  history=branch_history, messages=flat)
     meta = {**copy.deepcopy(source.meta or {}), "forked_from": source.id, "forked_from_message_id": leaf}
     row = _new_chat(user_id, forked, folder_id=source.folder_id, pinned=source.pinned, meta=meta,
                     variables=copy.deepcopy(source.variables or {}))

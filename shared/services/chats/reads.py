@@ -9,14 +9,14 @@ from sqlalchemy.orm import Session
 
 from shared.models import Chat, Folder
 from shared.models.base import now
-from shared.services import chats, folders
+from shared.services.chats import folders, store
 
 _UNREAD = Chat.updated_at > func.coalesce(Chat.last_read_at, 0)
 
 
 def mark_read(session: Session, user_id: str, chat_id: str) -> tuple[int, bool]:
     """Mark one chat read now; returns the time and whether it was unread (the socket's ``last_read_at``)."""
-    row = chats.get_chat(session, user_id, chat_id)
+    row = store.get_chat(session, user_id, chat_id)
     was_unread = row.last_read_at is None or row.updated_at > row.last_read_at
     row.last_read_at = now()
     session.flush()
@@ -24,7 +24,7 @@ def mark_read(session: Session, user_id: str, chat_id: str) -> tuple[int, bool]:
 
 
 def mark_unread(session: Session, user_id: str, chat_id: str) -> Chat:
-    row = chats.get_chat(session, user_id, chat_id)
+    row = store.get_chat(session, user_id, chat_id)
     row.last_read_at = 0
     session.flush()
     return row
@@ -40,7 +40,7 @@ def mark_all_read(session: Session, user_id: str, folder_ids: list[str] | None =
 
 
 def mark_folder_read(session: Session, user_id: str, folder_id: str) -> tuple[list[str], int]:
-    """Mark a folder's chats read, its subfolders' included; returns the folder ids and how many chats."""
+    """Mark a folder's chats read, its subfolders' included; returns the folder ids and how many store."""
     folders.get_folder(session, user_id, folder_id)
     ids = folders.subtree_ids(session, user_id, folder_id)
     return ids, mark_all_read(session, user_id, ids)

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared.errors import BadRequest
 from shared.models import User
-from shared.services import chat_history, chats
+from shared.services.chats import history, store
 
 TEMPORARY_PREFIX = "local:"
 ROLES = ("system", "user", "assistant")
@@ -46,7 +46,7 @@ def check_named_chat(session: Session, user: User, chat_id) -> None:
     if not isinstance(chat_id, str):
         raise BadRequest("Invalid request: chat_id: Not a valid string.")
     if not is_temporary(chat_id):
-        chats.get_chat(session, user.id, chat_id)
+        store.get_chat(session, user.id, chat_id)
 
 
 def to_model_message(message: dict) -> dict | None:
@@ -104,32 +104,32 @@ def start_turn(session: Session, user: User, body: dict) -> Turn:
     system = [m for m in (to_model_message(m) for m in sent if m.get("role") == "system") if m]
     created = not chat_id
     if created:
-        chat_id = chats.create_chat(session, user.id, _new_chat_blob(model), body.get("folder_id")).id
+        chat_id = store.create_chat(session, user.id, _new_chat_blob(model), body.get("folder_id")).id
     parent_id = body.get("parent_id")
     user_message = _user_message(body, user, parent_id, model)
     from_request = user_message is None and not parent_id and not created
     if user_message is not None:
-        chats.upsert_message(session, user.id, chat_id, user_message)
+        store.upsert_message(session, user.id, chat_id, user_message)
         parent_id = user_message["id"]
     elif from_request:
         parent_id = _parent_of_reply(session, user, chat_id, message_id)
     elif not parent_id:
         raise BadRequest("Invalid request: user_message or parent_id is required.")
-    chats.upsert_message(session, user.id, chat_id, {
+    store.upsert_message(session, user.id, chat_id, {
         "id": message_id, "parentId": parent_id, "role": "assistant", "content": "", "model": model,
         "modelName": _model_name(body) or model, "modelIdx": 0, "done": False,
         "timestamp": int(time.time()),
     })
     if from_request:
         return Turn(chat_id, message_id, conversation([], sent), tasks=tasks)
-    stored = chat_history.messages_of(chats.get_chat(session, user.id, chat_id).chat or {})
-    return Turn(chat_id, message_id, conversation(system, chat_history.branch(stored, parent_id)),
+    stored = history.messages_of(store.get_chat(session, user.id, chat_id).chat or {})
+    return Turn(chat_id, message_id, conversation(system, history.branch(stored, parent_id)),
                 created=created, tasks=tasks)
 
 
 def _parent_of_reply(session: Session, user: User, chat_id: str, message_id: str) -> str | None:
     """Where a reply named by an older client (the chat and the reply's id, the conversation in the request's
     messages) goes: under its stored parent when the chat holds it, else under the chat's current message."""
-    chat = chats.get_chat(session, user.id, chat_id).chat or {}
-    stored = chat_history.messages_of(chat).get(message_id)
-    return stored.get("parentId") if isinstance(stored, dict) else chat_history.current_id(chat)
+    chat = store.get_chat(session, user.id, chat_id).chat or {}
+    stored = history.messages_of(chat).get(message_id)
+    return stored.get("parentId") if isinstance(stored, dict) else history.current_id(chat)

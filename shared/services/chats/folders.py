@@ -13,7 +13,7 @@ from shared import messages as texts
 from shared.errors import BadRequest, NotFound
 from shared.models import Chat, Folder
 from shared.models.base import new_id, now
-from shared.services import tags
+from shared.services.chats import tags
 
 MAX_NAME_LENGTH = 255
 

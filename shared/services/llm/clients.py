@@ -7,8 +7,8 @@ from shared.jobs import current
 from shared.models.job import Job
 from shared.models.user import User
 from shared.providers.clients import Endpoint, LLMClient, client_for
-from shared.services import connections
-from shared.services.connections import Connection
+from shared.services.llm import connections
+from shared.services.llm.connections import Connection
 
 
 def open_client(provider: str, url_idx: int, owner_id: str | None = None,

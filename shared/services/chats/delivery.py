@@ -27,7 +27,7 @@ from shared.jobs import events
 from shared.jobs.events import JobEvent
 from shared.models.job import Job
 from shared.redis_client import get_redis
-from shared.services import chat_flow, chat_history, chat_tasks, chats
+from shared.services.chats import history, reply_tasks, store, turns
 
 log = logging.getLogger(__name__)
 
@@ -105,11 +105,11 @@ def _last_event_id(job_id: str) -> str | None:
 
 def _save(owner_id: str, chat_id: str, message_id: str, fields: dict) -> None:
     """Write ``fields`` into the assistant message (temporary ``local:`` chats are not stored)."""
-    if chat_flow.is_temporary(chat_id):
+    if turns.is_temporary(chat_id):
         return
     try:
         with session_scope() as session:
-            chats.upsert_message(session, owner_id, chat_id, {"id": message_id, **fields})
+            store.upsert_message(session, owner_id, chat_id, {"id": message_id, **fields})
     except ServiceError as error:  # the chat was deleted meanwhile
         log.info("reply %s not saved: %s", message_id, error)
 
@@ -143,12 +143,12 @@ class ChatReply:
     def finish(self, model: str, fields: dict) -> None:
         """Save the answer (``content``, ``usage``, ``sources`` ...) and, in the same transaction, enqueue
         the title/tags/follow-ups job the app asked for."""
-        if chat_flow.is_temporary(self.chat_id):
+        if turns.is_temporary(self.chat_id):
             return
         with session_scope() as session:
-            chats.upsert_message(session, self.owner_id, self.chat_id,
+            store.upsert_message(session, self.owner_id, self.chat_id,
                                  {"id": self.message_id, **fields, "done": True, "error": None, "model": model})
-            chat_tasks.enqueue_after_reply(session, self.owner_id, self.chat_id, self.message_id, model,
+            reply_tasks.enqueue_after_reply(session, self.owner_id, self.chat_id, self.message_id, model,
                                            self.tasks, parent_id=self.job_id)
 
     def stopped(self, content: str) -> None:
@@ -166,17 +166,17 @@ def record_final_error(message_data: dict) -> None:
     (its last attempt failed transiently) shows the job's error."""
     kwargs = message_data.get("kwargs") or {}
     background = kwargs.get("background") or {}
-    if not background.get("chat_id") or chat_flow.is_temporary(background["chat_id"]):
+    if not background.get("chat_id") or turns.is_temporary(background["chat_id"]):
         return
     with session_scope() as session:
         job = session.get(Job, message_data.get("message_id"))
         if job is None or job.status != "failed":
             return
         try:
-            stored = chats.get_chat(session, kwargs["owner_id"], background["chat_id"], for_update=True).chat or {}
+            stored = store.get_chat(session, kwargs["owner_id"], background["chat_id"], for_update=True).chat or {}
         except ServiceError:  # the chat was deleted meanwhile
             return
-        if not (chat_history.messages_of(stored).get(background["message_id"]) or {}).get("done"):
-            chats.upsert_message(session, kwargs["owner_id"], background["chat_id"],
+        if not (history.messages_of(stored).get(background["message_id"]) or {}).get("done"):
+            store.upsert_message(session, kwargs["owner_id"], background["chat_id"],
                                  {"id": background["message_id"], "done": True,
                                   "error": {"content": (job.error or {}).get("message") or "The reply failed."}})

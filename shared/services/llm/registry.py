@@ -19,8 +19,8 @@ from shared.errors import BadRequest, NotFound
 from shared.models import User
 from shared.redis_client import get_redis, key
 from shared.services import app_config
-from shared.services.connections import Connection, connection
-from shared.services.connections import store as store_settings
+from shared.services.llm.connections import Connection, connection
+from shared.services.llm.connections import store as store_settings
 from shared.watched_values import watched, write
 
 app_config.register_default(
