@@ -4,8 +4,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from shared.services import banners
-from web.caller import admin_required, user_required
 from web.blueprint import Blueprint
+from web.caller import admin_required, user_required
 from web.db import db
 from web.schemas import Body
 

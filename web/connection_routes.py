@@ -9,11 +9,11 @@ from marshmallow import Schema
 from sqlalchemy.orm import Session
 
 from shared.services.llm import gateway
-from web.streaming import wire
-from web.caller import admin_required, current_user
 from web.blueprint import Blueprint
+from web.caller import admin_required, current_user
 from web.db import db
 from web.llm_schemas import VerifyBody
+from web.streaming import wire
 
 
 def add_connection_routes(blp: Blueprint, provider: str, config_body: type[Schema],

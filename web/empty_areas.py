@@ -9,8 +9,8 @@ from collections.abc import Callable
 
 from flask import jsonify
 
-from web.caller import admin_required, user_required
 from web.blueprint import Blueprint
+from web.caller import admin_required, user_required
 
 EMPTY_LIST: Callable[[], list] = list
 

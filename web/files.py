@@ -14,8 +14,8 @@ from shared.models import File
 from shared.services import files
 from shared.services import knowledge as knowledge_service
 from shared.storage import get_storage, iter_bytes
-from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
+from web.caller import admin_required, current_user, user_required
 from web.db import db
 from web.schemas import Body
 

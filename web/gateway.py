@@ -10,11 +10,11 @@ from __future__ import annotations
 from flask import jsonify
 
 from shared.services.llm import gateway
-from web.streaming import wire
-from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
+from web.caller import admin_required, current_user, user_required
 from web.db import db
 from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, ModelListSchema, ModelsQuery, PassThrough
+from web.streaming import wire
 
 blp = Blueprint("gateway", __name__, url_prefix="/api", description="Models, chat completions and embeddings")
 

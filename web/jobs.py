@@ -6,11 +6,11 @@ from marshmallow import Schema, fields, validate
 
 from shared.jobs import results, service
 from shared.models.job import STATUSES, Job
-from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
+from web.caller import admin_required, current_user, user_required
 from web.db import db
-from web.streaming.responses import result_or_accepted, sse_response
 from web.schemas import Body
+from web.streaming.responses import result_or_accepted, sse_response
 
 blp = Blueprint("jobs", __name__, url_prefix="/api/v1/jobs", description="Durable jobs")
 

@@ -7,8 +7,8 @@ from marshmallow import fields, validate
 from shared.models import File, Knowledge
 from shared.services import files
 from shared.services import knowledge as knowledge_service
-from web.caller import current_user, user_required
 from web.blueprint import Blueprint
+from web.caller import current_user, user_required
 from web.db import db
 from web.files import file_json
 from web.schemas import Body

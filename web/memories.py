@@ -6,11 +6,11 @@ from marshmallow import fields, validate
 
 from shared.models import Memory, User
 from shared.services import memories
-from web.caller import current_user, user_required
 from web.blueprint import Blueprint
+from web.caller import current_user, user_required
 from web.db import db
-from web.streaming.responses import result_or_accepted
 from web.schemas import Body
+from web.streaming.responses import result_or_accepted
 
 blp = Blueprint("memories", __name__, url_prefix="/api/v1/memories", description="Memories")
 

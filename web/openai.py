@@ -8,12 +8,12 @@ from flask import jsonify, request
 from shared import messages
 from shared.errors import ServiceError, Unauthorized
 from shared.services.llm import connections, gateway
-from web.streaming import wire
-from web.caller import current_user, user_required
 from web.blueprint import Blueprint
+from web.caller import current_user, user_required
 from web.connection_routes import add_connection_routes
 from web.db import db
 from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, OpenAIConfigBody
+from web.streaming import wire
 
 blp = Blueprint("openai", __name__, url_prefix="/openai", description="OpenAI proxy (jobs on the llm queue)")
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import Response, redirect
 
 from shared.services import profile_images
-from web.caller import user_required
 from web.blueprint import Blueprint
+from web.caller import user_required
 from web.db import db
 
 blp = Blueprint("profile_images", __name__, description="Profile images")

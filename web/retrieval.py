@@ -10,12 +10,12 @@ from shared.models import File
 from shared.rag import config as rag_config
 from shared.rag.vectors import get_vector_store
 from shared.services import files, retrieval
-from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
+from web.caller import admin_required, current_user, user_required
 from web.db import db
 from web.files import follow_status
-from web.streaming.responses import accepted, result_or_accepted, wants_async
 from web.schemas import Body
+from web.streaming.responses import accepted, result_or_accepted, wants_async
 
 blp = Blueprint("retrieval", __name__, url_prefix="/api/v1/retrieval", description="Retrieval (RAG)")
 

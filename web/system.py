@@ -8,8 +8,8 @@ from shared.config import VERSION
 from shared.errors import ServiceError
 from shared.redis_client import get_redis
 from shared.services.client_config import client_config
-from web.caller import optional_user, user_required
 from web.blueprint import Blueprint
+from web.caller import optional_user, user_required
 from web.db import db
 
 blp = Blueprint("system", __name__, description="Health, version and client configuration")

@@ -5,8 +5,8 @@ from flask import jsonify
 from marshmallow import fields
 
 from shared.services.chats import reply_tasks
-from web.caller import admin_required, user_required
 from web.blueprint import Blueprint
+from web.caller import admin_required, user_required
 from web.db import db
 from web.schemas import Body
 

@@ -5,10 +5,10 @@ from flask import jsonify
 from sqlalchemy.orm import Session
 
 from shared.jobs import service
-from shared.services.chats import store
 from shared.models.job import Job
-from web.caller import admin_required, current_user, user_required
+from shared.services.chats import store
 from web.blueprint import Blueprint
+from web.caller import admin_required, current_user, user_required
 from web.db import db
 
 blp = Blueprint("tasks", __name__, url_prefix="/api/tasks", description="Open WebUI's running tasks")

@@ -4,8 +4,8 @@ from __future__ import annotations
 from flask import jsonify
 
 from shared.services import presence
-from web.caller import current_user, user_required
 from web.blueprint import Blueprint
+from web.caller import current_user, user_required
 from web.db import db
 
 blp = Blueprint("usage", __name__, description="Current usage")

@@ -6,8 +6,8 @@ from marshmallow import fields, validate
 
 from shared.services import accounts, permissions, users
 from shared.services.passwords import MAX_PASSWORD_LENGTH
-from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
+from web.caller import admin_required, current_user, user_required
 from web.db import db
 from web.schemas import Body, PassThrough, UserListSchema, UserSchema
 

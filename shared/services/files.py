@@ -12,8 +12,8 @@ from shared.db import lock_row_on_sqlite
 from shared.errors import BadRequest, NotFound, ServiceError
 from shared.jobs import catalog
 from shared.models import File, Knowledge, KnowledgeFile, User
-from shared.models.job import Job
 from shared.models.base import new_id, now
+from shared.models.job import Job
 from shared.rag import config as rag_config
 from shared.rag.vectors import get_vector_store
 from shared.services import knowledge as knowledge_service

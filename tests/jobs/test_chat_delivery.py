@@ -12,10 +12,10 @@ import pytest
 from shared import socket_events
 from shared.db import session_scope
 from shared.jobs import events
-from shared.redis_client import get_redis
-from shared.services.chats import history, store
 from shared.models.base import new_id
 from shared.models.job import Job
+from shared.redis_client import get_redis
+from shared.services.chats import history, store
 from shared.services.chats.delivery import ChatRelay, ChatReply, record_final_error, relay
 
 

@@ -8,8 +8,8 @@ from dramatiq.common import current_millis
 
 from shared.db import session_scope
 from shared.jobs import broker, events, rows, service
-from shared.jobs.enqueue import CLAIM_AHEAD, enqueue, message_for
 from shared.jobs.config import get_job_settings
+from shared.jobs.enqueue import CLAIM_AHEAD, enqueue, message_for
 from shared.models import Job
 from shared.redis_client import get_redis, key
 from tests.helpers import wait_for

@@ -8,8 +8,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from shared.db import session_scope
 from shared.config import get_settings
+from shared.db import session_scope
 from shared.rag.archives import ArchiveBomb, check_archive
 from shared.rag.chunking import split_text
 from shared.rag.extract import NotIndexable, extract_text, html_text

@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import uuid
 
+from shared import watched_values
 from shared.redis_client import get_redis, key
 from shared.services.llm import registry
-from shared import watched_values
 from shared.watched_values import WatchedValues, follow_in_thread, write
 from tests.helpers import wait_for
 
