@@ -2,17 +2,13 @@
 from __future__ import annotations
 
 import json
-import time
-from collections.abc import Iterator
 
 from flask import Response, current_app, jsonify, request, stream_with_context
 from marshmallow import fields, validate
 
-from shared.db import session_scope
 from shared.errors import BadRequest
 from shared.models import File
 from shared.services import files
-from shared.services import knowledge as knowledge_service
 from shared.storage import get_storage, iter_bytes
 from web.blueprint import Blueprint
 from web.caller import admin_required, current_user, user_required
@@ -23,7 +19,6 @@ blp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="File
 
 MULTIPART_SLACK = 64 * 1024
 """Room for the multipart envelope around the file when judging Content-Length against the limit."""
-STATUS_POLL_SECONDS = 0.25
 STATUS_STREAM_SECONDS = 2 * 3600
 
 
@@ -103,19 +98,9 @@ def upload_file(args: dict):
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         raise BadRequest("Invalid request: file: Missing data for required field.")
-    user, metadata = current_user(), _metadata()
-    knowledge = None
-    if args["process"] and metadata.get("knowledge_id"):
-        knowledge = knowledge_service.get_knowledge(session, str(metadata["knowledge_id"]), user, "write")
-    file = files.store_upload(session, user, upload.stream, upload.filename, upload.mimetype, metadata,
-                              args["process"])
-    session.commit()
-    if not args["process"]:
-        return jsonify(file_json(file))
-    if knowledge is not None:
-        files.add_to_knowledge(session, user, knowledge, file)
-    files.start_processing(session, file, user.id)
-    return jsonify({"status": True, **file_json(file)})
+    file = files.upload(session, current_user(), upload.stream, upload.filename, upload.mimetype, _metadata(),
+                        process=args["process"])
+    return jsonify({"status": True, **file_json(file)} if args["process"] else file_json(file))
 
 
 @blp.route("/", methods=["GET"])
@@ -140,30 +125,6 @@ def get_file(file_id: str):
     return jsonify(file_json(files.get_file(db(), file_id, current_user())))
 
 
-def _status_event(file: File | None) -> dict:
-    if file is None:
-        return {"status": "not_found"}
-    event = {"status": files.status(file)}
-    if event["status"] == "failed":
-        event["error"] = (file.data or {}).get("error")
-    return event
-
-
-def follow_status(file_id: str, timeout: float) -> Iterator[dict]:
-    """The file's processing status each time it changes (polled, short sessions), ending when final."""
-    deadline = time.monotonic() + timeout
-    last = None
-    while True:
-        with session_scope() as session:
-            event = _status_event(session.get(File, file_id))
-        if event != last:
-            yield event
-            last = event
-        if event["status"] in (*files.TERMINAL, "not_found") or time.monotonic() >= deadline:
-            return
-        time.sleep(STATUS_POLL_SECONDS)
-
-
 @blp.route("/<file_id>/process/status", methods=["GET"])
 @user_required
 @blp.arguments(StatusQuery, location="query")
@@ -172,7 +133,7 @@ def process_status(args: dict, file_id: str):
     file = files.get_file(db(), file_id, current_user())
     if not args["stream"]:
         return jsonify({"status": files.status(file)})
-    body = (f"data: {json.dumps(event)}\n\n" for event in follow_status(file.id, STATUS_STREAM_SECONDS))
+    body = (f"data: {json.dumps(event)}\n\n" for event in files.follow_status(file.id, STATUS_STREAM_SECONDS))
     return Response(stream_with_context(body), mimetype="text/event-stream",
                     headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
 

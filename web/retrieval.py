@@ -4,16 +4,11 @@ from __future__ import annotations
 from flask import jsonify
 from marshmallow import fields, validate
 
-from shared import messages
-from shared.errors import NotFound
-from shared.models import File
 from shared.rag import config as rag_config
-from shared.rag.vectors import get_vector_store
 from shared.services import files, retrieval
 from web.blueprint import Blueprint
 from web.caller import admin_required, current_user, user_required
 from web.db import db
-from web.files import follow_status
 from web.schemas import Body
 from web.streaming.responses import accepted, result_or_accepted, wants_async
 
@@ -131,25 +126,16 @@ def update_config(body: dict):
 def process_file(body: dict):
     """(Re)index a file, optionally with new text and into one more collection; waits for the result
     (bounded), or answers 202 with the job with ``Prefer: respond-async``."""
-    session, user = db(), current_user()
-    if body["collection_name"]:
-        retrieval.check_collections(session, user, [body["collection_name"]], "write")
-    if body["content"] is not None:
-        file = files.set_content(session, user, body["file_id"], body["content"])
-    else:
-        file = files.get_own_file(session, body["file_id"], user)
-    job = files.start_processing(session, file, user.id, body["collection_name"], use_content=body["content"] is not None)
+    session = db()
+    job = retrieval.process_file(session, current_user(), body["file_id"], body["collection_name"], body["content"])
     if wants_async():
         return accepted(job)
-    outcome = list(follow_status(file.id, PROCESS_TIMEOUT))[-1]
+    outcome = list(files.follow_status(body["file_id"], PROCESS_TIMEOUT))[-1]
     if outcome["status"] == "failed":
         return jsonify(detail=outcome.get("error") or "Processing failed."), 400
     if outcome["status"] != "completed":
         return accepted(job)
-    session.expire_all()
-    file = session.get(File, file.id)
-    return jsonify({"status": True, "collection_name": body["collection_name"] or files.file_collection(file.id),
-                    "filename": file.filename, "content": (file.data or {}).get("content", "")})
+    return jsonify(retrieval.processed_file(session, body["file_id"], body["collection_name"]))
 
 
 @blp.route("/process/text", methods=["POST"])
@@ -187,8 +173,4 @@ def query_collection(body: dict):
 @admin_required
 @blp.arguments(DeleteBody)
 def delete_entries(body: dict):
-    session = db()
-    if session.get(File, body["file_id"]) is None:
-        raise NotFound(messages.NOT_FOUND)
-    removed = get_vector_store().delete(session, collection=body["collection_name"], file_id=body["file_id"])
-    return jsonify({"status": removed > 0})
+    return jsonify({"status": retrieval.delete_entries(db(), body["collection_name"], body["file_id"])})

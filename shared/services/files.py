@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import mimetypes
+import time
+from collections.abc import Iterator
 from typing import BinaryIO
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from shared import messages
-from shared.db import lock_row_on_sqlite
+from shared.db import lock_row_on_sqlite, session_scope
 from shared.errors import BadRequest, NotFound, ServiceError
 from shared.jobs import catalog
 from shared.models import File, Knowledge, KnowledgeFile, User
@@ -21,6 +23,7 @@ from shared.storage import TooLarge, get_storage, safe_filename, storage_key
 
 PAGE_SIZE = 50
 TERMINAL = ("completed", "failed")
+STATUS_POLL_SECONDS = 0.25
 INLINE_TYPES = ("text/plain", "application/pdf", "image/png", "image/jpeg", "image/gif", "image/webp")
 """Served inline; everything else (HTML, SVG, scripts ...) is an attachment."""
 
@@ -70,6 +73,22 @@ def store_upload(session: Session, user: User, stream: BinaryIO, filename: str, 
     return file
 
 
+def upload(session: Session, user: User, stream: BinaryIO, filename: str, content_type: str | None, metadata: dict,
+           *, process: bool) -> File:
+    """Store an upload (committed) and, unless ``process`` is false, start processing it, into the knowledge
+    base its metadata names (which the user must be able to write: checked before anything is stored)."""
+    knowledge = None
+    if process and metadata.get("knowledge_id"):
+        knowledge = knowledge_service.get_knowledge(session, str(metadata["knowledge_id"]), user, "write")
+    file = store_upload(session, user, stream, filename, content_type, metadata, process)
+    session.commit()
+    if process:
+        if knowledge is not None:
+            add_to_knowledge(session, user, knowledge, file)
+        start_processing(session, file, user.id)
+    return file
+
+
 def can_access(session: Session, file: File, user: User) -> bool:
     return file.user_id == user.id or user.role == "admin" or \
         knowledge_service.user_can_read_file_via_knowledge(session, file.id, user)
@@ -114,6 +133,31 @@ def update_data(session: Session, file: File, **changes) -> None:
 
 def status(file: File) -> str:
     return (file.data or {}).get("status", "pending")
+
+
+def _status_event(file: File | None) -> dict:
+    if file is None:
+        return {"status": "not_found"}
+    event = {"status": status(file)}
+    if event["status"] == "failed":
+        event["error"] = (file.data or {}).get("error")
+    return event
+
+
+def follow_status(file_id: str, timeout: float) -> Iterator[dict]:
+    """The file's processing status (``{status[, error]}``) each time it changes, ending when it is final or
+    after ``timeout`` seconds; polled with a short session each time, so no transaction stays open."""
+    deadline = time.monotonic() + timeout
+    last = None
+    while True:
+        with session_scope() as session:
+            event = _status_event(session.get(File, file_id))
+        if event != last:
+            yield event
+            last = event
+        if event["status"] in (*TERMINAL, "not_found") or time.monotonic() >= deadline:
+            return
+        time.sleep(STATUS_POLL_SECONDS)
 
 
 def set_content(session: Session, user: User, file_id: str, content: str) -> File:

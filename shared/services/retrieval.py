@@ -78,6 +78,34 @@ def start_index_text(session: Session, user: User, name: str, content: str, requ
                         owner_id=user.id)
 
 
+def process_file(session: Session, user: User, file_id: str, collection_name: str | None,
+                 content: str | None) -> Job:
+    """(Re)index one of the user's files, with new text when ``content`` is given, and into
+    ``collection_name`` too when named (a collection the user may write)."""
+    if collection_name:
+        check_collections(session, user, [collection_name], "write")
+    if content is not None:
+        file = file_service.set_content(session, user, file_id, content)
+    else:
+        file = file_service.get_own_file(session, file_id, user)
+    return file_service.start_processing(session, file, user.id, collection_name, use_content=content is not None)
+
+
+def processed_file(session: Session, file_id: str, collection_name: str | None) -> dict:
+    """Open WebUI's answer once a file is processed: where it went and the text it holds."""
+    session.expire_all()
+    file = session.get(File, file_id)
+    return {"status": True, "collection_name": collection_name or file_service.file_collection(file_id),
+            "filename": file.filename, "content": (file.data or {}).get("content", "")}
+
+
+def delete_entries(session: Session, collection_name: str, file_id: str) -> bool:
+    """Remove a file's vectors from a collection; whether there were any."""
+    if session.get(File, file_id) is None:
+        raise NotFound(messages.NOT_FOUND)
+    return get_vector_store().delete(session, collection=collection_name, file_id=file_id) > 0
+
+
 def update_embedding_config(session: Session, user: User, body: dict) -> dict:
     """Switch the embedding engine or model; stored vectors no longer match, so a job re-embeds
     everything (its id in ``reindex_job_id``)."""
