@@ -39,9 +39,13 @@ def get_engine() -> Engine:
 
 @lru_cache(maxsize=1)
 def get_sessionmaker() -> sessionmaker[Session]:
-    import shared.services.auth_cache  # noqa: F401  (every process announces the user changes it commits)
+    """The factory of every session, with :mod:`shared.session_hooks` installed: no session of ours runs
+    without them, whichever process (web, worker, command) made it."""
+    from shared import session_hooks  # the hooks' modules use this one: imported once, when first needed
 
-    return sessionmaker(bind=get_engine(), expire_on_commit=False)
+    factory = sessionmaker(bind=get_engine(), expire_on_commit=False)
+    session_hooks.install(factory)
+    return factory
 
 
 @contextmanager

@@ -24,7 +24,7 @@ from functools import lru_cache
 import redis
 from dramatiq import Message
 from sqlalchemy import event, update
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from shared.jobs import broker, events, rows
 from shared.jobs.queues import QUEUES
@@ -191,12 +191,16 @@ IN_DATABASE = "jobs.in_database"
 or locks that must commit before a worker sees the job)."""
 
 
-@event.listens_for(Session, "after_begin")
+def install_listeners(factory: sessionmaker) -> None:
+    """Keep :data:`IN_DATABASE` on the factory's sessions."""
+    event.listen(factory, "after_begin", _began_in_database)
+    event.listen(factory, "after_transaction_end", _transaction_ended)
+
+
 def _began_in_database(session: Session, _transaction, _connection) -> None:
     session.info[IN_DATABASE] = True
 
 
-@event.listens_for(Session, "after_transaction_end")
 def _transaction_ended(session: Session, transaction) -> None:
     if transaction.parent is None:
         session.info.pop(IN_DATABASE, None)

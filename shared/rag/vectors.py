@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol
 
 from sqlalchemy import delete, event, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from shared.models import Chunk
 from shared.redis_client import get_redis, key
@@ -71,7 +71,12 @@ def _version_key(collection: str) -> str:
     return key("rag", "collection", collection, "version")
 
 
-@event.listens_for(Session, "after_commit")
+def install_listeners(factory: sessionmaker) -> None:
+    """Announce the collections the factory's sessions write, once committed."""
+    event.listen(factory, "after_commit", _bump_versions)
+    event.listen(factory, "after_rollback", _forget_versions)
+
+
 def _bump_versions(session: Session) -> None:
     """Announce the collections this transaction wrote, only once the rows are visible to others."""
     written = session.info.pop(DIRTY, None)
@@ -82,7 +87,6 @@ def _bump_versions(session: Session) -> None:
         pipe.execute()
 
 
-@event.listens_for(Session, "after_rollback")
 def _forget_versions(session: Session) -> None:
     session.info.pop(DIRTY, None)
 

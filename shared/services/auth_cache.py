@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm import Session, make_transient_to_detached, sessionmaker
 
 from shared.announced import AnnouncedCache
 from shared.models import RevokedToken, User
@@ -137,7 +137,13 @@ def announce(user_ids: set[str]) -> None:
             cache.on_message(user_id)
 
 
-@event.listens_for(Session, "before_flush")
+def install_listeners(factory: sessionmaker) -> None:
+    """Announce the users the factory's sessions change (see :func:`announce`)."""
+    event.listen(factory, "before_flush", _before_flush)
+    event.listen(factory, "after_commit", _after_commit)
+    event.listen(factory, "after_rollback", _after_rollback)
+
+
 def _before_flush(session: Session, _context, _instances) -> None:
     changed = _changed_users(session)
     if changed:
@@ -145,7 +151,6 @@ def _before_flush(session: Session, _context, _instances) -> None:
         session.info.setdefault("auth_changed", set()).update(changed)
 
 
-@event.listens_for(Session, "after_commit")
 def _after_commit(session: Session) -> None:
     changed = session.info.pop("auth_changed", None)
     if changed:
@@ -155,6 +160,5 @@ def _after_commit(session: Session) -> None:
             pass
 
 
-@event.listens_for(Session, "after_rollback")
 def _after_rollback(session: Session) -> None:
     session.info.pop("auth_changed", None)

@@ -25,7 +25,7 @@ from urllib.parse import quote
 from typing import Any, Literal
 
 from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from shared.crypto import decrypt, encrypt
 from shared.db import session_scope
@@ -185,7 +185,11 @@ def _version_key() -> str:
     return key("llm", "config_version")
 
 
-@event.listens_for(Session, "after_commit")
+def install_listeners(factory: sessionmaker) -> None:
+    """Announce committed connection changes from the factory's sessions."""
+    event.listen(factory, "after_commit", _announce_change)
+
+
 def _announce_change(session: Session) -> None:
     """Once a config change is committed, a new version tells every process's copy to re-read."""
     if session.info.pop("llm_settings_changed", False):
