@@ -6,7 +6,6 @@ S3-compatible backend can replace the local one without touching them.
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 import shutil
 import unicodedata
@@ -16,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import BinaryIO, Protocol
 
-from shared.config import get_settings
+from shared.config import env, get_settings
 
 COPY_BLOCK = 1024 * 1024
 
@@ -132,8 +131,8 @@ def iter_bytes(storage: Storage, key: str, block: int = 64 * 1024) -> Iterator[b
 @lru_cache(maxsize=1)
 def get_storage() -> Storage:
     """The configured backend (``STORAGE_PROVIDER``: only ``local`` today; ``UPLOAD_DIR`` overrides the directory)."""
-    provider = os.environ.get("STORAGE_PROVIDER", "local")
+    provider = env("STORAGE_PROVIDER")
     if provider != "local":
         raise RuntimeError(f"unsupported STORAGE_PROVIDER {provider!r} (supported: local)")
-    root = os.environ.get("UPLOAD_DIR") or str(get_settings().data_dir / "uploads")
+    root = env("UPLOAD_DIR") or str(get_settings().data_dir / "uploads")
     return LocalStorage(Path(root))

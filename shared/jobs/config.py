@@ -1,14 +1,10 @@
-"""Job-platform settings, read from the environment once per process."""
+"""Job-platform settings, read once per process (declared with the others in ``shared.config``)."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import lru_cache
 
-
-def _int(name: str, default: int) -> int:
-    raw = os.environ.get(name)
-    return int(raw) if raw not in (None, "") else default
+from shared.config import env
 
 
 @dataclass(frozen=True)
@@ -34,18 +30,19 @@ class JobSettings:
 
 
 def load_job_settings() -> JobSettings:
-    redelivery = _int("JOB_REDELIVERY_TIMEOUT_MS", 15000)
+    redelivery = env("JOB_REDELIVERY_TIMEOUT_MS")
+    maintenance = env("JOB_MAINTENANCE_INTERVAL_MS")
     return JobSettings(
         redelivery_timeout_ms=redelivery,
-        maintenance_interval_ms=_int("JOB_MAINTENANCE_INTERVAL_MS", max(250, min(redelivery // 4, 5000))),
-        events_maxlen=_int("JOB_EVENTS_MAXLEN", 10000),
-        events_ttl=_int("JOB_EVENTS_TTL", 24 * 3600),
-        stale_queued_after=_int("JOB_STALE_QUEUED_SECONDS", 60),
-        retention_days=_int("JOB_RETENTION_DAYS", 30),
-        inline_result_bytes=_int("JOB_INLINE_RESULT_BYTES", 256 * 1024),
-        idle_wait_ms=_int("JOB_IDLE_WAIT_MS", 1000),
-        row_wait_ms=_int("JOB_ROW_WAIT_MS", 5000),
-        stream_flush_ms=_int("JOB_STREAM_FLUSH_MS", 50),
+        maintenance_interval_ms=max(250, min(redelivery // 4, 5000)) if maintenance is None else maintenance,
+        events_maxlen=env("JOB_EVENTS_MAXLEN"),
+        events_ttl=env("JOB_EVENTS_TTL"),
+        stale_queued_after=env("JOB_STALE_QUEUED_SECONDS"),
+        retention_days=env("JOB_RETENTION_DAYS"),
+        inline_result_bytes=env("JOB_INLINE_RESULT_BYTES"),
+        idle_wait_ms=env("JOB_IDLE_WAIT_MS"),
+        row_wait_ms=env("JOB_ROW_WAIT_MS"),
+        stream_flush_ms=env("JOB_STREAM_FLUSH_MS"),
     )
 
 

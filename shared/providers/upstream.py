@@ -22,7 +22,6 @@ from __future__ import annotations
 import json
 import logging
 import math
-import os
 import socket
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +35,7 @@ import certifi
 import urllib3
 from urllib3.exceptions import HTTPError, NewConnectionError, TimeoutError as UrllibTimeout
 
+from shared.config import env
 from shared.errors import UpstreamError
 
 log = logging.getLogger(__name__)
@@ -59,8 +59,7 @@ def _opener(base_url: str) -> Opener:
     parts = urlsplit(base_url)
     options: dict[str, Any] = {"num_pools": 16, "maxsize": 256, "retries": False}
     if parts.scheme == "https":
-        options["ca_certs"] = (os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
-                               or certifi.where())
+        options["ca_certs"] = env("REQUESTS_CA_BUNDLE") or certifi.where()
     proxy = None if proxy_bypass_environment(parts.netloc) else getproxies_environment().get(parts.scheme)
     if proxy:
         return urllib3.ProxyManager(proxy, **options).urlopen

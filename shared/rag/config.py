@@ -1,11 +1,11 @@
 """Retrieval settings: Open WebUI's ``rag.*`` config keys, their environment defaults and API field names."""
 from __future__ import annotations
 
-import os
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shared.config import env
 from shared.errors import BadRequest
 from shared.services import app_config
 
@@ -37,70 +37,56 @@ Provide a clear and direct response to the user's query, including inline citati
 """Open WebUI's default RAG prompt (its wording is the contract models and users expect)."""
 
 
-def _env(name: str, default: Any, cast=str) -> Any:
-    raw = os.environ.get(name)
-    return cast(raw) if raw not in (None, "") else default
-
-
-def _env_bool(name: str, default: bool) -> bool:
-    return _env(name, default, lambda raw: raw.strip().lower() in {"1", "true", "yes", "on"})
-
-
-def _env_list(name: str) -> list[str]:
-    return [item.strip() for item in os.environ.get(name, "").split(",") if item.strip()]
-
-
 # API field -> (config key, default from the environment)
 FIELDS: dict[str, tuple[str, Any]] = {
-    "RAG_TEMPLATE": ("rag.template", lambda: _env("RAG_TEMPLATE", DEFAULT_RAG_TEMPLATE)),
-    "TOP_K": ("rag.top_k", lambda: _env("RAG_TOP_K", 3, int)),
+    "RAG_TEMPLATE": ("rag.template", lambda: env("RAG_TEMPLATE") or DEFAULT_RAG_TEMPLATE),
+    "TOP_K": ("rag.top_k", lambda: env("RAG_TOP_K")),
     "BYPASS_EMBEDDING_AND_RETRIEVAL": ("rag.bypass_embedding_and_retrieval",
-                                       lambda: _env_bool("BYPASS_EMBEDDING_AND_RETRIEVAL", False)),
-    "RAG_FULL_CONTEXT": ("rag.full_context", lambda: _env_bool("RAG_FULL_CONTEXT", False)),
-    "ENABLE_RAG_HYBRID_SEARCH": ("rag.enable_hybrid_search", lambda: _env_bool("ENABLE_RAG_HYBRID_SEARCH", False)),
+                                       lambda: env("BYPASS_EMBEDDING_AND_RETRIEVAL")),
+    "RAG_FULL_CONTEXT": ("rag.full_context", lambda: env("RAG_FULL_CONTEXT")),
+    "ENABLE_RAG_HYBRID_SEARCH": ("rag.enable_hybrid_search", lambda: env("ENABLE_RAG_HYBRID_SEARCH")),
     "ENABLE_RAG_HYBRID_SEARCH_ENRICHED_TEXTS": ("rag.enable_hybrid_search_enriched_texts", lambda: False),
-    "TOP_K_RERANKER": ("rag.top_k_reranker", lambda: _env("RAG_TOP_K_RERANKER", 3, int)),
-    "RELEVANCE_THRESHOLD": ("rag.relevance_threshold", lambda: _env("RAG_RELEVANCE_THRESHOLD", 0.0, float)),
-    "HYBRID_BM25_WEIGHT": ("rag.hybrid_bm25_weight", lambda: _env("RAG_HYBRID_BM25_WEIGHT", 0.5, float)),
+    "TOP_K_RERANKER": ("rag.top_k_reranker", lambda: env("RAG_TOP_K_RERANKER")),
+    "RELEVANCE_THRESHOLD": ("rag.relevance_threshold", lambda: env("RAG_RELEVANCE_THRESHOLD")),
+    "HYBRID_BM25_WEIGHT": ("rag.hybrid_bm25_weight", lambda: env("RAG_HYBRID_BM25_WEIGHT")),
     "CONTENT_EXTRACTION_ENGINE": ("rag.content_extraction_engine", lambda: ""),
     "PDF_EXTRACT_IMAGES": ("rag.pdf_extract_images", lambda: False),
     "RAG_RERANKING_MODEL": ("rag.reranking_model", lambda: ""),
     "RAG_RERANKING_ENGINE": ("rag.reranking_engine", lambda: ""),
     "TEXT_SPLITTER": ("rag.text_splitter", lambda: ""),
-    "CHUNK_SIZE": ("rag.chunk_size", lambda: _env("CHUNK_SIZE", 1000, int)),
-    "CHUNK_MIN_SIZE_TARGET": ("rag.chunk_min_size_target", lambda: _env("CHUNK_MIN_SIZE_TARGET", 0, int)),
-    "CHUNK_OVERLAP": ("rag.chunk_overlap", lambda: _env("CHUNK_OVERLAP", 100, int)),
-    "FILE_MAX_SIZE": ("rag.file.max_size", lambda: _env("RAG_FILE_MAX_SIZE", 100, int)),
-    "FILE_MAX_COUNT": ("rag.file.max_count", lambda: _env("RAG_FILE_MAX_COUNT", None, int)),
+    "CHUNK_SIZE": ("rag.chunk_size", lambda: env("CHUNK_SIZE")),
+    "CHUNK_MIN_SIZE_TARGET": ("rag.chunk_min_size_target", lambda: env("CHUNK_MIN_SIZE_TARGET")),
+    "CHUNK_OVERLAP": ("rag.chunk_overlap", lambda: env("CHUNK_OVERLAP")),
+    "FILE_MAX_SIZE": ("rag.file.max_size", lambda: env("RAG_FILE_MAX_SIZE")),
+    "FILE_MAX_COUNT": ("rag.file.max_count", lambda: env("RAG_FILE_MAX_COUNT")),
     "FILE_IMAGE_COMPRESSION_WIDTH": ("file.image_compression_width", lambda: None),
     "FILE_IMAGE_COMPRESSION_HEIGHT": ("file.image_compression_height", lambda: None),
-    "ALLOWED_FILE_EXTENSIONS": ("rag.file.allowed_extensions", lambda: _env_list("RAG_ALLOWED_FILE_EXTENSIONS")),
+    "ALLOWED_FILE_EXTENSIONS": ("rag.file.allowed_extensions", lambda: env("RAG_ALLOWED_FILE_EXTENSIONS")),
     "ENABLE_GOOGLE_DRIVE_INTEGRATION": ("google_drive.enable", lambda: False),
     "ENABLE_ONEDRIVE_INTEGRATION": ("onedrive.enable", lambda: False),
 }
 
 EMBEDDING_FIELDS: dict[str, tuple[str, Any]] = {
-    "RAG_EMBEDDING_ENGINE": ("rag.embedding_engine", lambda: _env("RAG_EMBEDDING_ENGINE", "")),
-    "RAG_EMBEDDING_MODEL": ("rag.embedding_model",
-                            lambda: _env("RAG_EMBEDDING_MODEL", "sentence-transformers/all-MiniLM-L6-v2")),
-    "RAG_EMBEDDING_BATCH_SIZE": ("rag.embedding_batch_size", lambda: _env("RAG_EMBEDDING_BATCH_SIZE", 32, int)),
+    "RAG_EMBEDDING_ENGINE": ("rag.embedding_engine", lambda: env("RAG_EMBEDDING_ENGINE")),
+    "RAG_EMBEDDING_MODEL": ("rag.embedding_model", lambda: env("RAG_EMBEDDING_MODEL")),
+    "RAG_EMBEDDING_BATCH_SIZE": ("rag.embedding_batch_size", lambda: env("RAG_EMBEDDING_BATCH_SIZE")),
     "ENABLE_ASYNC_EMBEDDING": ("rag.enable_async_embedding", lambda: True),
     "RAG_EMBEDDING_CONCURRENT_REQUESTS": ("rag.embedding_concurrent_requests", lambda: 0),
 }
 
 UPSTREAM_FIELDS: dict[str, tuple[str, Any]] = {
-    "openai.url": ("rag.openai.api_base_url", lambda: _env("RAG_OPENAI_API_BASE_URL", "")),
-    "openai.key": ("rag.openai.api_key", lambda: _env("RAG_OPENAI_API_KEY", "")),
-    "ollama.url": ("rag.ollama.base_url", lambda: _env("RAG_OLLAMA_BASE_URL", "")),
-    "ollama.key": ("rag.ollama.api_key", lambda: _env("RAG_OLLAMA_API_KEY", "")),
+    "openai.url": ("rag.openai.api_base_url", lambda: env("RAG_OPENAI_API_BASE_URL")),
+    "openai.key": ("rag.openai.api_key", lambda: env("RAG_OPENAI_API_KEY")),
+    "ollama.url": ("rag.ollama.base_url", lambda: env("RAG_OLLAMA_BASE_URL")),
+    "ollama.key": ("rag.ollama.api_key", lambda: env("RAG_OLLAMA_API_KEY")),
 }
 """Embedding upstream overrides; empty means: use the gateway's first connection of that kind."""
 
 ENGINES = ("", "ollama", "openai")
 """``""`` is the local sentence-transformers engine (an optional extra)."""
 
-for _key, _factory in (*FIELDS.values(), *EMBEDDING_FIELDS.values(), *UPSTREAM_FIELDS.values()):
-    app_config.register_default(_key, lambda _s, f=_factory: f())
+CONFIG_DEFAULTS = {key: lambda _s, f=factory: f()
+                   for key, factory in (*FIELDS.values(), *EMBEDDING_FIELDS.values(), *UPSTREAM_FIELDS.values())}
 
 
 def get(session: Session, field: str) -> Any:

@@ -7,7 +7,6 @@ deletes and copies rows and does not load it.
 """
 from __future__ import annotations
 
-import os
 import threading
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
@@ -17,6 +16,7 @@ from typing import TYPE_CHECKING, Protocol
 from sqlalchemy import delete, event, func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.config import env
 from shared.models import Chunk
 from shared.redis_client import get_redis, key
 
@@ -24,7 +24,6 @@ if TYPE_CHECKING:
     import numpy as np
 
 DIRTY = "vector_collections_written"
-DEFAULT_CACHE_BYTES = int(float(os.environ.get("RAG_VECTOR_CACHE_MB", "1024")) * 1024 * 1024)
 """Per process: ~1 GB holds about 700,000 chunks of 384 dimensions."""
 
 
@@ -105,9 +104,9 @@ class SqlVectorStore:
     than the whole budget is still searched, just reloaded each time.
     """
 
-    def __init__(self, cache_bytes: int = DEFAULT_CACHE_BYTES) -> None:
+    def __init__(self, cache_bytes: int | None = None) -> None:
         self._cache: OrderedDict[str, _Matrix] = OrderedDict()
-        self._cache_bytes = cache_bytes
+        self._cache_bytes = int(env("RAG_VECTOR_CACHE_MB") * 1024 * 1024) if cache_bytes is None else cache_bytes
         self._lock = threading.Lock()
 
     def _remember(self, collection: str, matrix: _Matrix) -> None:

@@ -11,7 +11,7 @@ from sqlalchemy.orm import Session
 from shared.config import Settings, get_settings
 from shared.models import AppConfig
 
-_DEFAULTS: dict[str, Callable[[Settings], Any]] = {
+CORE_DEFAULTS: dict[str, Callable[[Settings], Any]] = {
     "ui.enable_signup": lambda s: s.enable_signup,
     "ui.enable_login_form": lambda s: True,
     "ui.enable_password_change_form": lambda s: True,
@@ -45,13 +45,11 @@ _DEFAULTS: dict[str, Callable[[Settings], Any]] = {
 }
 
 
-def register_default(key: str, factory: Callable[[Settings], Any]) -> None:
-    """Let an area (connections, RAG, audio ...) declare its own keys and their defaults."""
-    _DEFAULTS[key] = factory
-
-
 def default(key: str) -> Any:
-    factory = _DEFAULTS.get(key)
+    # The areas that declare defaults use this module; their tables are gathered once they are all loaded.
+    from shared.services.config_defaults import DEFAULTS
+
+    factory = DEFAULTS.get(key)
     return copy.deepcopy(factory(get_settings())) if factory else None
 
 

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 from shared.services import app_config
 
 KEY = "ui.banners"
-app_config.register_default(KEY, lambda _settings: [])
+CONFIG_DEFAULTS = {KEY: lambda _settings: []}
 
 
 def get_banners(session: Session) -> list[dict]:

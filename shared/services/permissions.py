@@ -41,7 +41,7 @@ DEFAULT_PERMISSIONS: dict[str, dict[str, bool]] = {
     "settings": {"interface": True},
 }
 
-app_config.register_default("user.permissions", lambda _s: copy.deepcopy(DEFAULT_PERMISSIONS))
+CONFIG_DEFAULTS = {"user.permissions": lambda _s: copy.deepcopy(DEFAULT_PERMISSIONS)}
 
 
 def _merge(base: dict, override: dict) -> dict:

@@ -39,7 +39,7 @@ CONFIG_KEYS = {
     "ENABLE_VOICE_MODE_PROMPT": "task.voice.prompt.enable",
     "VOICE_MODE_PROMPT_TEMPLATE": "task.voice.prompt_template",
 }
-_DEFAULTS: dict[str, Any] = {
+_VALUES: dict[str, Any] = {
     "task.model.default": "", "task.model.external": "", "task.model.params": {},
     "task.image.prompt_template": "", "task.autocomplete.input_max_length": -1,
     "task.autocomplete.prompt_template": "", "task.query.search.enable": True,
@@ -47,8 +47,7 @@ _DEFAULTS: dict[str, Any] = {
     "task.voice.prompt.enable": False, "task.voice.prompt_template": "",
     "task.title.prompt_template": "", "task.tags.prompt_template": "", "task.follow_up.prompt_template": "",
 }
-for _key, _value in _DEFAULTS.items():
-    app_config.register_default(_key, lambda _settings, value=_value: value)
+CONFIG_DEFAULTS = {key: lambda _settings, value=value: value for key, value in _VALUES.items()}
 
 
 @dataclass(frozen=True)

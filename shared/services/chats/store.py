@@ -7,13 +7,13 @@ chat is ``NotFound``, exactly like an unknown id. Writes to one chat take a row 
 from __future__ import annotations
 
 import copy
-import os
 from collections.abc import Iterable
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from shared import messages as texts
+from shared.config import env
 from shared.db import lock_row_on_sqlite
 from shared.errors import BadRequest, NotFound, Unauthorized
 from shared.jobs import service as jobs
@@ -25,10 +25,7 @@ from shared.services.nul_text import strip_nul
 
 MAX_TITLE_LENGTH = 1000
 
-app_config.register_default(
-    "admin.enable_chat_access",
-    lambda _s: os.environ.get("ENABLE_ADMIN_CHAT_ACCESS", "true").strip().lower() in {"1", "true", "yes", "on"},
-)
+CONFIG_DEFAULTS = {"admin.enable_chat_access": lambda _s: env("ENABLE_ADMIN_CHAT_ACCESS")}
 
 
 def admin_chat_access(session: Session) -> bool:

@@ -16,7 +16,6 @@ request headers, with Open WebUI's ``{{...}}`` placeholders: see :func:`custom_h
 from __future__ import annotations
 
 import copy
-import os
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -27,6 +26,7 @@ from typing import Any, Literal
 from sqlalchemy import event
 from sqlalchemy.orm import Session, sessionmaker
 
+from shared.config import env
 from shared.crypto import decrypt, encrypt
 from shared.db import session_scope
 from shared.errors import BadRequest, NotFound
@@ -48,40 +48,29 @@ LLM_KEYS = (*OLLAMA_KEYS.values(), *OPENAI_KEYS.values(), "llm.timeout", "llm.mo
 """Everything a gateway request reads, fetched in one query per session (see :func:`settings`)."""
 
 
-def _env_list(plural: str, singular: str, default: str = "") -> list[str]:
-    raw = os.environ.get(plural) or os.environ.get(singular) or default
-    return [part.strip().rstrip("/") for part in raw.split(";") if part.strip()] if raw else []
-
-
-def _env_bool(name: str, default: bool = True) -> bool:
-    raw = os.environ.get(name, "")
-    return default if raw == "" else raw.strip().lower() in {"1", "true", "yes", "on"}
-
-
 def _default_openai_urls() -> list[str]:
-    urls = _env_list("OPENAI_API_BASE_URLS", "OPENAI_API_BASE_URL")
-    if not urls and _env_list("OPENAI_API_KEYS", "OPENAI_API_KEY"):
+    urls = env("OPENAI_API_BASE_URLS")
+    if not urls and any(key.strip() for key in env("OPENAI_API_KEYS")):
         urls = ["https://api.openai.com/v1"]
     return urls
 
 
 def _default_openai_keys() -> list[str]:
-    keys = [k for k in (os.environ.get("OPENAI_API_KEYS") or os.environ.get("OPENAI_API_KEY") or "").split(";")]
-    urls = _default_openai_urls()
+    keys, urls = env("OPENAI_API_KEYS"), _default_openai_urls()
     return [encrypt(k.strip()) if k.strip() else "" for k in (keys + [""] * len(urls))[: len(urls)]]
 
 
-app_config.register_default("ollama.enable", lambda _s: _env_bool("ENABLE_OLLAMA_API"))
-app_config.register_default("ollama.base_urls",
-                            lambda _s: _env_list("OLLAMA_BASE_URLS", "OLLAMA_BASE_URL", "http://localhost:11434"))
-app_config.register_default("ollama.api_configs", lambda _s: {})
-app_config.register_default("openai.enable", lambda _s: _env_bool("ENABLE_OPENAI_API"))
-app_config.register_default("openai.api_base_urls", lambda _s: _default_openai_urls())
-app_config.register_default("openai.api_keys", lambda _s: _default_openai_keys())
-app_config.register_default("openai.api_configs", lambda _s: {})
-app_config.register_default("llm.timeout", lambda _s: float(os.environ.get("AIOHTTP_CLIENT_TIMEOUT") or 300))
-app_config.register_default("llm.model_list_timeout",
-                            lambda _s: float(os.environ.get("AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST") or 10))
+CONFIG_DEFAULTS = {
+    "ollama.enable": lambda _s: env("ENABLE_OLLAMA_API"),
+    "ollama.base_urls": lambda _s: env("OLLAMA_BASE_URLS"),
+    "ollama.api_configs": lambda _s: {},
+    "openai.enable": lambda _s: env("ENABLE_OPENAI_API"),
+    "openai.api_base_urls": lambda _s: _default_openai_urls(),
+    "openai.api_keys": lambda _s: _default_openai_keys(),
+    "openai.api_configs": lambda _s: {},
+    "llm.timeout": lambda _s: env("AIOHTTP_CLIENT_TIMEOUT"),
+    "llm.model_list_timeout": lambda _s: env("AIOHTTP_CLIENT_TIMEOUT_MODEL_LIST"),
+}
 
 
 @dataclass(frozen=True)

@@ -3,12 +3,12 @@ what job to enqueue. Never calls an upstream itself (the ``llm.*`` actors in ``j
 """
 from __future__ import annotations
 
-import os
 import time
 
 from sqlalchemy.orm import Session
 
 from shared import messages
+from shared.config import env
 from shared.errors import BadRequest, Forbidden, ServiceError
 from shared.jobs import catalog
 from shared.jobs.enqueue import CLAIM_AHEAD
@@ -17,7 +17,6 @@ from shared.services.chats import rag_context, turns
 from shared.services.llm import connections, registry
 from shared.services.llm.connections import Connection, Kind
 
-MODELS_WAIT = float(os.environ.get("MODELS_WAIT_SECONDS") or 10)
 """How long a request waits for the first model refresh when the cache is empty."""
 PULL_TIME_LIMIT_MS = 6 * 3600 * 1000
 
@@ -67,7 +66,7 @@ def all_models(session: Session, refresh: bool = False) -> list[dict]:
     if refresh or registry.is_stale(snapshot):
         request_refresh(session)
     asked = time.time()
-    deadline = time.monotonic() + MODELS_WAIT
+    deadline = time.monotonic() + env("MODELS_WAIT_SECONDS")
     while time.monotonic() < deadline and (
             snapshot is None or (refresh and snapshot["refreshed_at"] < asked)):
         time.sleep(0.02)

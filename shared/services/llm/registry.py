@@ -8,28 +8,23 @@ reached. The web reads it; only the ``llm.refresh_models`` job writes it. An ent
 from __future__ import annotations
 
 import json
-import os
 import random
 import time
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shared.config import env
 from shared.errors import BadRequest, NotFound
 from shared.models import User
 from shared.redis_client import get_redis, key
-from shared.services import app_config
 from shared.services.llm.connections import Connection, connection
 from shared.services.llm.connections import store as store_settings
 from shared.watched_values import watched, write
 
-app_config.register_default(
-    "models.user_model_ids",
-    lambda _s: "*" if os.environ.get("BYPASS_MODEL_ACCESS_CONTROL", "").lower() == "true" else [],
-)
+CONFIG_DEFAULTS = {"models.user_model_ids": lambda _s: "*" if env("BYPASS_MODEL_ACCESS_CONTROL") else []}
 """Which models users (not admins) may use: a list of ids, or ``"*"`` for all."""
 
-STALE_AFTER = float(os.environ.get("MODELS_CACHE_TTL") or 300)
 REFRESH_LOCK_SECONDS = 30
 
 
@@ -134,7 +129,7 @@ def clear() -> None:
 
 
 def is_stale(snapshot: dict | None) -> bool:
-    return snapshot is None or time.time() - snapshot.get("refreshed_at", 0) > STALE_AFTER
+    return snapshot is None or time.time() - snapshot.get("refreshed_at", 0) > env("MODELS_CACHE_TTL")
 
 
 def claim_refresh() -> bool:
