@@ -125,7 +125,8 @@ def _watch_cancel(response: Response) -> None:
         current.on_cancel(lambda: _abort(response))
 
 
-def _raise_if_cancelled() -> None:
+def raise_if_cancelled() -> None:
+    """Inside a job that is being cancelled (or stopped by its time limit): raise at once."""
     from shared.jobs import current
 
     if current.current_job_id() is not None:
@@ -192,19 +193,22 @@ class Upstream:
     def url(self, path: str) -> str:
         return f"{self.base_url}/{path.lstrip('/')}"
 
-    def send(self, method: str, path: str, body: Any = None, *, stream: bool = False) -> Response:
+    def send(self, method: str, path: str, body: Any = None, *, stream: bool = False,
+             content_type: str | None = None) -> Response:
         """The upstream's answer (status < 400) or an :class:`UpstreamError`; ``stream`` leaves the body
-        to be read."""
+        to be read. ``body`` is sent as JSON, or as it is (bytes) with ``content_type``."""
         url = self.url(path)
-        headers = self.headers if body is None else {**self.headers, "Content-Type": "application/json"}
+        if content_type is None and body is not None:
+            body, content_type = json.dumps(body).encode(), "application/json"
+        headers = self.headers if content_type is None else {**self.headers, "Content-Type": content_type}
         try:
             response = _opener(self.base_url)(
-                method, url, body=None if body is None else json.dumps(body).encode(), headers=headers,
+                method, url, body=body, headers=headers,
                 preload_content=not stream, redirect=False,
                 timeout=urllib3.Timeout(connect=min(CONNECT_TIMEOUT, self.timeout), read=self.timeout),
             )
         except (HTTPError, OSError) as exc:
-            _raise_if_cancelled()
+            raise_if_cancelled()
             # urllib3's NewConnectionError (refused, unresolvable) is a ConnectTimeoutError too.
             if isinstance(exc, (UrllibTimeout, TimeoutError)) and not isinstance(exc, NewConnectionError):
                 raise UpstreamError(f"{self.name}: no answer from {self.base_url} within {self.timeout:g} s",
@@ -236,7 +240,17 @@ class Upstream:
         raise UpstreamError(message, status, upstream_status=status)
 
     def json(self, method: str, path: str, body: Any = None) -> Any:
-        data = self.send(method, path, body).data
+        return self._parsed(self.send(method, path, body).data)
+
+    def multipart(self, method: str, path: str, fields: dict[str, str],
+                  files: list[tuple[str, str, bytes, str]]) -> Any:
+        """A ``multipart/form-data`` request (form ``fields``, ``files`` as (field, filename, bytes, content
+        type)); its JSON answer."""
+        body, content_type = urllib3.encode_multipart_formdata(
+            [*fields.items(), *((name, (filename, data, kind)) for name, filename, data, kind in files)])
+        return self._parsed(self.send(method, path, body, content_type=content_type).data)
+
+    def _parsed(self, data: bytes) -> Any:
         if not data:
             return None
         try:
@@ -265,7 +279,7 @@ class Upstream:
                         return
         except (HTTPError, OSError, AttributeError) as exc:
             # AttributeError: urllib3 reading from a response another thread just closed (cancel).
-            _raise_if_cancelled()
+            raise_if_cancelled()
             if isinstance(exc, (UrllibTimeout, TimeoutError)):
                 raise UpstreamError(f"{self.name}: the stream from {self.base_url} stalled: nothing more within "
                                     f"{self.timeout:g} s", 504) from exc
