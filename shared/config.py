@@ -70,8 +70,8 @@ class Var:
     """The default as the documentation shows it, when it is not a plain value."""
 
 
-CORE, ACCOUNTS, JOBS, LLM, CHATS, FILES, RAG, WEBAPP = (
-    "Core", "Accounts", "Jobs", "LLM gateway", "Chats", "Files and documents", "Retrieval (RAG)", "Web app")
+CORE, ACCOUNTS, JOBS, LLM, CHATS, FILES, RAG, IMAGES, WEBAPP = (
+    "Core", "Accounts", "Jobs", "LLM gateway", "Chats", "Files and documents", "Retrieval (RAG)", "Images", "Web app")
 VARS: tuple[Var, ...] = (
     Var("DATA_DIR", CORE, "./data", "SQLite file, embedded Redis, generated secret key, uploaded files"),
     Var("DATABASE_URL", CORE, None, "`postgresql+psycopg://user@host/db` for PostgreSQL (`postgres://` is accepted too)",
@@ -157,6 +157,17 @@ VARS: tuple[Var, ...] = (
     Var("RAG_OPENAI_API_KEY", RAG, "", "its key"),
     Var("RAG_VECTOR_CACHE_MB", RAG, 1024.0,
         "per process: embedding matrices kept in memory (least recently used dropped)", _float),
+    Var("ENABLE_IMAGE_GENERATION", IMAGES, False, "image generation on/off (admin-editable, as all below)", _bool),
+    Var("IMAGE_GENERATION_ENGINE", IMAGES, "openai", "`openai`, `automatic1111` or `comfyui`"),
+    Var("IMAGE_GENERATION_MODEL", IMAGES, "", "the model (AUTOMATIC1111: the checkpoint's title)"),
+    Var("IMAGE_SIZE", IMAGES, "512x512", "`WxH` (`auto` for gpt-image models)"),
+    Var("IMAGE_STEPS", IMAGES, 50, "sampling steps (AUTOMATIC1111, ComfyUI)", _int),
+    Var("AUTOMATIC1111_BASE_URL", IMAGES, "", "AUTOMATIC1111's URL (started with `--api`)"),
+    Var("AUTOMATIC1111_API_AUTH", IMAGES, "", "its `--api-auth` `user:password`"),
+    Var("COMFYUI_BASE_URL", IMAGES, "", "ComfyUI's URL"),
+    Var("COMFYUI_API_KEY", IMAGES, "", "sent as `Authorization: Bearer` (for a proxy in front of ComfyUI)"),
+    Var("IMAGES_OPENAI_API_BASE_URL", IMAGES, "https://api.openai.com/v1", "an OpenAI-compatible images API"),
+    Var("IMAGES_OPENAI_API_KEY", IMAGES, "", "its key"),
     Var("WEBUI_INSTALL", WEBAPP, True, "`switchyard serve` (what `run.sh` runs) installs the web app when it is "
         "missing", _bool),
     Var("WEBUI_WHEEL", WEBAPP, None, "a local `open_webui-0.12.4-py3-none-any.whl` to install the web app from "

@@ -5,3 +5,4 @@ import jobs.files  # noqa: F401
 import jobs.embeddings  # noqa: F401
 import jobs.llm  # noqa: F401
 import jobs.chat_tasks  # noqa: F401
+import jobs.images  # noqa: F401

@@ -187,6 +187,35 @@ class IndexMemories:
     user_id: str
 
 
+@dataclass(frozen=True)
+class ImageJob:
+    """Images to generate (or, with ``images``, to make from the given ones) for ``owner_id``."""
+
+    owner_id: str
+    prompt: str
+    model: str
+    width: int
+    height: int
+    size: str = ""
+    n: int = 1
+    steps: int | None = None
+    negative_prompt: str | None = None
+    images: tuple[str, ...] = ()
+    """The images to edit, as ``data:`` URLs."""
+
+
+@dataclass(frozen=True)
+class ImageVerify:
+    engine: str
+    url: str
+    key: str | None = None
+
+
+@dataclass(frozen=True)
+class ImageModel:
+    model: str
+
+
 # -- the jobs ---------------------------------------------------------------------------------------
 INTERACTIVE = {"max_retries": 2, "min_backoff": 200, "max_backoff": 1000}
 """Someone waits for the answer: retry quickly and give up soon."""
@@ -223,6 +252,17 @@ REPLY_FAILED = JobSpec("llm.reply_failed", "llm", JobFailed, actor_options={"max
 REPLY_OPTIONS = {"on_failure": REPLY_FAILED.name}
 """A web-app reply whose job fails for good shows the error in the chat (Dramatiq's ``Callbacks``)."""
 
+IMAGE_GENERATION = JobSpec("images.generate", "images", ImageJob, kind="image.generation",
+                            actor_options={"time_limit": 15 * MINUTE, **INTERACTIVE})
+IMAGE_EDIT = JobSpec("images.edit", "images", ImageJob, kind="image.edit",
+                     actor_options={"time_limit": 15 * MINUTE, **INTERACTIVE})
+IMAGE_MODELS = JobSpec("images.models", "images", Nothing, kind="image.models",
+                       actor_options={"time_limit": MINUTE, "max_retries": 0})
+IMAGE_VERIFY = JobSpec("images.verify", "images", ImageVerify, kind="image.verify",
+                       actor_options={"time_limit": MINUTE, "max_retries": 0})
+IMAGE_USE_MODEL = JobSpec("images.use_model", "images", ImageModel, kind="image.use_model",
+                          actor_options={"time_limit": 10 * MINUTE, "max_retries": 2})
+
 MARK_FILE_FAILED = JobSpec("files.mark_failed", "files", JobFailed, actor_options={"max_retries": 0},
                            tracked=False)
 FILE_JOB_OPTIONS = {"on_failure": MARK_FILE_FAILED.name}
@@ -244,9 +284,11 @@ REINDEX = JobSpec("embeddings.reindex", "embeddings", Nothing, kind="rag.reindex
 SPECS: tuple[JobSpec, ...] = (
     NOOP, SLEEP, RESEND_STALE_JOBS, PRUNE_JOBS, PRUNE_REVOKED_TOKENS,
     PROXY, OLLAMA_OVERVIEW, VERIFY, CHAT_COMPLETION, REPLY_FAILED, EMBEDDINGS, REFRESH_MODELS, CHAT_TASKS,
+    IMAGE_GENERATION, IMAGE_EDIT, IMAGE_MODELS, IMAGE_VERIFY, IMAGE_USE_MODEL,
     MARK_FILE_FAILED, PROCESS_FILE,
     INDEX_FILE, INDEX_TEXT, QUERY, INDEX_MEMORIES, REINDEX,
 )
-"""Every job, by family (``jobs/system.py``, ``llm.py``, ``chat_tasks.py``, ``files.py``, ``embeddings.py``)."""
+"""Every job, by family (``jobs/system.py``, ``llm.py``, ``chat_tasks.py``, ``images.py``, ``files.py``,
+``embeddings.py``)."""
 SCHEDULED = tuple(spec for spec in SPECS if spec.every)
 """What the scheduler sends, each every ``spec.every`` seconds."""

@@ -38,7 +38,6 @@ CORE_DEFAULTS: dict[str, Callable[[Settings], Any]] = {
     "task.tags.enable": lambda s: True,
     "task.follow_up.enable": lambda s: True,
     "task.autocomplete.enable": lambda s: False,
-    "image_generation.enable": lambda s: False,
     "web.search.enable": lambda s: False,
     "code_execution.enable": lambda s: False,
     "code_interpreter.enable": lambda s: False,

@@ -55,16 +55,23 @@ def store_upload(session: Session, user: User, stream: BinaryIO, filename: str, 
     allowed = [e.lower().lstrip(".") for e in rag_config.get(session, "ALLOWED_FILE_EXTENSIONS") or [] if e]
     if process and allowed and ext not in allowed:
         raise BadRequest(f"File type {ext} is not allowed")
-    file_id = new_id()
     try:
-        stored = get_storage().save(stream, storage_key(file_id, name), max_upload_bytes(session))
+        return store_bytes(session, user.id, stream, name, content_type, metadata,
+                           data={"status": "pending"} if process else {}, max_bytes=max_upload_bytes(session))
     except TooLarge:
         raise FileTooLarge(too_large_message(session)) from None
+
+
+def store_bytes(session: Session, user_id: str, stream: BinaryIO, filename: str, content_type: str | None,
+                metadata: dict | None, *, data: dict | None = None, max_bytes: int | None = None) -> File:
+    """Save ``stream`` into storage and record it as a file of the user (an upload, a generated image)."""
+    name = safe_filename(filename)
+    file_id = new_id()
+    stored = get_storage().save(stream, storage_key(file_id, name), max_bytes)
     if content_type in (None, "", "application/octet-stream"):
         content_type = mimetypes.guess_type(name)[0] or content_type
     file = File(
-        id=file_id, user_id=user.id, hash=stored.sha256, filename=name, path=stored.key,
-        data={"status": "pending"} if process else {},
+        id=file_id, user_id=user_id, hash=stored.sha256, filename=name, path=stored.key, data=data or {},
         meta={"name": name, "content_type": content_type, "size": stored.size, "file_hash": stored.sha256,
               "data": metadata or {}},
     )
