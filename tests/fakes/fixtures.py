@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fakes.images import FakeAutomatic1111, FakeComfyUI
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import FakeUpstream
 
 FAKE_OPENAI_KEY = "sk-fake"
+FAKE_A1111_AUTH = "sd:s3cret"
 
 
 def fail_on_faults(fake: FakeUpstream) -> None:
@@ -58,3 +60,36 @@ def fake_openai(openai_server):
     yield openai_server
     openai_server.reset()
     fail_on_faults(openai_server)
+
+
+@pytest.fixture(scope="session")
+def automatic1111_server():
+    server = FakeAutomatic1111(auth=FAKE_A1111_AUTH).start()
+    yield server
+    server.stop()
+    fail_on_faults(server)
+
+
+@pytest.fixture(scope="session")
+def comfyui_server():
+    server = FakeComfyUI().start()
+    yield server
+    server.stop()
+    fail_on_faults(server)
+
+
+@pytest.fixture
+def fake_automatic1111(automatic1111_server):
+    automatic1111_server.reset()
+    automatic1111_server.steps_delay = 0.0
+    yield automatic1111_server
+    automatic1111_server.reset()
+    fail_on_faults(automatic1111_server)
+
+
+@pytest.fixture
+def fake_comfyui(comfyui_server):
+    comfyui_server.reset()
+    yield comfyui_server
+    comfyui_server.reset()
+    fail_on_faults(comfyui_server)

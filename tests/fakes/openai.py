@@ -18,11 +18,14 @@ Errors use OpenAI's ``{"error": {"message", "type", "param", "code"}}`` body.
 """
 from __future__ import annotations
 
+import base64
 import json
+import re
 import time
 import uuid
 from collections.abc import Iterator
 
+from tests.fakes.images import png_for
 from tests.fakes.server import FakeUpstream, Received, Reply, hashed_embedding, reply_text, words
 
 ARGUMENT_FRAGMENT = 8
@@ -147,11 +150,51 @@ class FakeOpenAI(FakeUpstream):
         super().__init__()
         self.api_key = api_key
         self.models = list(models or ["gpt-fake", "gpt-fake-mini"])
+        self.images: dict[str, bytes] = {}
+        """Images answered by URL (``response_format: url``), served under ``/v1/generated/``."""
         add_openai_routes(self)
+
+        @self.route("POST", "/v1/images/generations")
+        def generations(request: Received, reply: Reply) -> None:
+            body = request.body if isinstance(request.body, dict) else {}
+            self._answer_images(body, body.get("prompt") or "", reply)
+
+        @self.route("POST", "/v1/images/edits")
+        def edits(request: Received, reply: Reply) -> None:
+            text = request.body if isinstance(request.body, str) else ""
+            fields = dict(re.findall(r'name="(\w+)"\r\n\r\n([^\r]*)\r\n', text))
+            if 'name="image' not in text:
+                openai_error(reply, 400, "Missing required parameter: 'image'.", "invalid_request_error")
+                return
+            self._answer_images(fields, "edited: " + fields.get("prompt", ""), reply)
+
+        @self.route("GET", r"/v1/generated/[\w.-]+")
+        def generated(request: Received, reply: Reply) -> None:
+            reply.body(self.images[request.path.rsplit("/", 1)[-1]], "image/png")
 
     @property
     def url(self) -> str:
         return super().url + "/v1"
+
+    def _answer_images(self, body: dict, prompt: str, reply: Reply) -> None:
+        """OpenAI's images answer: ``b64_json`` items, or URLs for DALL·E without ``response_format``."""
+        model, count = str(body.get("model") or "dall-e-2"), int(body.get("n") or 1)
+        if model.startswith("gpt-image") and "response_format" in body:
+            openai_error(reply, 400, "Unknown parameter: 'response_format'.", "invalid_request_error")
+            return
+        if model == "dall-e-3" and count > 1:
+            openai_error(reply, 400, "You must provide n=1 for this model.", "invalid_request_error")
+            return
+        data = []
+        for index in range(count):
+            image = png_for(f"{prompt}#{index}")
+            if body.get("response_format", "url" if model.startswith("dall-e") else "b64_json") == "url":
+                name = f"{uuid.uuid4().hex}.png"
+                self.images[name] = image
+                data.append({"url": f"{self.url}/generated/{name}", "revised_prompt": prompt})
+            else:
+                data.append({"b64_json": base64.b64encode(image).decode()})
+        reply.json({"created": int(time.time()), "data": data})
 
     def error(self, reply: Reply, status: int, message: str) -> None:
         kind = "invalid_request_error" if status < 500 else "server_error"

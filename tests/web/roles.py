@@ -88,8 +88,12 @@ def make_callers(client) -> Callers:
 
 
 def open_workspace(client, admin: Caller) -> None:
-    """Let users own every kind of object the sweep makes."""
+    """Let users own every kind of object the sweep makes; switch on the features admins switch on (image
+    generation and editing: users still need the ``features.image_generation`` permission)."""
     response = client.post("/api/v1/users/default/permissions", headers=admin.headers, json=WORKSPACE_PERMISSIONS)
+    assert response.status_code == 200, response.get_json()
+    response = client.post("/api/v1/images/config/update", headers=admin.headers,
+                           json={"ENABLE_IMAGE_GENERATION": True, "ENABLE_IMAGE_EDIT": True})
     assert response.status_code == 200, response.get_json()
 
 

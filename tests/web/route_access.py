@@ -325,6 +325,14 @@ ROUTES: dict[tuple[str, str], Route] = {
         COLLECTION, body=lambda o: {"collection_name": o.knowledge["id"], "query": "notes"}),
     ("POST", "/api/v1/retrieval/query/collection"): Route(
         COLLECTION, body=lambda o: {"collection_names": [o.knowledge["id"]], "query": "notes"}),
+    # images
+    ("GET", "/api/v1/images/config"): Route(ADMIN),
+    ("POST", "/api/v1/images/config/update"): Route(ADMIN, body=_const({})),
+    ("POST", "/api/v1/images/verify"): Route(ADMIN, body=_const({"engine": "automatic1111", "url": UPSTREAM})),
+    ("GET", "/api/v1/images/models"): Route(USER),
+    ("POST", "/api/v1/images/generations"): Route(ADMIN_FEATURE, body=_const({"prompt": "a fox"})),
+    ("POST", "/api/v1/images/edit"): Route(ADMIN_FEATURE, body=_const({
+        "prompt": "a fox in the snow", "image": "data:image/png;base64,iVBORw0KGgo="})),
     # memories
     ("GET", "/api/v1/memories/"): Route(USER),
     ("POST", "/api/v1/memories/add"): Route(USER, body=_const({"content": "likes coffee"})),
