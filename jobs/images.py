@@ -32,23 +32,26 @@ def _progress() -> Callable[[float, str], None]:
 def _make(make: Callable[..., list[engines.Image]], job: catalog.ImageJob, *, editing: bool) -> list[dict]:
     with session_scope() as session:
         engine = image_service.engine(session, editing=editing, timeout=_timeout())
-    made = make(engine, image_service.request_of(job), _progress())
+    made = make(engine, job, _progress())
     with session_scope() as session:
         return [image_service.keep(session, job.owner_id, image, job) for image in made]
 
 
 @catalog.IMAGE_GENERATION.actor
-def generate(job_id: str, owner_id: str, prompt: str, model: str, width: int, height: int, size: str = "",
-             n: int = 1, steps: int | None = None, negative_prompt: str | None = None,
-             images: Sequence[str] = ()) -> list[dict]:
-    job = catalog.ImageJob(owner_id, prompt, model, width, height, size, n, steps, negative_prompt, tuple(images))
+def generate(job_id: str, prompt: str, model: str, width: int, height: int, size: str = "", n: int = 1,
+             steps: int | None = None, negative_prompt: str | None = None, images: Sequence[str] = (), *,
+             owner_id: str) -> list[dict]:
+    job = catalog.ImageJob(prompt, model, width, height, size, n, steps, negative_prompt, tuple(images),
+                           owner_id=owner_id)
     return _make(engines.generate, job, editing=False)
 
 
 @catalog.IMAGE_EDIT.actor
-def edit(job_id: str, owner_id: str, prompt: str, model: str, width: int, height: int, size: str = "", n: int = 1,
-         steps: int | None = None, negative_prompt: str | None = None, images: Sequence[str] = ()) -> list[dict]:
-    job = catalog.ImageJob(owner_id, prompt, model, width, height, size, n, steps, negative_prompt, tuple(images))
+def edit(job_id: str, prompt: str, model: str, width: int, height: int, size: str = "", n: int = 1,
+         steps: int | None = None, negative_prompt: str | None = None, images: Sequence[str] = (), *,
+         owner_id: str) -> list[dict]:
+    job = catalog.ImageJob(prompt, model, width, height, size, n, steps, negative_prompt, tuple(images),
+                           owner_id=owner_id)
     return _make(engines.edit, job, editing=True)
 
 

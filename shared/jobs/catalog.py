@@ -16,6 +16,7 @@ import dramatiq
 from sqlalchemy.orm import Session
 
 from shared.jobs.enqueue import CLAIM_AHEAD, enqueue
+from shared.providers.images import ImageRequest
 from shared.models.job import Job
 
 P = TypeVar("P")
@@ -188,20 +189,10 @@ class IndexMemories:
 
 
 @dataclass(frozen=True)
-class ImageJob:
-    """Images to generate (or, with ``images``, to make from the given ones) for ``owner_id``."""
+class ImageJob(ImageRequest):
+    """An image request (generate, or edit its ``images``) made for ``owner_id``, whose files they become."""
 
-    owner_id: str
-    prompt: str
-    model: str
-    width: int
-    height: int
-    size: str = ""
-    n: int = 1
-    steps: int | None = None
-    negative_prompt: str | None = None
-    images: tuple[str, ...] = ()
-    """The images to edit, as ``data:`` URLs."""
+    owner_id: str = field(kw_only=True)
 
 
 @dataclass(frozen=True)

@@ -65,8 +65,11 @@ class ImageRequest:
     n: int = 1
     steps: int | None = None
     negative_prompt: str | None = None
-    images: tuple[Image, ...] = ()
-    """The images to edit."""
+    images: tuple[str, ...] = ()
+    """The images to edit, as ``data:`` URLs (a request is also a job's payload: JSON all through)."""
+
+    def sources(self) -> list[Image]:
+        return [decode(image) for image in self.images]
 
 
 def sniff(data: bytes) -> str:
@@ -122,7 +125,7 @@ def _a1111_generate(engine: Engine, request: ImageRequest, on_progress: Progress
 
 
 def _a1111_edit(engine: Engine, request: ImageRequest, on_progress: Progress | None) -> list[Image]:
-    sources = [base64.b64encode(image.data).decode() for image in request.images]
+    sources = [base64.b64encode(image.data).decode() for image in request.sources()]
     return _a1111(engine, request, "img2img", {"init_images": sources}, on_progress)
 
 
@@ -144,7 +147,7 @@ def _comfyui_generate(engine: Engine, request: ImageRequest, on_progress: Progre
 
 def _comfyui_edit(engine: Engine, request: ImageRequest, on_progress: Progress | None) -> list[Image]:
     client = ComfyUIClient(engine.url, engine.key, engine.timeout)
-    names = [client.upload(image.data, image.content_type) for image in request.images]
+    names = [client.upload(image.data, image.content_type) for image in request.sources()]
     return _comfyui(engine, request, on_progress, names[0] if len(names) == 1 else names)
 
 
@@ -179,7 +182,7 @@ def _openai_generate(engine: Engine, request: ImageRequest, _on_progress: Progre
 def _openai_edit(engine: Engine, request: ImageRequest, _on_progress: Progress | None) -> list[Image]:
     client = OpenAIClient(engine.url, engine.key or None, engine.timeout)
     files = [("image[]" if len(request.images) > 1 else "image", f"image-{index}.png", image.data, image.content_type)
-             for index, image in enumerate(request.images)]
+             for index, image in enumerate(request.sources())]
     fields = {key: str(value) for key, value in {**_openai_body(request), **engine.params}.items()}
     answer = client.http.multipart("POST", _openai_path(engine, "/images/edits"), fields, files)
     return _openai_images(engine, answer)

@@ -18,7 +18,7 @@ from shared.crypto import decrypt, encrypt
 from shared.errors import BadRequest, Forbidden
 from shared.jobs import catalog
 from shared.models import File, Job, User
-from shared.providers.images import BASE64_ONLY_MODELS, Engine, Image, ImageRequest, decode
+from shared.providers.images import BASE64_ONLY_MODELS, Engine, Image
 from shared.services import app_config, files, permissions
 from shared.storage import get_storage
 
@@ -207,9 +207,9 @@ def _request(session: Session, user: User, form: dict, *, editing: bool) -> cata
     steps = form.get("steps")
     if steps is None:
         steps = app_config.get(session, CONFIG_KEYS["IMAGE_STEPS"])
-    return catalog.ImageJob(user.id, form["prompt"], _model(session, user, form.get("model"), editing=editing),
-                            width, height, size, form.get("n") or 1, steps, form.get("negative_prompt"),
-                            images=tuple(_sources(session, user, form.get("image"))) if editing else ())
+    return catalog.ImageJob(form["prompt"], _model(session, user, form.get("model"), editing=editing), width, height,
+                            size, form.get("n") or 1, steps, form.get("negative_prompt"),
+                            tuple(_sources(session, user, form.get("image"))) if editing else (), owner_id=user.id)
 
 
 def _sources(session: Session, user: User, given: str | list[str] | None) -> list[str]:
@@ -261,12 +261,6 @@ def start_use_model(session: Session, user: User, model: str) -> Job | None:
     if not model or app_config.get(session, CONFIG_KEYS["IMAGE_GENERATION_ENGINE"]) not in ("", "automatic1111"):
         return None
     return catalog.send(session, catalog.IMAGE_USE_MODEL, catalog.ImageModel(model), owner_id=user.id)
-
-
-def request_of(job: catalog.ImageJob) -> ImageRequest:
-    """What the provider takes, from a job's payload."""
-    return ImageRequest(job.prompt, job.model, job.width, job.height, job.size, job.n, job.steps, job.negative_prompt,
-                        tuple(decode(source) for source in job.images))
 
 
 def keep(session: Session, owner_id: str, image: Image, job: catalog.ImageJob) -> dict:
