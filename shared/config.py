@@ -70,8 +70,9 @@ class Var:
     """The default as the documentation shows it, when it is not a plain value."""
 
 
-CORE, ACCOUNTS, JOBS, LLM, CHATS, FILES, RAG, IMAGES, WEBAPP = (
-    "Core", "Accounts", "Jobs", "LLM gateway", "Chats", "Files and documents", "Retrieval (RAG)", "Images", "Web app")
+CORE, ACCOUNTS, JOBS, LLM, CHATS, FILES, RAG, IMAGES, AUDIO, WEBAPP = (
+    "Core", "Accounts", "Jobs", "LLM gateway", "Chats", "Files and documents", "Retrieval (RAG)", "Images", "Audio",
+    "Web app")
 VARS: tuple[Var, ...] = (
     Var("DATA_DIR", CORE, "./data", "SQLite file, embedded Redis, generated secret key, uploaded files"),
     Var("DATABASE_URL", CORE, None, "`postgresql+psycopg://user@host/db` for PostgreSQL (`postgres://` is accepted too)",
@@ -168,6 +169,18 @@ VARS: tuple[Var, ...] = (
     Var("COMFYUI_API_KEY", IMAGES, "", "sent as `Authorization: Bearer` (for a proxy in front of ComfyUI)"),
     Var("IMAGES_OPENAI_API_BASE_URL", IMAGES, "https://api.openai.com/v1", "an OpenAI-compatible images API"),
     Var("IMAGES_OPENAI_API_KEY", IMAGES, "", "its key"),
+    Var("AUDIO_TTS_ENGINE", AUDIO, "", "text to speech: `\"\"` (the browser speaks), `openai`, `elevenlabs`, "
+        "`transformers` (local Piper; admin-editable, as all below)"),
+    Var("AUDIO_TTS_MODEL", AUDIO, "tts-1", "the TTS model (ElevenLabs: its `model_id`)"),
+    Var("AUDIO_TTS_VOICE", AUDIO, "alloy", "the default voice (ElevenLabs: a voice id)"),
+    Var("AUDIO_TTS_API_KEY", AUDIO, "", "ElevenLabs' key"),
+    Var("AUDIO_TTS_OPENAI_API_BASE_URL", AUDIO, "https://api.openai.com/v1", "an OpenAI-compatible speech API"),
+    Var("AUDIO_TTS_OPENAI_API_KEY", AUDIO, "", "its key"),
+    Var("AUDIO_STT_ENGINE", AUDIO, "", "speech to text: `\"\"` (local faster-whisper), `openai`"),
+    Var("AUDIO_STT_MODEL", AUDIO, "", "the STT model (`whisper-1` when empty)"),
+    Var("AUDIO_STT_OPENAI_API_BASE_URL", AUDIO, "https://api.openai.com/v1", "an OpenAI-compatible transcription API"),
+    Var("AUDIO_STT_OPENAI_API_KEY", AUDIO, "", "its key"),
+    Var("ELEVENLABS_API_BASE_URL", AUDIO, "https://api.elevenlabs.io", "ElevenLabs' API"),
     Var("WEBUI_INSTALL", WEBAPP, True, "`switchyard serve` (what `run.sh` runs) installs the web app when it is "
         "missing", _bool),
     Var("WEBUI_WHEEL", WEBAPP, None, "a local `open_webui-0.12.4-py3-none-any.whl` to install the web app from "

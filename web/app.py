@@ -11,7 +11,7 @@ from flask_smorest import Api
 from shared.config import VERSION, Settings, get_settings
 from shared.jobs import enqueue
 from web import (
-    auths, banners, chats, db, empty_areas, files, folders, gateway, images, jobs, knowledge, memories,
+    audio, auths, banners, chats, db, empty_areas, files, folders, gateway, images, jobs, knowledge, memories,
     ollama, openai, profile_images, retrieval, system, task_config, tasks, usage, users, webui,
 )
 from web import input_guards
@@ -24,7 +24,7 @@ BLUEPRINTS = (
     gateway.blp, ollama.blp, openai.blp, task_config.blp, usage.blp,             # LLM gateway
     chats.blp, folders.blp,                                                       # chats
     files.blp, retrieval.blp, knowledge.blp, memories.blp,                        # documents
-    images.blp,                                                                   # media
+    images.blp, audio.blp,                                                        # media
     banners.blp, *empty_areas.BLUEPRINTS, webui.blp,                              # the web app
 )
 

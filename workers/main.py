@@ -6,3 +6,4 @@ import jobs.embeddings  # noqa: F401
 import jobs.llm  # noqa: F401
 import jobs.chat_tasks  # noqa: F401
 import jobs.images  # noqa: F401
+import jobs.audio  # noqa: F401

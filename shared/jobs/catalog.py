@@ -207,6 +207,31 @@ class ImageModel:
     model: str
 
 
+@dataclass(frozen=True)
+class Speech:
+    """``text`` to speak, kept in the file storage under ``key`` (the speech cache)."""
+
+    text: str
+    voice: str
+    key: str
+
+
+@dataclass(frozen=True)
+class Transcription:
+    """The recording kept under ``key`` in the file storage."""
+
+    key: str
+    filename: str
+    content_type: str
+    language: str | None = None
+
+
+@dataclass(frozen=True)
+class SpeechList:
+    what: str
+    """``models`` or ``voices`` of the TTS engine."""
+
+
 # -- the jobs ---------------------------------------------------------------------------------------
 INTERACTIVE = {"max_retries": 2, "min_backoff": 200, "max_backoff": 1000}
 """Someone waits for the answer: retry quickly and give up soon."""
@@ -254,6 +279,13 @@ IMAGE_VERIFY = JobSpec("images.verify", "images", ImageVerify, kind="image.verif
 IMAGE_USE_MODEL = JobSpec("images.use_model", "images", ImageModel, kind="image.use_model",
                           actor_options={"time_limit": 10 * MINUTE, "max_retries": 2})
 
+SPEECH = JobSpec("audio.speech", "audio", Speech, kind="audio.speech",
+                 actor_options={"time_limit": 5 * MINUTE, **INTERACTIVE})
+TRANSCRIPTION = JobSpec("audio.transcribe", "audio", Transcription, kind="audio.transcription",
+                        actor_options={"time_limit": 15 * MINUTE, **INTERACTIVE})
+SPEECH_LISTS = JobSpec("audio.lists", "audio", SpeechList, kind="audio.lists",
+                       actor_options={"time_limit": MINUTE, "max_retries": 0})
+
 MARK_FILE_FAILED = JobSpec("files.mark_failed", "files", JobFailed, actor_options={"max_retries": 0},
                            tracked=False)
 FILE_JOB_OPTIONS = {"on_failure": MARK_FILE_FAILED.name}
@@ -275,11 +307,11 @@ REINDEX = JobSpec("embeddings.reindex", "embeddings", Nothing, kind="rag.reindex
 SPECS: tuple[JobSpec, ...] = (
     NOOP, SLEEP, RESEND_STALE_JOBS, PRUNE_JOBS, PRUNE_REVOKED_TOKENS,
     PROXY, OLLAMA_OVERVIEW, VERIFY, CHAT_COMPLETION, REPLY_FAILED, EMBEDDINGS, REFRESH_MODELS, CHAT_TASKS,
-    IMAGE_GENERATION, IMAGE_EDIT, IMAGE_MODELS, IMAGE_VERIFY, IMAGE_USE_MODEL,
+    IMAGE_GENERATION, IMAGE_EDIT, IMAGE_MODELS, IMAGE_VERIFY, IMAGE_USE_MODEL, SPEECH, TRANSCRIPTION, SPEECH_LISTS,
     MARK_FILE_FAILED, PROCESS_FILE,
     INDEX_FILE, INDEX_TEXT, QUERY, INDEX_MEMORIES, REINDEX,
 )
-"""Every job, by family (``jobs/system.py``, ``llm.py``, ``chat_tasks.py``, ``images.py``, ``files.py``,
+"""Every job, by family (``jobs/system.py``, ``llm.py``, ``chat_tasks.py``, ``images.py``, ``audio.py``, ``files.py``,
 ``embeddings.py``)."""
 SCHEDULED = tuple(spec for spec in SPECS if spec.every)
 """What the scheduler sends, each every ``spec.every`` seconds."""

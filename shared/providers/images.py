@@ -19,7 +19,7 @@ from shared.errors import UpstreamError
 from shared.providers.automatic1111 import Automatic1111Client
 from shared.providers.comfyui import ComfyUIClient, patch_workflow
 from shared.providers.openai import OpenAIClient
-from shared.providers.upstream import Upstream
+from shared.providers.upstream import Upstream, refusals_as_bad_request
 
 Progress = Callable[[float, str], None]
 OPENAI_MODELS = [{"id": "dall-e-2", "name": "DALL·E 2"}, {"id": "dall-e-3", "name": "DALL·E 3"},
@@ -206,33 +206,19 @@ def _engine_of(table: dict[str, Generator], engine: Engine) -> Generator:
 LABELS = {"": "AUTOMATIC1111", "automatic1111": "AUTOMATIC1111", "comfyui": "ComfyUI", "openai": "OpenAI"}
 
 
-def _refused_as_bad_request(engine: Engine, call: Callable[[], Any]) -> Any:
-    """An engine's refusal (a bad key, an unknown checkpoint, invalid parameters: 401, 403, 404, 422 ...) is
-    the request's fault as Open WebUI reports it, 400 with the engine's message; an unreachable engine and its
-    5xx keep 502/504 (and are retried)."""
-    try:
-        return call()
-    except UpstreamError as exc:
-        if not 400 < exc.status < 500 or exc.transient:
-            raise
-        label = LABELS.get(engine.name, engine.name)
-        detail = exc.detail if exc.detail.startswith(f"{label}:") else f"{label}: {exc.detail}"
-        raise UpstreamError(detail, 400, upstream_status=exc.upstream_status) from exc
-
-
 def generate(engine: Engine, request: ImageRequest, on_progress: Progress | None = None) -> list[Image]:
     make = _engine_of(GENERATORS, engine)
-    return _refused_as_bad_request(engine, lambda: make(engine, request, on_progress))
+    return refusals_as_bad_request(LABELS.get(engine.name, engine.name), lambda: make(engine, request, on_progress))
 
 
 def edit(engine: Engine, request: ImageRequest, on_progress: Progress | None = None) -> list[Image]:
     make = _engine_of(EDITORS, engine)
-    return _refused_as_bad_request(engine, lambda: make(engine, request, on_progress))
+    return refusals_as_bad_request(LABELS.get(engine.name, engine.name), lambda: make(engine, request, on_progress))
 
 
 def models(engine: Engine) -> list[dict]:
     """``[{id, name}]``: the checkpoints AUTOMATIC1111 or ComfyUI offers, OpenAI's fixed list."""
-    return _refused_as_bad_request(engine, lambda: _models(engine))
+    return refusals_as_bad_request(LABELS.get(engine.name, engine.name), lambda: _models(engine))
 
 
 def _models(engine: Engine) -> list[dict]:

@@ -27,7 +27,7 @@ import time
 from collections.abc import Callable, Iterator
 from email.utils import parsedate_to_datetime
 from functools import lru_cache
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, TypeVar
 from urllib.parse import urlsplit
 from urllib.request import getproxies_environment, proxy_bypass_environment
 
@@ -39,6 +39,7 @@ from shared.config import env
 from shared.errors import UpstreamError
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DEFAULT_TIMEOUT = 300.0
 CONNECT_TIMEOUT = 5.0
@@ -131,6 +132,19 @@ def raise_if_cancelled() -> None:
 
     if current.current_job_id() is not None:
         current.raise_if_cancelled()
+
+
+def refusals_as_bad_request(label: str, call: Callable[[], T]) -> T:
+    """``call()``, with an upstream's refusal of the request (a bad key, an unknown model or voice, invalid
+    parameters: 401, 403, 404, 422 ...) as 400 with the upstream's message under ``label``: our client's own
+    credentials are not in question. An unreachable upstream and its 5xx keep 502/504 (and are retried)."""
+    try:
+        return call()
+    except UpstreamError as exc:
+        if not 400 < exc.status < 500 or exc.transient:
+            raise
+        detail = exc.detail if exc.detail.startswith(f"{label}:") else f"{label}: {exc.detail}"
+        raise UpstreamError(detail, 400, upstream_status=exc.upstream_status) from exc
 
 
 class Streamed(NamedTuple):

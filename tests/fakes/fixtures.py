@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.fakes.audio import FakeElevenLabs
 from tests.fakes.images import FakeAutomatic1111, FakeComfyUI
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai import FakeOpenAI
@@ -19,6 +20,7 @@ from tests.fakes.server import FakeUpstream
 
 FAKE_OPENAI_KEY = "sk-fake"
 FAKE_A1111_AUTH = "sd:s3cret"
+FAKE_ELEVENLABS_KEY = "xi-fake"
 
 
 def fail_on_faults(fake: FakeUpstream) -> None:
@@ -93,3 +95,19 @@ def fake_comfyui(comfyui_server):
     yield comfyui_server
     comfyui_server.reset()
     fail_on_faults(comfyui_server)
+
+
+@pytest.fixture(scope="session")
+def elevenlabs_server():
+    server = FakeElevenLabs(api_key=FAKE_ELEVENLABS_KEY).start()
+    yield server
+    server.stop()
+    fail_on_faults(server)
+
+
+@pytest.fixture
+def fake_elevenlabs(elevenlabs_server):
+    elevenlabs_server.reset()
+    yield elevenlabs_server
+    elevenlabs_server.reset()
+    fail_on_faults(elevenlabs_server)

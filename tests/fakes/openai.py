@@ -25,6 +25,7 @@ import time
 import uuid
 from collections.abc import Iterator
 
+from tests.fakes.audio import mp3_for
 from tests.fakes.images import png_for
 from tests.fakes.server import FakeUpstream, Received, Reply, hashed_embedding, reply_text, words
 
@@ -167,6 +168,36 @@ class FakeOpenAI(FakeUpstream):
                 openai_error(reply, 400, "Missing required parameter: 'image'.", "invalid_request_error")
                 return
             self._answer_images(fields, "edited: " + fields.get("prompt", ""), reply)
+
+        @self.route("POST", "/v1/audio/speech")
+        def speech(request: Received, reply: Reply) -> None:
+            body = request.body if isinstance(request.body, dict) else {}
+            if not body.get("input") or len(body["input"]) > 4096:
+                openai_error(reply, 400, "input: must be 1 to 4096 characters.", "invalid_request_error")
+                return
+            reply.body(mp3_for("openai", body.get("voice") or "", body.get("model") or "", body["input"]),
+                       "audio/mpeg" if body.get("response_format", "mp3") == "mp3" else "audio/wav")
+
+        @self.route("POST", "/v1/audio/transcriptions")
+        def transcriptions(request: Received, reply: Reply) -> None:
+            text = request.body if isinstance(request.body, str) else ""
+            fields = dict(re.findall(r'name="(\w+)"\r\n\r\n([^\r]*)\r\n', text))
+            said = re.search(r"SAY:([^\r]*)", text)
+            if said is None:
+                openai_error(reply, 400, "Audio file might be corrupted or unsupported", "invalid_request_error")
+                return
+            if fields.get("language") not in (None, "en"):
+                openai_error(reply, 400, f"Language '{fields['language']}' is not supported.", "invalid_request_error")
+                return
+            reply.json({"text": said.group(1).strip()})
+
+        @self.route("GET", "/v1/audio/models")
+        def audio_models(_request: Received, reply: Reply) -> None:
+            reply.json({"models": [{"id": "tts-fake"}, {"id": "tts-fake-hd"}]})
+
+        @self.route("GET", "/v1/audio/voices")
+        def audio_voices(_request: Received, reply: Reply) -> None:
+            reply.json({"voices": [{"id": "fable", "name": "Fable"}, {"id": "nova", "name": "Nova"}]})
 
         @self.route("GET", r"/v1/generated/[\w.-]+")
         def generated(request: Received, reply: Reply) -> None:

@@ -120,6 +120,10 @@ def _upload(_o: Owned) -> dict:
     return {"file": (io.BytesIO(b"more notes"), "more.txt", "text/plain")}
 
 
+def _recording(_o: Owned) -> dict:
+    return {"file": (io.BytesIO(b"SAY: hello"), "note.webm", "audio/webm")}
+
+
 def _const(value: Any) -> Callable[[Owned], Any]:
     return lambda _o: value
 
@@ -333,6 +337,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/images/generations"): Route(ADMIN_FEATURE, body=_const({"prompt": "a fox"})),
     ("POST", "/api/v1/images/edit"): Route(ADMIN_FEATURE, body=_const({
         "prompt": "a fox in the snow", "image": "data:image/png;base64,iVBORw0KGgo="})),
+    # audio
+    ("GET", "/api/v1/audio/config"): Route(ADMIN),
+    ("POST", "/api/v1/audio/config/update"): Route(ADMIN, body=_const({"tts": {}, "stt": {}})),
+    ("POST", "/api/v1/audio/speech"): Route(USER, body=_const({"input": "hello"}), also_ok=(404,)),  # the browser speaks
+    ("POST", "/api/v1/audio/transcriptions"): Route(USER, form=_recording),
+    ("GET", "/api/v1/audio/models"): Route(USER),
+    ("GET", "/api/v1/audio/voices"): Route(USER),
     # memories
     ("GET", "/api/v1/memories/"): Route(USER),
     ("POST", "/api/v1/memories/add"): Route(USER, body=_const({"content": "likes coffee"})),
