@@ -10,6 +10,8 @@ code raised while answering fails the test at teardown (and the session, for a s
 """
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+
 import pytest
 
 from tests.fakes.audio import FakeElevenLabs
@@ -32,82 +34,40 @@ def fail_on_faults(fake: FakeUpstream) -> None:
                     pytrace=False)
 
 
-@pytest.fixture(scope="session")
-def ollama_server():
-    server = FakeOllama().start()
-    yield server
-    server.stop()
-    fail_on_faults(server)
+def _server(make: Callable[[], FakeUpstream]):
+    """A session fixture: the fake started once; its own faults fail the session at the end."""
+
+    @pytest.fixture(scope="session")
+    def server() -> Iterator[FakeUpstream]:
+        started = make().start()
+        yield started
+        started.stop()
+        fail_on_faults(started)
+
+    return server
 
 
-@pytest.fixture(scope="session")
-def openai_server():
-    server = FakeOpenAI(api_key=FAKE_OPENAI_KEY).start()
-    yield server
-    server.stop()
-    fail_on_faults(server)
+def _fresh(server_fixture: str):
+    """A test's fixture: the session's fake with normal behaviour and an empty request log, before and after."""
+
+    @pytest.fixture
+    def fake(request: pytest.FixtureRequest) -> Iterator[FakeUpstream]:
+        server = request.getfixturevalue(server_fixture)
+        server.reset()
+        yield server
+        server.reset()
+        fail_on_faults(server)
+
+    return fake
 
 
-@pytest.fixture
-def fake_ollama(ollama_server):
-    ollama_server.reset()
-    yield ollama_server
-    ollama_server.reset()
-    fail_on_faults(ollama_server)
-
-
-@pytest.fixture
-def fake_openai(openai_server):
-    openai_server.reset()
-    yield openai_server
-    openai_server.reset()
-    fail_on_faults(openai_server)
-
-
-@pytest.fixture(scope="session")
-def automatic1111_server():
-    server = FakeAutomatic1111(auth=FAKE_A1111_AUTH).start()
-    yield server
-    server.stop()
-    fail_on_faults(server)
-
-
-@pytest.fixture(scope="session")
-def comfyui_server():
-    server = FakeComfyUI().start()
-    yield server
-    server.stop()
-    fail_on_faults(server)
-
-
-@pytest.fixture
-def fake_automatic1111(automatic1111_server):
-    automatic1111_server.reset()
-    automatic1111_server.steps_delay = 0.0
-    yield automatic1111_server
-    automatic1111_server.reset()
-    fail_on_faults(automatic1111_server)
-
-
-@pytest.fixture
-def fake_comfyui(comfyui_server):
-    comfyui_server.reset()
-    yield comfyui_server
-    comfyui_server.reset()
-    fail_on_faults(comfyui_server)
-
-
-@pytest.fixture(scope="session")
-def elevenlabs_server():
-    server = FakeElevenLabs(api_key=FAKE_ELEVENLABS_KEY).start()
-    yield server
-    server.stop()
-    fail_on_faults(server)
-
-
-@pytest.fixture
-def fake_elevenlabs(elevenlabs_server):
-    elevenlabs_server.reset()
-    yield elevenlabs_server
-    elevenlabs_server.reset()
-    fail_on_faults(elevenlabs_server)
+ollama_server = _server(FakeOllama)
+openai_server = _server(lambda: FakeOpenAI(api_key=FAKE_OPENAI_KEY))
+automatic1111_server = _server(lambda: FakeAutomatic1111(auth=FAKE_A1111_AUTH))
+comfyui_server = _server(FakeComfyUI)
+elevenlabs_server = _server(lambda: FakeElevenLabs(api_key=FAKE_ELEVENLABS_KEY))
+fake_ollama = _fresh("ollama_server")
+fake_openai = _fresh("openai_server")
+fake_automatic1111 = _fresh("automatic1111_server")
+fake_comfyui = _fresh("comfyui_server")
+fake_elevenlabs = _fresh("elevenlabs_server")

@@ -27,6 +27,8 @@ CHECKPOINTS = [
      "filename": "/models/Stable-diffusion/sdxl_base.safetensors", "config": None},
 ]
 
+DEFAULT_OPTIONS = {"sd_model_checkpoint": CHECKPOINTS[0]["title"], "samples_format": "png"}
+
 
 def png_for(prompt: str, width: int = 8, height: int = 8) -> bytes:
     """A valid PNG of one colour chosen by the prompt (kept small: at most 64x64)."""
@@ -47,7 +49,7 @@ class FakeAutomatic1111(FakeUpstream):
     def __init__(self, auth: str | None = None) -> None:
         super().__init__()
         self.auth = auth
-        self.options = {"sd_model_checkpoint": CHECKPOINTS[0]["title"], "samples_format": "png"}
+        self.options = dict(DEFAULT_OPTIONS)
         self.progress = 0.0
         self.steps_delay = 0.0
         """Seconds each of 4 sampling steps takes (so a progress poll sees the work move)."""
@@ -86,6 +88,11 @@ class FakeAutomatic1111(FakeUpstream):
                                         "type": "value_error.missing"}]}, 422)
                 return
             self._generate(request, reply)
+
+    def reset(self) -> None:
+        super().reset()
+        self.options = dict(DEFAULT_OPTIONS)
+        self.steps_delay = 0.0
 
     def _generate(self, request: Received, reply: Reply) -> None:
         body = request.body
