@@ -14,18 +14,13 @@ from shared.services.llm import connections
 from shared.storage import get_storage
 
 
-def _timeout() -> float:
-    """Speech engines answer like model servers: the LLM connections' answer timeout (``AIOHTTP_CLIENT_TIMEOUT``)."""
-    return connections.timeouts_in(connections.cached_settings())[0]
-
-
 @catalog.SPEECH.actor
 def speak(job_id: str, text: str, voice: str, key: str) -> dict:
     """The audio is kept under ``key`` (a request already spoken is not spoken again)."""
     storage = get_storage()
     if not storage.exists(key):
         with session_scope() as session:
-            engine = audio.tts_engine(session, _timeout())
+            engine = audio.tts_engine(session, connections.answer_timeout())
         spoken = speech.synthesize(engine, text, voice)
         try:
             storage.save(io.BytesIO(spoken.data), key)
@@ -37,7 +32,7 @@ def speak(job_id: str, text: str, voice: str, key: str) -> dict:
 @catalog.TRANSCRIPTION.actor
 def transcribe(job_id: str, key: str, filename: str, content_type: str, language: str | None = None) -> dict:
     with session_scope() as session:
-        engine = audio.stt_engine(session, _timeout())
+        engine = audio.stt_engine(session, connections.answer_timeout())
     with get_storage().open(key) as stream:
         data = stream.read()
     return {"text": speech.transcribe(engine, data, filename, content_type, language)}
@@ -46,7 +41,7 @@ def transcribe(job_id: str, key: str, filename: str, content_type: str, language
 @catalog.SPEECH_LISTS.actor
 def lists(job_id: str, what: str) -> dict:
     with session_scope() as session:
-        engine = audio.tts_engine(session, _timeout())
+        engine = audio.tts_engine(session, connections.answer_timeout())
     if what == "voices":
         return {"voices": [{"id": key, "name": name} for key, name in speech.voices(engine).items()]}
     return {"models": speech.models(engine)}

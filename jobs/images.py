@@ -13,11 +13,6 @@ from shared.services import images as image_service
 from shared.services.llm import connections
 
 
-def _timeout() -> float:
-    """Image engines answer slowly: the LLM connections' answer timeout (``AIOHTTP_CLIENT_TIMEOUT``)."""
-    return connections.timeouts_in(connections.cached_settings())[0]
-
-
 def _progress() -> Callable[[float, str], None]:
     """A progress callback the engine may call from its own thread (AUTOMATIC1111's progress poll)."""
     job = current.running()
@@ -29,21 +24,13 @@ def _progress() -> Callable[[float, str], None]:
     return report
 
 
-def _make(make: Callable[..., list[engines.Image]], job: catalog.ImageJob, *, editing: bool) -> list[dict]:
-    with session_scope() as session:
-        engine = image_service.engine(session, editing=editing, timeout=_timeout())
-    made = make(engine, job, _progress())
-    with session_scope() as session:
-        return [image_service.keep(session, job.owner_id, image, job) for image in made]
-
-
 @catalog.IMAGE_GENERATION.actor
 def generate(job_id: str, prompt: str, model: str, width: int, height: int, size: str = "", n: int = 1,
              steps: int | None = None, negative_prompt: str | None = None, images: Sequence[str] = (), *,
              owner_id: str) -> list[dict]:
     job = catalog.ImageJob(prompt, model, width, height, size, n, steps, negative_prompt, tuple(images),
                            owner_id=owner_id)
-    return _make(engines.generate, job, editing=False)
+    return image_service.make(job, editing=False, timeout=connections.answer_timeout(), on_progress=_progress())
 
 
 @catalog.IMAGE_EDIT.actor
@@ -52,24 +39,24 @@ def edit(job_id: str, prompt: str, model: str, width: int, height: int, size: st
          owner_id: str) -> list[dict]:
     job = catalog.ImageJob(prompt, model, width, height, size, n, steps, negative_prompt, tuple(images),
                            owner_id=owner_id)
-    return _make(engines.edit, job, editing=True)
+    return image_service.make(job, editing=True, timeout=connections.answer_timeout(), on_progress=_progress())
 
 
 @catalog.IMAGE_MODELS.actor
 def models(job_id: str) -> list[dict]:
     with session_scope() as session:
-        engine = image_service.engine(session, timeout=_timeout())
+        engine = image_service.engine(session, timeout=connections.answer_timeout())
     return engines.models(engine)
 
 
 @catalog.IMAGE_VERIFY.actor
 def verify(job_id: str, engine: str, url: str, key: str | None = None) -> bool:
-    engines.verify(engines.Engine(engine, url, key or "", timeout=_timeout()))
+    engines.verify(engines.Engine(engine, url, key or "", timeout=connections.answer_timeout()))
     return True
 
 
 @catalog.IMAGE_USE_MODEL.actor
 def use_model(job_id: str, model: str) -> None:
     with session_scope() as session:
-        engine = image_service.engine(session, timeout=_timeout())
+        engine = image_service.engine(session, timeout=connections.answer_timeout())
     engines.use_model(engine, model)

@@ -22,7 +22,7 @@ from shared.jobs import catalog, current, events, streaming
 from shared.providers.clients import LLMClient
 from shared.providers.formats import StreamedCompletion
 from shared.providers.upstream import Streamed
-from shared.services.chats import delivery, rag_context
+from shared.services.chats import delivery, rag_context, reply_images
 from shared.services.llm import clients, connections, registry
 from shared.services.llm.connections import Connection
 from workers.retries import is_transient
@@ -137,6 +137,8 @@ def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: 
     if reply:
         reply.start()
     sources = _retrieve(owner_id, body, rag)
+    if reply and background.get("image_generation"):
+        body["messages"] = reply_images.make_image(reply, body["messages"])
     with_sources = {"sources": sources} if sources else {}
     context = {name: (background or {}).get(name, "") for name in ("chat_id", "message_id")}
     conn, client = clients.open_client(provider, url_idx, owner_id, model_id=model, **context)

@@ -8,6 +8,7 @@ import io
 import json
 import re
 from dataclasses import asdict
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -15,9 +16,11 @@ from sqlalchemy.orm import Session
 from shared import messages
 from shared.config import env
 from shared.crypto import decrypt, encrypt
+from shared.db import session_scope
 from shared.errors import BadRequest, Forbidden
 from shared.jobs import catalog
 from shared.models import File, Job, User
+from shared.providers import images as engines
 from shared.providers.images import BASE64_ONLY_MODELS, Engine, Image
 from shared.services import app_config, files, permissions
 from shared.storage import get_storage
@@ -261,6 +264,34 @@ def start_use_model(session: Session, user: User, model: str) -> Job | None:
     if not model or app_config.get(session, CONFIG_KEYS["IMAGE_GENERATION_ENGINE"]) not in ("", "automatic1111"):
         return None
     return catalog.send(session, catalog.IMAGE_USE_MODEL, catalog.ImageModel(model), owner_id=user.id)
+
+
+def wanted_in_chat(session: Session, user: User, body: dict) -> bool:
+    """A web-app turn asking for an image (``features.image_generation``) from a user who may generate them;
+    whether generation is switched on is the step's to say (it tells the model, as Open WebUI does)."""
+    features = body.get("features") if isinstance(body.get("features"), dict) else {}
+    return bool(features.get("image_generation")) and permissions.has_permission(
+        session, user, "features.image_generation")
+
+
+def make(job: catalog.ImageJob, *, editing: bool, timeout: float | None,
+         on_progress: Callable[[float, str], None] | None = None) -> list[dict]:
+    """Generate (or edit) with the configured engine and keep the images as the owner's files: the step of the
+    image jobs and of a chat reply that asks for an image."""
+    with session_scope() as session:
+        configured = engine(session, editing=editing, timeout=timeout)
+    made = (engines.edit if editing else engines.generate)(configured, job, on_progress)
+    with session_scope() as session:
+        return [keep(session, job.owner_id, image, job) for image in made]
+
+
+def chat_request(owner_id: str, prompt: str) -> catalog.ImageJob | None:
+    """What a chat reply asks the engine for (the configured model and size, one image of the user's words);
+    None while image generation is switched off."""
+    with session_scope() as session:
+        if not app_config.get(session, CONFIG_KEYS["ENABLE_IMAGE_GENERATION"]):
+            return None
+        return _request(session, session.get(User, owner_id), {"prompt": prompt}, editing=False)
 
 
 def keep(session: Session, owner_id: str, image: Image, job: catalog.ImageJob) -> dict:

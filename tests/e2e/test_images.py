@@ -11,7 +11,8 @@ from shared.db import session_scope
 from shared.jobs import events
 from shared.models import AppConfig
 from shared.services.images import CONFIG_KEYS, DEFAULT_WORKFLOW
-from tests.e2e.gateway_stack import fake_openai, ollama_server, openai_server, stack  # noqa: F401
+from tests.e2e.gateway_stack import LLAMA, background_request
+from tests.e2e.gateway_stack import fake_ollama, fake_openai, ollama_server, openai_server, stack  # noqa: F401
 from tests.fakes.fixtures import (FAKE_A1111_AUTH, FAKE_OPENAI_KEY, automatic1111_server,  # noqa: F401
                                   comfyui_server, fake_automatic1111, fake_comfyui)
 from tests.fakes.images import CHECKPOINTS, png_for
@@ -244,3 +245,42 @@ def test_an_edit_names_no_image_from_elsewhere(stack, admin, fake_automatic1111)
     response = edit(stack, bearer(admin["token"]), prompt="x", image="http://169.254.169.254/latest/meta-data")
     assert response.status_code == 400 and "data:image" in response.json()["detail"]
     assert not fake_automatic1111.received("/sdapi/v1/img2img")
+
+
+def chat_turn(stack, admin, prompt: str) -> tuple[list, dict]:
+    """A web-app turn asking for an image: the reply job's events and the stored reply."""
+    headers = bearer(admin["token"])
+    assert requests.get(f"{stack.url}/api/models", headers=headers, timeout=30).ok  # the model registry is filled
+    body, reply_id = background_request(LLAMA, "sid-image", prompt, features={"image_generation": True})
+    started = requests.post(f"{stack.url}/api/chat/completions", json=body, headers=headers, timeout=30).json()
+    seen = [e for e in events.iter_events(started["task_ids"][0], keepalive=0.2) if e is not None]
+    chat = requests.get(f"{stack.url}/api/v1/chats/{started['chat_id']}", headers=headers, timeout=30).json()
+    return seen, chat["chat"]["history"]["messages"][reply_id]
+
+
+def test_a_chat_turn_that_asks_for_an_image_shows_it_in_the_reply_and_tells_the_model(
+        stack, admin, fake_automatic1111, fake_ollama):
+    a1111(stack, admin, fake_automatic1111)
+    seen, reply = chat_turn(stack, admin, "a red fox in the snow")
+    assert [f["type"] for f in reply["files"]] == ["image"] and reply["done"] is True
+    headers = bearer(admin["token"])
+    assert content(stack, headers, reply["files"][0]) == png_for("a red fox in the snow#0", 512, 512)
+    chunks = [e.data["chunk"] for e in seen if e.type == "delta" and ("status" in e.data["chunk"]
+                                                                        or "files" in e.data["chunk"])]
+    assert [c.get("status", {}).get("description") for c in chunks] == ["Creating image", "Image created", None]
+    told = fake_ollama.received("/api/chat")[-1].body["messages"][0]
+    assert told["role"] == "system" and "has been created by the system successfully" in told["content"]
+
+
+def test_a_chat_turn_tells_the_model_when_images_are_off_or_the_engine_failed(stack, admin, fake_automatic1111,
+                                                                               fake_ollama):
+    configure(stack, admin, ENABLE_IMAGE_GENERATION=False)
+    seen, reply = chat_turn(stack, admin, "a fox")
+    assert "files" not in reply and reply["done"] is True
+    assert "currently disabled by the administrator" in fake_ollama.received("/api/chat")[-1].body["messages"][0][
+        "content"]
+    a1111(stack, admin, fake_automatic1111, AUTOMATIC1111_API_AUTH="sd:wrong")
+    seen, reply = chat_turn(stack, admin, "a fox")
+    told = fake_ollama.received("/api/chat")[-1].body["messages"][0]["content"]
+    assert "the following error occurred: AUTOMATIC1111: Incorrect username or password" in told
+    assert reply["done"] is True and reply.get("error") is None

@@ -144,3 +144,16 @@ def test_the_failure_step_leaves_an_ended_reply_and_a_job_that_will_be_retried_a
     record_final_error(failed_job(owner_id, chat_id))
     reply = stored_reply(owner_id, chat_id)
     assert (reply["content"], reply["error"]) == ("Partial", {"content": "OpenAI: broke"})
+
+
+def test_steps_before_the_answer_and_the_files_a_reply_carries_reach_the_browser(channel, chat):
+    owner_id, chat_id = chat
+    thread = run_relay("job-image", owner_id, chat_id)
+    image = {"type": "image", "id": "f1", "url": "/api/v1/files/f1/content"}
+    events.publish_many("job-image", [("delta", {"chunk": {"status": {"description": "Creating image",
+                                                                      "done": False}}}),
+                                      ("delta", {"chunk": {"files": [image]}}),
+                                      ("status", {"status": "succeeded"})])
+    thread.join(5)
+    assert payloads(channel(3)) == [("status", {"description": "Creating image", "done": False}),
+                                    ("files", {"files": [image]}), ("chat:active", {"active": False})]

@@ -23,7 +23,7 @@ import redis
 from shared import socket_events
 from shared.db import session_scope
 from shared.errors import ServiceError
-from shared.jobs import events
+from shared.jobs import current, events
 from shared.jobs.events import JobEvent
 from shared.models.job import Job
 from shared.redis_client import get_redis
@@ -52,9 +52,13 @@ class ChatRelay:
     def handle(self, event: JobEvent) -> bool:
         """Relay one event; False once this attempt's part of the log is over."""
         data = event.data
-        sources = (data.get("chunk") or {}).get("sources") if event.type == "delta" else None
-        if isinstance(sources, list):  # retrieved context (RAG): the web app shows the citations at once
-            self.emit("chat:completion", {"sources": sources})
+        chunk = (data.get("chunk") or {}) if event.type == "delta" else {}
+        if isinstance(chunk.get("sources"), list):  # retrieved context (RAG): the web app shows the citations at once
+            self.emit("chat:completion", {"sources": chunk["sources"]})
+        elif isinstance(chunk.get("status"), dict):  # a step before the answer (creating an image ...)
+            self.emit("status", chunk["status"])
+        elif isinstance(chunk.get("files"), list):  # files the reply carries (a generated image)
+            self.emit("files", {"files": chunk["files"]})
         elif event.type == "delta" and isinstance(data.get("content"), str):
             self.content = data["content"]
             self.emit("chat:completion", {"content": self.content})
@@ -135,6 +139,15 @@ class ChatReply:
             return
         threading.Thread(target=relay, args=(self.job_id, chat, after), daemon=True,
                          name=f"chat-delivery-{self.job_id}").start()
+
+    def show_status(self, description: str, done: bool) -> None:
+        """A step of the reply the browsers show before its text (``status``)."""
+        current.publish("delta", {"chunk": {"status": {"description": description, "done": done}}})
+
+    def attach(self, files: list[dict]) -> None:
+        """Files the reply carries (``files`` on the message), saved and shown at once."""
+        _save(self.owner_id, self.chat_id, self.message_id, {"files": files})
+        current.publish("delta", {"chunk": {"files": files}})
 
     def delta_fields(self, content: str) -> dict[str, str]:
         """What a ``delta`` event carries for the relay besides its chunk: the chat and the text so far."""

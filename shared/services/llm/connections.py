@@ -292,3 +292,9 @@ def timeouts(session: Session) -> tuple[float, float]:
 
 def timeouts_in(values: dict[str, Any]) -> tuple[float, float]:
     return float(values["llm.timeout"]), float(values["llm.model_list_timeout"])
+
+
+def answer_timeout() -> float:
+    """How long a job waits for an upstream's answer (``AIOHTTP_CLIENT_TIMEOUT``): model servers, and the
+    image and speech engines, which answer as slowly."""
+    return timeouts_in(cached_settings())[0]

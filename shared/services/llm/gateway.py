@@ -13,6 +13,7 @@ from shared.errors import BadRequest, Forbidden, ServiceError
 from shared.jobs import catalog
 from shared.jobs.enqueue import CLAIM_AHEAD
 from shared.models import Job, User
+from shared.services import images
 from shared.services.chats import rag_context, turns
 from shared.services.llm import connections, registry
 from shared.services.llm.connections import Connection, Kind
@@ -214,7 +215,8 @@ def _start_turns(session: Session, user: User, body: dict) -> tuple[list[Job], d
         chat_id = turn.chat_id
         request = {**_openai_body(body, entry["id"]), "messages": turn.messages, "stream": True}
         background = {"chat_id": chat_id, "message_id": message_id, "session_id": body["session_id"],
-                      "tasks": turn.tasks if index == 0 else {}}
+                      "tasks": turn.tasks if index == 0 else {},
+                      "image_generation": images.wanted_in_chat(session, user, body)}
         started.append(_enqueue_chat(session, user, entry, conn, request, background, chat_id, rag))
     return started, {"status": True, "task_ids": [job.id for job in started], "chat_id": chat_id}
 
