@@ -13,6 +13,8 @@ _UI_KEYS = (
     "ui.pending_user_overlay_title", "ui.pending_user_overlay_content", "ui.watermark",
     "ui.default_models", "ui.default_pinned_models", "ui.prompt_suggestions",
     "rag.file.max_size", "rag.file.max_count", "file.image_compression_width", "file.image_compression_height",
+    "audio.tts.engine", "audio.tts.voice", "audio.tts.split_on", "audio.stt.engine", "audio.realtime.enabled",
+    "audio.realtime.model", "audio.realtime.voice",
 )
 _FEATURE_KEYS = {
     "enable_api_keys": "auth.enable_api_keys",
@@ -92,9 +94,11 @@ def client_config(session: Session, user: User | None) -> dict:
         "default_prompt_suggestions_i18n": {},
         "code": {"engine": "pyodide", "interpreter_engine": "pyodide"},
         "audio": {
-            "realtime": {"enabled": False, "model": "", "voice": ""},
-            "tts": {"engine": "", "voice": "", "split_on": "punctuation"},
-            "stt": {"engine": ""},
+            "realtime": {"enabled": values["audio.realtime.enabled"], "model": values["audio.realtime.model"],
+                         "voice": values["audio.realtime.voice"]},
+            "tts": {"engine": values["audio.tts.engine"], "voice": values["audio.tts.voice"],
+                    "split_on": values["audio.tts.split_on"]},
+            "stt": {"engine": values["audio.stt.engine"]},
         },
         "file": {
             "max_size": values["rag.file.max_size"],

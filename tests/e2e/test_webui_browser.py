@@ -1,6 +1,6 @@
 """The real Open WebUI web app (0.12.4, from PyPI) in headless Chromium against a live Switchyard:
 install it, create the admin, pick a model served by the fake Ollama, chat with a streamed answer,
-reload, see the titled chat in the sidebar, sign out and in again. Screenshots: test-artifacts/webui/."""
+reload, see the titled chat in the sidebar, stop an answer, have a reply read aloud, sign out and in again. Screenshots: test-artifacts/webui/."""
 from __future__ import annotations
 
 import shutil
@@ -13,8 +13,9 @@ import pytest
 import requests
 
 from shared import webui_bundle
-from tests.e2e.gateway_stack import fake_ollama, ollama_server, openai_server, stack  # noqa: F401
+from tests.e2e.gateway_stack import fake_ollama, fake_openai, ollama_server, openai_server, stack  # noqa: F401
 from tests.e2e.webui_driver import WebApp, browser_available
+from tests.fakes.fixtures import FAKE_OPENAI_KEY
 
 pytestmark = pytest.mark.skipif(not browser_available(), reason="needs Debian's chromium and chromium-driver")
 
@@ -54,7 +55,23 @@ def answer_states(app: WebApp, final: str, timeout: float = 30.0) -> list[str]:
     return seen
 
 
-def test_chat_in_the_real_web_app(app, stack, fake_ollama):
+def read_aloud(app: WebApp, stack, token: str, fake_openai) -> None:
+    """With a TTS engine configured, the reply's read-aloud button has Switchyard speak it (a job) and the web
+    app plays the MP3 it answers."""
+    requests.post(f"{stack.url}/api/v1/audio/config/update", headers={"Authorization": f"Bearer {token}"}, json={
+        "tts": {"ENGINE": "openai", "OPENAI_API_BASE_URL": fake_openai.url, "OPENAI_API_KEY": FAKE_OPENAI_KEY,
+                "MODEL": "tts-fake", "VOICE": "nova"}}).raise_for_status()
+    app.driver.refresh()  # the web app reads the engine from /api/config when it loads
+    app.wait_for_chat_page()
+    app.wait(lambda: app.visible("#response-content-container"), 30, "the replies after a reload")
+    app.wait(lambda: app.labelled("Read Aloud"), 30, "the read-aloud button").click()
+    app.wait(lambda: fake_openai.received("/v1/audio/speech"), 30, "the reply spoken by the TTS engine")
+    spoken = fake_openai.received("/v1/audio/speech")[0].body
+    assert spoken["input"].startswith("You said: please") and spoken["model"] == "tts-fake"
+    app.screenshot("09-read-aloud")
+
+
+def test_chat_in_the_real_web_app(app, stack, fake_ollama, fake_openai):
     app.open("/")
     app.button("Get started")
     app.screenshot("01-welcome")
@@ -110,13 +127,15 @@ def test_chat_in_the_real_web_app(app, stack, fake_ollama):
     assert not app.labelled("Stop")
     fake_ollama.behave(delay=0.0)
 
+    read_aloud(app, stack, token, fake_openai)
+
     app.sign_out()
     app.wait(lambda: "/auth" in app.driver.current_url and app.visible("input[type='email']"), 30, "the sign-in page")
-    app.screenshot("09-signed-out")
+    app.screenshot("10-signed-out")
     app.sign_in(ADMIN[1], ADMIN[2])
     app.wait_for_chat_page()
     app.open_sidebar()
     app.wait(lambda: TITLE in app.sidebar_chat_titles(), 30, "the chat after signing in again")
-    app.screenshot("10-signed-in-again")
+    app.screenshot("11-signed-in-again")
 
     assert app.failed_api_calls() == []
