@@ -1,5 +1,7 @@
-"""The speech engines' pure parts: their error bodies and the choice of engine."""
+"""The speech engines' pure parts: their error bodies, the choice of engine, the local engines without the extra."""
 from __future__ import annotations
+
+import sys
 
 import pytest
 
@@ -26,3 +28,21 @@ def test_an_engine_not_built_here_is_a_400_naming_the_ones_that_are():
 def test_openai_itself_lists_its_fixed_models_and_voices_without_a_call():
     engine = speech.SpeechEngine("openai", "https://api.openai.com/v1")
     assert speech.models(engine) == speech.OPENAI_MODELS and speech.voices(engine) == speech.OPENAI_VOICES
+
+
+def test_without_the_audio_extra_the_local_engines_answer_503_naming_it(monkeypatch):
+    from shared.providers import local_speech
+
+    monkeypatch.setitem(sys.modules, "piper", None)  # as if piper-tts were not installed
+    monkeypatch.setitem(sys.modules, "faster_whisper", None)
+    local_speech._voice.cache_clear()
+    local_speech._whisper.cache_clear()
+    try:
+        for call in (lambda: speech.synthesize(speech.SpeechEngine("transformers"), "hello"),
+                     lambda: speech.transcribe(speech.SpeechEngine(""), b"", "a.mp3", "audio/mpeg")):
+            with pytest.raises(UpstreamError, match=r"pip install '\.\[audio\]'") as raised:
+                call()
+            assert raised.value.status == 503
+    finally:
+        local_speech._voice.cache_clear()
+        local_speech._whisper.cache_clear()
