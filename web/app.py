@@ -11,8 +11,8 @@ from flask_smorest import Api
 from shared.config import VERSION, Settings, get_settings
 from shared.jobs import enqueue
 from web import (
-    audio, auths, banners, chats, db, empty_areas, files, folders, gateway, images, jobs, knowledge, memories,
-    ollama, openai, profile_images, retrieval, system, task_config, tasks, usage, users, webui,
+    audio, auths, banners, chats, db, empty_areas, evaluations, files, folders, gateway, images, jobs, knowledge,
+    memories, ollama, openai, profile_images, retrieval, system, task_config, tasks, usage, users, webui,
 )
 from web import input_guards
 from web.errors import handle_http_exception, register_error_handlers
@@ -25,6 +25,7 @@ BLUEPRINTS = (
     chats.blp, folders.blp,                                                       # chats
     files.blp, retrieval.blp, knowledge.blp, memories.blp,                        # documents
     images.blp, audio.blp,                                                        # media
+    evaluations.blp,                                                              # evaluations
     banners.blp, *empty_areas.BLUEPRINTS, webui.blp,                              # the web app
 )
 

@@ -7,3 +7,4 @@ import jobs.llm  # noqa: F401
 import jobs.chat_tasks  # noqa: F401
 import jobs.images  # noqa: F401
 import jobs.audio  # noqa: F401
+import jobs.evaluations  # noqa: F401

@@ -232,6 +232,12 @@ class SpeechList:
     """``models`` or ``voices`` of the TTS engine."""
 
 
+@dataclass(frozen=True)
+class Leaderboard:
+    query: str | None = None
+    """Re-rank by how close each feedback's tags are to this; without it the result is also cached."""
+
+
 # -- the jobs ---------------------------------------------------------------------------------------
 INTERACTIVE = {"max_retries": 2, "min_backoff": 200, "max_backoff": 1000}
 """Someone waits for the answer: retry quickly and give up soon."""
@@ -286,6 +292,9 @@ TRANSCRIPTION = JobSpec("audio.transcribe", "audio", Transcription, kind="audio.
 SPEECH_LISTS = JobSpec("audio.lists", "audio", SpeechList, kind="audio.lists",
                        actor_options={"time_limit": MINUTE, "max_retries": 0})
 
+LEADERBOARD = JobSpec("evaluations.leaderboard", "evaluations", Leaderboard, kind="evaluations.leaderboard",
+                      actor_options={"time_limit": 10 * MINUTE, "max_retries": 2})
+
 MARK_FILE_FAILED = JobSpec("files.mark_failed", "files", JobFailed, actor_options={"max_retries": 0},
                            tracked=False)
 FILE_JOB_OPTIONS = {"on_failure": MARK_FILE_FAILED.name}
@@ -308,10 +317,11 @@ SPECS: tuple[JobSpec, ...] = (
     NOOP, SLEEP, RESEND_STALE_JOBS, PRUNE_JOBS, PRUNE_REVOKED_TOKENS,
     PROXY, OLLAMA_OVERVIEW, VERIFY, CHAT_COMPLETION, REPLY_FAILED, EMBEDDINGS, REFRESH_MODELS, CHAT_TASKS,
     IMAGE_GENERATION, IMAGE_EDIT, IMAGE_MODELS, IMAGE_VERIFY, IMAGE_USE_MODEL, SPEECH, TRANSCRIPTION, SPEECH_LISTS,
+    LEADERBOARD,
     MARK_FILE_FAILED, PROCESS_FILE,
     INDEX_FILE, INDEX_TEXT, QUERY, INDEX_MEMORIES, REINDEX,
 )
-"""Every job, by family (``jobs/system.py``, ``llm.py``, ``chat_tasks.py``, ``images.py``, ``audio.py``, ``files.py``,
+"""Every job, by family (``jobs/system.py``, ``llm.py``, ``chat_tasks.py``, ``images.py``, ``audio.py``, ``evaluations.py``, ``files.py``,
 ``embeddings.py``)."""
 SCHEDULED = tuple(spec for spec in SPECS if spec.every)
 """What the scheduler sends, each every ``spec.every`` seconds."""

@@ -10,3 +10,4 @@ from shared.models.file import File  # noqa: E402,F401
 from shared.models.knowledge import Knowledge, KnowledgeFile  # noqa: E402,F401
 from shared.models.memory import Memory  # noqa: E402,F401
 from shared.models.chat import Chat, ChatTag, Folder, SharedChat, Tag  # noqa: E402,F401
+from shared.models.feedback import Feedback  # noqa: E402,F401
