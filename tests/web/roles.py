@@ -26,6 +26,9 @@ WORKSPACE_PERMISSIONS = {"workspace": {"knowledge": True}}
 """What users need beyond the default permissions to own every kind of object (memories and folders are
 on by default)."""
 
+FEEDBACK = {"type": "rating", "data": {"rating": 1, "model_id": "visible-llama", "sibling_model_ids": []}}
+"""A thumbs-up as the web app sends it."""
+
 _serial = itertools.count()
 
 
@@ -156,6 +159,10 @@ class Owned:
     @cached_property
     def share_id(self) -> str:
         return self._made("POST", f"/api/v1/chats/{self.chat['id']}/share")["share_id"]
+
+    @cached_property
+    def feedback(self) -> dict:
+        return self._made("POST", "/api/v1/evaluations/feedback", json=FEEDBACK)
 
     @cached_property
     def folder(self) -> dict:

@@ -29,7 +29,7 @@ from typing import Any
 from shared.db import session_scope
 from shared.rag import config as rag_config
 from tests.web.roles import (
-    OLLAMA_CONFIG, OPENAI_CONFIG, PASSWORD, UPSTREAM, WORKSPACE_PERMISSIONS, Owned, chat_object, unique,
+    FEEDBACK, OLLAMA_CONFIG, OPENAI_CONFIG, PASSWORD, UPSTREAM, WORKSPACE_PERMISSIONS, Owned, chat_object, unique,
 )
 
 PUBLIC, PENDING_OK, USER, ADMIN, ADMIN_FEATURE = "public", "pending-ok", "user", "admin", "admin-feature"
@@ -68,6 +68,8 @@ PATH_VALUES: dict[str, Callable[[Owned], str]] = {
     "file_id": lambda o: o.file["id"],
     "knowledge_id": lambda o: o.knowledge["id"],
     "memory_id": lambda o: o.memory["id"],
+    "feedback_id": lambda o: o.feedback["id"],
+    "model_id": lambda o: "visible-llama",
     "job_id": lambda o: o.job,
     "task_id": lambda o: o.job,
     "user_id": lambda o: o.owner.id,
@@ -344,6 +346,22 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/audio/transcriptions"): Route(USER, form=_recording),
     ("GET", "/api/v1/audio/models"): Route(USER),
     ("GET", "/api/v1/audio/voices"): Route(USER),
+    # evaluations
+    ("GET", "/api/v1/evaluations/config"): Route(ADMIN),
+    ("POST", "/api/v1/evaluations/config"): Route(ADMIN, body=_const({})),
+    ("GET", "/api/v1/evaluations/leaderboard"): Route(ADMIN),
+    ("GET", "/api/v1/evaluations/leaderboard/<path:model_id>/history"): Route(ADMIN),
+    ("GET", "/api/v1/evaluations/feedbacks/models"): Route(ADMIN),
+    ("GET", "/api/v1/evaluations/feedbacks/all/ids"): Route(ADMIN),
+    ("DELETE", "/api/v1/evaluations/feedbacks/all"): Route(ADMIN),
+    ("GET", "/api/v1/evaluations/feedbacks/all/export"): Route(ADMIN),
+    ("GET", "/api/v1/evaluations/feedbacks/list"): Route(ADMIN),
+    ("GET", "/api/v1/evaluations/feedbacks/user"): Route(USER),
+    ("DELETE", "/api/v1/evaluations/feedbacks"): Route(USER),
+    ("POST", "/api/v1/evaluations/feedback"): Route(USER, body=_const(FEEDBACK)),
+    ("GET", "/api/v1/evaluations/feedback/<feedback_id>"): Route(OWNER),
+    ("POST", "/api/v1/evaluations/feedback/<feedback_id>"): Route(OWNER, body=_const(FEEDBACK)),
+    ("DELETE", "/api/v1/evaluations/feedback/<feedback_id>"): Route(OWNER),
     # memories
     ("GET", "/api/v1/memories/"): Route(USER),
     ("POST", "/api/v1/memories/add"): Route(USER, body=_const({"content": "likes coffee"})),
