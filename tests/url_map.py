@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 from flask import Flask
 from marshmallow import Schema, fields
-from werkzeug.routing import IntegerConverter, MapAdapter, Rule
+from werkzeug.routing import AnyConverter, IntegerConverter, MapAdapter, Rule
 
 METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE")
 
@@ -36,9 +36,14 @@ class Route:
         return isinstance(self.rule._converters.get(argument), IntegerConverter)
 
     def path(self, value: Callable[[str], object]) -> str:
-        """The rule's path with each argument replaced by ``value(argument)`` (percent-encoded)."""
-        return self.adapter.build(self.rule.endpoint, {arg: value(arg) for arg in self.rule.arguments},
-                                  method=self.method)
+        """The rule's path with each argument replaced by ``value(argument)`` (percent-encoded); an argument
+        that only takes named values (werkzeug's ``any``) gets the first of them."""
+        return self.adapter.build(self.rule.endpoint, {arg: self._choice(arg) or value(arg)
+                                                       for arg in self.rule.arguments}, method=self.method)
+
+    def _choice(self, argument: str) -> str | None:
+        converter = self.rule._converters.get(argument)
+        return sorted(converter.items)[0] if isinstance(converter, AnyConverter) else None
 
 
 def _schema_fields(view: Callable, location: str) -> dict[str, fields.Field]:

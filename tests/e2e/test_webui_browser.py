@@ -1,6 +1,6 @@
 """The real Open WebUI web app (0.12.4, from PyPI) in headless Chromium against a live Switchyard:
 install it, create the admin, pick a model served by the fake Ollama, chat with a streamed answer,
-reload, see the titled chat in the sidebar, stop an answer, have a reply read aloud, sign out and in again. Screenshots: test-artifacts/webui/."""
+reload, see the titled chat in the sidebar, stop an answer, have a reply read aloud, rate it, sign out and in again. Screenshots: test-artifacts/webui/."""
 from __future__ import annotations
 
 import shutil
@@ -71,6 +71,22 @@ def read_aloud(app: WebApp, stack, token: str, fake_openai) -> None:
     app.screenshot("09-read-aloud")
 
 
+def rate_reply(app: WebApp, stack, token: str) -> None:
+    """The thumbs-up under a reply records Open WebUI's feedback, and the model leads the leaderboard."""
+    app.wait(lambda: app.labelled("Good Response"), 30, "the rating buttons").click()
+    headers = {"Authorization": f"Bearer {token}"}
+
+    def rated() -> list[dict]:
+        return requests.get(f"{stack.url}/api/v1/evaluations/feedbacks/user", headers=headers, timeout=10).json()[
+            "items"]
+
+    app.wait(rated, 30, "the rating to be saved")
+    assert rated()[0]["data"]["rating"] == 1 and rated()[0]["data"]["model_id"] == MODEL
+    app.screenshot("10-rated")
+    board = requests.get(f"{stack.url}/api/v1/evaluations/leaderboard", headers=headers, timeout=60)
+    assert board.status_code == 200, board.text
+
+
 def test_chat_in_the_real_web_app(app, stack, fake_ollama, fake_openai):
     app.open("/")
     app.button("Get started")
@@ -128,14 +144,15 @@ def test_chat_in_the_real_web_app(app, stack, fake_ollama, fake_openai):
     fake_ollama.behave(delay=0.0)
 
     read_aloud(app, stack, token, fake_openai)
+    rate_reply(app, stack, token)
 
     app.sign_out()
     app.wait(lambda: "/auth" in app.driver.current_url and app.visible("input[type='email']"), 30, "the sign-in page")
-    app.screenshot("10-signed-out")
+    app.screenshot("11-signed-out")
     app.sign_in(ADMIN[1], ADMIN[2])
     app.wait_for_chat_page()
     app.open_sidebar()
     app.wait(lambda: TITLE in app.sidebar_chat_titles(), 30, "the chat after signing in again")
-    app.screenshot("11-signed-in-again")
+    app.screenshot("12-signed-in-again")
 
     assert app.failed_api_calls() == []

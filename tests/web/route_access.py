@@ -69,6 +69,7 @@ PATH_VALUES: dict[str, Callable[[Owned], str]] = {
     "knowledge_id": lambda o: o.knowledge["id"],
     "memory_id": lambda o: o.memory["id"],
     "feedback_id": lambda o: o.feedback["id"],
+    "task": lambda o: "tags",
     "model_id": lambda o: "visible-llama",
     "job_id": lambda o: o.job,
     "task_id": lambda o: o.job,
@@ -197,6 +198,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/embeddings"): Route(MODEL, body=_openai_embed),
     ("POST", "/api/v1/embeddings"): Route(MODEL, body=_openai_embed),
     ("GET", "/api/v1/tasks/config"): Route(USER),
+    ("POST", "/api/v1/tasks/<any(title, tags, follow_up):task>/completions"): Route(MODEL, body=_openai_chat),
     ("POST", "/api/v1/tasks/config/update"): Route(ADMIN, body=_const({})),
     # the Ollama proxy
     ("GET", "/ollama/"): Route(PUBLIC),

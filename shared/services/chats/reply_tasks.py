@@ -89,6 +89,9 @@ FOLLOW_UPS = ChatTask(
               '{ "follow_ups": ["next message 1", "next message 2", "next message 3"] }', "END:5"),
 )
 TASKS = (TITLE, TAGS, FOLLOW_UPS)
+BY_ROUTE = {"title": (TITLE, "Title generation is disabled"), "tags": (TAGS, "Tags generation is disabled"),
+            "follow_up": (FOLLOW_UPS, "Follow-up generation is disabled")}
+"""The task in Open WebUI's ``/api/v1/tasks/<name>/completions``, and its answer while switched off."""
 
 
 def task_config(session: Session) -> dict:
@@ -115,6 +118,17 @@ def enqueue_after_reply(session: Session, owner_id: str, chat_id: str, message_i
         return
     catalog.send(session, catalog.CHAT_TASKS, catalog.ChatTasks(owner_id, chat_id, message_id, model, tasks),
                  owner_id=owner_id, related_type="chat", related_id=chat_id, parent_id=parent_id)
+
+
+def completion_body(session: Session, task: ChatTask, form: dict) -> dict | None:
+    """The non-streamed completion Open WebUI's ``/api/v1/tasks/<task>/completions`` asks the task model for (the
+    task's prompt over ``form["messages"]``); None while the admin has the task switched off."""
+    if not app_config.get(session, task.enable_key):
+        return None
+    messages = form.get("messages") if isinstance(form.get("messages"), list) else []
+    prompt = render(template_for(session, task), [m for m in messages if isinstance(m, dict)])
+    return {"model": task_model(session, str(form.get("model") or "")), "stream": False,
+            "messages": [{"role": "user", "content": prompt}]}
 
 
 def template_for(session: Session, task: ChatTask) -> str:
