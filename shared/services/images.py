@@ -223,7 +223,9 @@ def _sources(session: Session, user: User, given: str | list[str] | None) -> lis
         raise BadRequest("image: give at least one image to edit.")
     sources = []
     for item in items:
-        match = re.search(r"/api/v1/files/([^/]+)/content", item or "")
+        if not isinstance(item, str):
+            raise BadRequest("image: give a data:image/... URL or the URL of one of your files.")
+        match = re.search(r"/api/v1/files/([^/]+)/content", item)
         if item.startswith("data:image/"):
             sources.append(item)
         elif match:

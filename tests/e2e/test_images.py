@@ -242,8 +242,9 @@ def test_openai_edits_take_the_image_as_multipart(stack, admin, fake_openai):
 
 def test_an_edit_names_no_image_from_elsewhere(stack, admin, fake_automatic1111):
     a1111(stack, admin, fake_automatic1111, ENABLE_IMAGE_EDIT=True, IMAGE_EDIT_ENGINE="automatic1111")
-    response = edit(stack, bearer(admin["token"]), prompt="x", image="http://169.254.169.254/latest/meta-data")
-    assert response.status_code == 400 and "data:image" in response.json()["detail"]
+    for image in ("http://169.254.169.254/latest/meta-data", [{"url": "data:image/png;base64,AA=="}], 7, []):
+        response = edit(stack, bearer(admin["token"]), prompt="x", image=image)
+        assert response.status_code == 400 and "image" in response.json()["detail"], image
     assert not fake_automatic1111.received("/sdapi/v1/img2img")
 
 
