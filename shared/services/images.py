@@ -218,7 +218,7 @@ def _request(session: Session, user: User, form: dict, *, editing: bool) -> cata
 def _sources(session: Session, user: User, given: str | list[str] | None) -> list[str]:
     """The images to edit as base64 data URLs: given as such, or as one of the user's files
     (``/api/v1/files/{id}/content``). Other URLs are refused: the worker fetches nothing a user names."""
-    items = [given] if isinstance(given, str) else list(given or [])
+    items = given if isinstance(given, list) else [given] if given else []
     if not items:
         raise BadRequest("image: give at least one image to edit.")
     sources = []
