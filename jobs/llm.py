@@ -154,7 +154,7 @@ def chat_completion(job_id: str, provider: str, url_idx: int, model: str, body: 
 
 @catalog.REPLY_FAILED.actor
 def reply_failed(message_data: dict, exception_data: dict) -> None:
-    """``on_failure`` callback of a web-app reply: its job failed for good (see ``chat_delivery``)."""
+    """``on_failure`` callback of a web-app reply: its job failed for good (see ``shared.services.chats.delivery``)."""
     delivery.record_final_error(message_data)
 
 
