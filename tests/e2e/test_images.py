@@ -285,3 +285,15 @@ def test_a_chat_turn_tells_the_model_when_images_are_off_or_the_engine_failed(st
     told = fake_ollama.received("/api/chat")[-1].body["messages"][0]["content"]
     assert "the following error occurred: AUTOMATIC1111: Incorrect username or password" in told
     assert reply["done"] is True and reply.get("error") is None
+
+
+def test_a_retried_reply_keeps_the_image_its_first_attempt_made(stack, admin, fake_automatic1111, fake_ollama):
+    """The model fails the first attempt after the image was made (503, retried): the retry shows that image
+    instead of making another."""
+    a1111(stack, admin, fake_automatic1111)
+    assert requests.get(f"{stack.url}/api/models", headers=bearer(admin["token"]), timeout=30).ok  # before the 503
+    fake_ollama.behave(status=503, error="model is loading", fail_times=1)
+    seen, reply = chat_turn(stack, admin, "a lighthouse at night")
+    assert any(e.type == "progress" and "Retrying" in e.data.get("message", "") for e in seen)
+    assert len(fake_automatic1111.received("/sdapi/v1/txt2img")) == 1
+    assert len(reply["files"]) == 1 and reply["done"] is True and reply.get("error") is None

@@ -144,6 +144,14 @@ class ChatReply:
         """A step of the reply the browsers show before its text (``status``)."""
         current.publish("delta", {"chunk": {"status": {"description": description, "done": done}}})
 
+    def kept_files(self) -> list[dict]:
+        """The files an earlier attempt of this reply saved (a retried job does not make them again)."""
+        if turns.is_temporary(self.chat_id):
+            return []
+        with session_scope() as session:
+            stored = store.get_chat(session, self.owner_id, self.chat_id).chat or {}
+        return (history.messages_of(stored).get(self.message_id) or {}).get("files") or []
+
     def attach(self, files: list[dict]) -> None:
         """Files the reply carries (``files`` on the message), saved and shown at once."""
         _save(self.owner_id, self.chat_id, self.message_id, {"files": files})

@@ -27,6 +27,10 @@ def _with_context(messages: list[dict], context: str) -> list[dict]:
 
 def make_image(reply: ChatReply, messages: list[dict]) -> list[dict]:
     """Make the image of the last user message for ``reply``; the conversation the model then answers."""
+    kept = reply.kept_files()
+    if kept:  # made by an earlier attempt of this job, which failed after it
+        reply.attach(kept)
+        return _with_context(messages, CREATED)
     prompt = next((reply_tasks.message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
     request = images.chat_request(reply.owner_id, prompt)
     if request is None:
