@@ -300,6 +300,10 @@ class Settings:
 
 
 def load_settings() -> Settings:
+    """The process settings; every declared variable is parsed here too, so a value that does not parse stops
+    the process when it starts rather than failing the first request or job that reads it."""
+    for var in VARS:
+        env(var.name)
     data_dir = Path(env("DATA_DIR")).resolve()
     database_url = env("DATABASE_URL") or f"sqlite:///{data_dir / 'switchyard.db'}"
     for scheme in ("postgres://", "postgresql://"):

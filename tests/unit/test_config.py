@@ -11,6 +11,7 @@ import pytest
 
 from shared import config
 from shared.config import MIN_SECRET_KEY_BYTES, ConfigError, env, load_settings
+from shared.jobs.config import load_job_settings
 
 ROOT = Path(__file__).resolve().parents[2]
 SHORT_KEY = "t0p-s3cr3t"  # Open WebUI's old default
@@ -56,8 +57,10 @@ def test_values_are_parsed_by_their_declared_type(monkeypatch):
     monkeypatch.setenv("JOB_EVENTS_MAXLEN", "12")
     monkeypatch.setenv("RAG_ALLOWED_FILE_EXTENSIONS", " pdf, txt ,,")
     monkeypatch.setenv("MODELS_WAIT_SECONDS", "2.5")
+    monkeypatch.setenv("WEBUI_WHEEL", "/wheels/open_webui.whl")
     assert (env("ENABLE_SIGNUP"), env("JOB_EVENTS_MAXLEN")) == (False, 12)
     assert (env("RAG_ALLOWED_FILE_EXTENSIONS"), env("MODELS_WAIT_SECONDS")) == (["pdf", "txt"], 2.5)
+    assert env("WEBUI_WHEEL") == Path("/wheels/open_webui.whl")
 
 
 def test_an_empty_value_means_the_default_and_an_older_name_is_read_when_the_new_one_is_unset(monkeypatch):
@@ -74,6 +77,23 @@ def test_a_value_that_does_not_parse_names_the_variable(monkeypatch):
         env("JOB_ROW_WAIT_MS")
 
 
+def test_a_value_read_only_later_still_stops_the_process_at_start(monkeypatch):
+    monkeypatch.setenv("RAG_TOP_K", "three")
+    with pytest.raises(ConfigError, match="RAG_TOP_K='three': not a whole number"):
+        load_settings()
+
+
+def test_job_settings_come_from_the_same_declarations(monkeypatch):
+    monkeypatch.setenv("JOB_REDELIVERY_TIMEOUT_MS", "2000")
+    monkeypatch.delenv("JOB_MAINTENANCE_INTERVAL_MS", raising=False)
+    assert load_job_settings().maintenance_interval_ms == 500
+    monkeypatch.setenv("JOB_MAINTENANCE_INTERVAL_MS", "100")
+    assert load_job_settings().maintenance_interval_ms == 100
+    monkeypatch.setenv("JOB_EVENTS_TTL", "1 day")
+    with pytest.raises(ConfigError, match="JOB_EVENTS_TTL='1 day'"):
+        load_job_settings()
+
+
 def test_a_default_list_is_the_caller_s_own_copy():
     first = env("OLLAMA_BASE_URLS")
     first.append("http://elsewhere")
@@ -88,7 +108,11 @@ def test_the_configuration_page_shows_every_declared_variable():
 
 
 def test_no_other_module_reads_the_environment():
+    def reads(path: Path) -> bool:
+        # `switchyard serve` hands a copy of the whole environment to its child processes: not a read.
+        text = path.read_text().replace("os.environ.copy()", "")
+        return "os.environ" in text or "getenv(" in text
+
     readers = [path.relative_to(ROOT) for folder in ("web", "jobs", "workers", "shared")
-               for path in (ROOT / folder).rglob("*.py")
-               if "os.environ.get(" in path.read_text() or "getenv(" in path.read_text()]
+               for path in (ROOT / folder).rglob("*.py") if reads(path)]
     assert readers == [Path("shared/config.py")]
