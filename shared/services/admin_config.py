@@ -30,8 +30,7 @@ FIELDS: dict[str, str] = {
 
 
 def read(session: Session) -> dict[str, Any]:
-    values = app_config.get_many(session, FIELDS.values())
-    return {name: values[key] for name, key in FIELDS.items()}
+    return app_config.get_fields(session, FIELDS)
 
 
 def update(session: Session, changes: dict[str, Any]) -> dict[str, Any]:
@@ -40,5 +39,5 @@ def update(session: Session, changes: dict[str, Any]) -> dict[str, Any]:
         accounts.validate_role(changes["DEFAULT_USER_ROLE"])
     if "JWT_EXPIRES_IN" in changes:
         sessions.parse_expires_in(changes["JWT_EXPIRES_IN"])
-    app_config.set_many(session, {FIELDS[name]: value for name, value in changes.items() if name in FIELDS})
+    app_config.set_fields(session, FIELDS, changes)
     return read(session)

@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared.config import Settings, get_settings
+from shared.crypto import decrypt, encrypt
 from shared.models import AppConfig
 
 CORE_DEFAULTS: dict[str, Callable[[Settings], Any]] = {
@@ -58,6 +59,21 @@ def get_many(session: Session, keys: Iterable[str]) -> dict[str, Any]:
         row.key: row.value for row in session.scalars(select(AppConfig).where(AppConfig.key.in_(keys)))
     }
     return {k: stored[k] if k in stored else default(k) for k in keys}
+
+
+def get_fields(session: Session, keys: Mapping[str, str], secrets: Collection[str] = ()) -> dict[str, Any]:
+    """Settings under their API field names (``keys``: field -> config key); the ``secrets`` among them, stored
+    encrypted, read back in clear."""
+    values = get_many(session, keys.values())
+    return {field: (decrypt(values[key]) or "") if field in secrets and values[key] else values[key]
+            for field, key in keys.items()}
+
+
+def set_fields(session: Session, keys: Mapping[str, str], form: Mapping[str, Any],
+               secrets: Collection[str] = ()) -> None:
+    """Store the fields of ``form`` that ``keys`` names, the ``secrets`` among them encrypted; others are ignored."""
+    set_many(session, {keys[field]: encrypt(value) if field in secrets and value else value
+                       for field, value in form.items() if field in keys})
 
 
 def get(session: Session, key: str) -> Any:

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 
 from shared import messages
 from shared.config import env
-from shared.crypto import decrypt, encrypt
+from shared.crypto import encrypt
 from shared.errors import BadRequest, Forbidden, NotFound
 from shared.jobs import catalog
 from shared.models import Job, User
@@ -95,10 +95,7 @@ TRANSCRIPTION_KEY = "transcription_{name}"
 
 
 def _section(session: Session, name: str) -> dict[str, Any]:
-    keys = SECTIONS[name]
-    values = app_config.get_many(session, keys.values())
-    return {field: (decrypt(values[key]) or "") if field in SECRETS and values[key] else values[key]
-            for field, key in keys.items()}
+    return app_config.get_fields(session, SECTIONS[name], SECRETS)
 
 
 def read_config(session: Session) -> dict[str, dict[str, Any]]:
@@ -108,10 +105,9 @@ def read_config(session: Session) -> dict[str, dict[str, Any]]:
 
 def update_config(session: Session, form: dict[str, dict]) -> dict[str, dict[str, Any]]:
     """Store the fields each section of the form names; the settings after the change."""
-    changes = {SECTIONS[name][field]: (encrypt(value) if field in SECRETS and value else value)
-               for name, fields in form.items() if name in SECTIONS and isinstance(fields, dict)
-               for field, value in fields.items() if field in SECTIONS[name]}
-    app_config.set_many(session, changes)
+    for name, fields in form.items():
+        if name in SECTIONS and isinstance(fields, dict):
+            app_config.set_fields(session, SECTIONS[name], fields, SECRETS)
     return read_config(session)
 
 

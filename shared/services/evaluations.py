@@ -37,13 +37,11 @@ ORDERS = {"updated_at": Feedback.updated_at, "created_at": Feedback.created_at, 
 
 # -- settings ----------------------------------------------------------------------------------------
 def read_config(session: Session) -> dict:
-    values = app_config.get_many(session, CONFIG_KEYS.values())
-    return {field: values[config_key] for field, config_key in CONFIG_KEYS.items()}
+    return app_config.get_fields(session, CONFIG_KEYS)
 
 
 def update_config(session: Session, form: dict) -> dict:
-    app_config.set_many(session, {CONFIG_KEYS[field]: value for field, value in form.items()
-                                  if field in CONFIG_KEYS and value is not None})
+    app_config.set_fields(session, CONFIG_KEYS, {field: value for field, value in form.items() if value is not None})
     return read_config(session)
 
 

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 
 from shared import messages
 from shared.config import env
-from shared.crypto import decrypt, encrypt
+from shared.crypto import encrypt
 from shared.db import session_scope
 from shared.errors import BadRequest, Forbidden
 from shared.jobs import catalog
@@ -109,9 +109,7 @@ FILE_PREFIX = "generated-image"
 
 def read_config(session: Session) -> dict[str, Any]:
     """The settings under their API names, secrets in clear."""
-    values = app_config.get_many(session, CONFIG_KEYS.values())
-    config = {field: values[key] for field, key in CONFIG_KEYS.items()}
-    return {field: (decrypt(value) or "") if field in SECRETS and value else value for field, value in config.items()}
+    return app_config.get_fields(session, CONFIG_KEYS, SECRETS)
 
 
 def _check_config(form: dict) -> None:
@@ -134,12 +132,9 @@ def _check_config(form: dict) -> None:
 def update_config(session: Session, form: dict) -> dict[str, Any]:
     """Store the settings the form names (validated as Open WebUI does); the settings after the change."""
     _check_config(form)
-    changes = {CONFIG_KEYS[field]: (encrypt(value) if field in SECRETS and value else value)
-               for field, value in form.items() if field in CONFIG_KEYS}
-    for field in ("COMFYUI_BASE_URL", "IMAGES_EDIT_COMFYUI_BASE_URL"):
-        if isinstance(form.get(field), str):
-            changes[CONFIG_KEYS[field]] = form[field].strip("/")
-    app_config.set_many(session, changes)
+    urls = {field: form[field].strip("/") for field in ("COMFYUI_BASE_URL", "IMAGES_EDIT_COMFYUI_BASE_URL")
+            if isinstance(form.get(field), str)}
+    app_config.set_fields(session, CONFIG_KEYS, {**form, **urls}, SECRETS)
     return read_config(session)
 
 
@@ -193,9 +188,10 @@ def _size(session: Session, requested: str | None, setting: str) -> tuple[str, i
 def _model(session: Session, user: User, requested: str | None, *, editing: bool) -> str:
     """The configured model (OpenAI's default dall-e-2); AUTOMATIC1111 holds one checkpoint for the whole
     server, so only an admin's request may switch it, as in Open WebUI."""
-    config = read_config(session)
-    name = config["IMAGE_EDIT_ENGINE" if editing else "IMAGE_GENERATION_ENGINE"]
-    configured = config["IMAGE_EDIT_MODEL" if editing else "IMAGE_GENERATION_MODEL"]
+    engine_field, model_field = ("IMAGE_EDIT_ENGINE", "IMAGE_EDIT_MODEL") if editing else (
+        "IMAGE_GENERATION_ENGINE", "IMAGE_GENERATION_MODEL")
+    config = app_config.get_fields(session, {field: CONFIG_KEYS[field] for field in (engine_field, model_field)})
+    name, configured = config[engine_field], config[model_field]
     if name in ("", "automatic1111") and requested and user.role == "admin":
         return requested
     if name == "openai":

@@ -95,12 +95,11 @@ BY_ROUTE = {"title": (TITLE, "Title generation is disabled"), "tags": (TAGS, "Ta
 
 
 def task_config(session: Session) -> dict:
-    values = app_config.get_many(session, CONFIG_KEYS.values())
-    return {name: values[key] for name, key in CONFIG_KEYS.items()}
+    return app_config.get_fields(session, CONFIG_KEYS)
 
 
 def update_task_config(session: Session, changes: dict) -> dict:
-    app_config.set_many(session, {CONFIG_KEYS[name]: value for name, value in changes.items() if name in CONFIG_KEYS})
+    app_config.set_fields(session, CONFIG_KEYS, changes)
     return task_config(session)
 
 
