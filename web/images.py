@@ -12,7 +12,7 @@ from shared.services import images
 from web.blueprint import Blueprint
 from web.caller import admin_required, current_user, user_required
 from web.db import db
-from web.schemas import Body
+from web.schemas import Body, settings_body
 from web.streaming.responses import result_or_accepted
 
 blp = Blueprint("images", __name__, url_prefix="/api/v1/images", description="Image generation")
@@ -21,23 +21,14 @@ GENERATION_TIMEOUT = 600.0
 """How long a generation's request waits for the images before it answers 202 with the job."""
 LOOKUP_TIMEOUT = 60.0
 
-_FIELD_TYPES = {
+ConfigBody = settings_body(images.CONFIG_KEYS, "ImagesConfigBody", {
     "IMAGE_STEPS": fields.Integer(allow_none=True),
     "IMAGES_OPENAI_API_PARAMS": fields.Raw(allow_none=True),
     "AUTOMATIC1111_API_AUTH": fields.Raw(allow_none=True),
     "AUTOMATIC1111_PARAMS": fields.Raw(allow_none=True),
     "COMFYUI_WORKFLOW_NODES": fields.List(fields.Dict()),
     "IMAGES_EDIT_COMFYUI_WORKFLOW_NODES": fields.List(fields.Dict()),
-}
-
-
-def _field(name: str) -> fields.Field:
-    if name in _FIELD_TYPES:
-        return _FIELD_TYPES[name]
-    return fields.Boolean() if name.startswith("ENABLE_") else fields.String(allow_none=True)
-
-
-ConfigBody = Body.from_dict({name: _field(name) for name in images.CONFIG_KEYS}, name="ImagesConfigBody")
+})
 """Open WebUI's ``ImagesConfig``; fields left out keep their value."""
 
 

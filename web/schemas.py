@@ -1,6 +1,8 @@
 """Marshmallow schemas shared across API areas (Open WebUI's JSON shapes)."""
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+
 from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validates_schema
 
 from shared.json_limits import beyond_64_bits
@@ -18,6 +20,17 @@ class Body(Schema):
         for name, value in data.items():
             if beyond_64_bits(value):
                 raise ValidationError("Number beyond 64 bits.", name)
+
+
+def settings_body(names: Iterable[str], name: str, types: Mapping[str, fields.Field] | None = None) -> type[Body]:
+    """A form of admin settings under their API names, every one optional (left out: unchanged): ``ENABLE_*``
+    booleans, the others strings that may be null, unless ``types`` says otherwise."""
+    def field(setting: str) -> fields.Field:
+        if types and setting in types:
+            return types[setting]
+        return fields.Boolean() if setting.startswith("ENABLE_") else fields.String(allow_none=True)
+
+    return Body.from_dict({setting: field(setting) for setting in names}, name=name)
 
 
 class PassThrough(Schema):

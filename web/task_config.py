@@ -11,24 +11,15 @@ from shared.services.llm import gateway
 from web.blueprint import Blueprint
 from web.caller import admin_required, current_user, user_required
 from web.db import db
-from web.schemas import Body
+from web.schemas import Body, settings_body
 from web.streaming import wire
 
 blp = Blueprint("task_config", __name__, url_prefix="/api/v1/tasks", description="Chat task settings")
 
-_FIELD_TYPES = {
+TaskConfigBody = settings_body(reply_tasks.CONFIG_KEYS, "TaskConfigBody", {
     "TASK_MODEL_PARAMS": fields.Dict(allow_none=True),
     "AUTOCOMPLETE_GENERATION_INPUT_MAX_LENGTH": fields.Integer(allow_none=True),
-}
-
-
-def _field(name: str) -> fields.Field:
-    if name in _FIELD_TYPES:
-        return _FIELD_TYPES[name]
-    return fields.Boolean() if name.startswith("ENABLE_") else fields.String(allow_none=True)
-
-
-TaskConfigBody = Body.from_dict({name: _field(name) for name in reply_tasks.CONFIG_KEYS}, name="TaskConfigBody")
+})
 """Open WebUI's ``TaskConfigForm``; fields left out keep their value."""
 
 
