@@ -160,11 +160,10 @@ def history(session: Session, model_id: str, days: int) -> dict:
     """Daily wins and losses of a model over the last ``days`` days (0: since its first feedback)."""
     cutoff = 0 if days == 0 else now() - days * 86400
     counts: dict[str, dict[str, int]] = defaultdict(lambda: {"won": 0, "lost": 0})
-    for data, created_at in session.execute(select(Feedback.data, Feedback.created_at)
-                                            .where(Feedback.created_at >= cutoff)):
-        data = data or {}
-        rating = str(data.get("rating", ""))
-        if data.get("model_id") != model_id or rating not in ("1", "-1"):
+    for data, created_at in session.execute(select(Feedback.data, Feedback.created_at).where(
+            Feedback.created_at >= cutoff, Feedback.data["model_id"].as_string() == model_id)):
+        rating = str((data or {}).get("rating", ""))
+        if rating not in ("1", "-1"):
             continue
         counts[datetime.fromtimestamp(created_at).strftime("%Y-%m-%d")]["won" if rating == "1" else "lost"] += 1
     today = date.today()
