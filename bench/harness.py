@@ -20,6 +20,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 import psycopg
+import requests
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -29,7 +30,7 @@ ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.
 from tests.e2e.processes import free_port, stop  # noqa: E402  (re-exported for the scripts)
 
 __all__ = ["BIN", "ROOT", "free_port", "isolate", "machine", "percentile", "print_table", "scratch_database",
-           "start_process", "stop_process"]
+           "start_process", "start_web", "stop_process"]
 
 
 def isolate(db_prefix: str = "sy_bench") -> str:
@@ -84,6 +85,18 @@ def start_process(args: list[str], ready: Callable[[subprocess.Popen], bool],
             raise RuntimeError(f"{args[0]} did not start:\n{Path(log.name).read_text()[-2000:]}")
         time.sleep(0.05)
     return process
+
+
+def start_web(port: int, *gunicorn_args: str) -> subprocess.Popen:
+    """One gunicorn gevent web process on loopback (as the Procfile's ``web``), once ``/health`` answers."""
+    def ready(_process) -> bool:
+        try:
+            return requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok
+        except requests.RequestException:
+            return False
+
+    return start_process([str(BIN / "gunicorn"), "--worker-class", "gevent", "--workers", "1", *gunicorn_args,
+                          "--bind", f"127.0.0.1:{port}", "web.wsgi:app"], ready)
 
 
 def stop_process(process: subprocess.Popen) -> None:

@@ -36,21 +36,11 @@ from pathlib import Path
 import requests
 
 from harness import (
-    BIN, free_port, isolate, machine, percentile, print_table, scratch_database, start_process, stop_process,
+    BIN, free_port, isolate, machine, percentile, print_table, scratch_database, start_process, start_web,
+    stop_process,
 )
 
 DB_NAME = isolate()
-
-
-def start_web(port: int) -> subprocess.Popen:
-    def ready(_process) -> bool:
-        try:
-            return requests.get(f"http://127.0.0.1:{port}/health", timeout=1).ok
-        except requests.RequestException:
-            return False
-
-    return start_process([str(BIN / "gunicorn"), "--worker-class", "gevent", "--workers", "1",
-                          "--worker-connections", "3000", "--bind", f"127.0.0.1:{port}", "web.wsgi:app"], ready)
 
 
 def start_workers(processes: int, threads: int = 8) -> subprocess.Popen:
@@ -304,7 +294,7 @@ def main() -> None:
         try:
             port = free_port()
             base = f"http://127.0.0.1:{port}"
-            web = start_web(port)
+            web = start_web(port, "--worker-connections", "3000")
             token = requests.post(f"{base}/api/v1/auths/signup", timeout=10, json={
                 "name": "Bench", "email": "bench@example.com", "password": "bench-pass-1"}).json()["token"]
 

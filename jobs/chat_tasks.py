@@ -13,9 +13,8 @@ from shared import socket_events
 from shared.db import session_scope
 from shared.errors import ServiceError, UpstreamError
 from shared.jobs import catalog
-from shared.models import User
 from shared.services.chats import history, reply_tasks, store
-from shared.services.llm import clients, gateway
+from shared.services.llm import completions
 
 log = logging.getLogger(__name__)
 
@@ -26,16 +25,6 @@ def _conversation(owner_id: str, chat_id: str, message_id: str) -> list[dict]:
     with session_scope() as session:
         stored = store.get_chat(session, owner_id, chat_id).chat or {}
     return [m for m in history.branch(history.messages_of(stored), message_id) if m.get("role")]
-
-
-def _complete(owner_id: str, model_id: str, prompt: str) -> str:
-    """One non-streamed completion of ``prompt`` on the model's connection."""
-    with session_scope() as session:
-        _, conn = gateway.resolve(session, session.get(User, owner_id), model_id)
-    _, client = clients.open_client(conn.kind, conn.idx, owner_id, model_id=model_id)
-    answer = client.chat({"model": conn.upstream_model(model_id),
-                          "messages": [{"role": "user", "content": prompt}]}, model_id)
-    return (((answer.get("choices") or [{}])[0]).get("message") or {}).get("content") or ""
 
 
 def _first_user_text(messages: list[dict]) -> str:
@@ -75,11 +64,12 @@ def generate(job_id: str, owner_id: str, chat_id: str, message_id: str, model: s
     with session_scope() as session:
         todo = reply_tasks.wanted(session, tasks)
         model_id = reply_tasks.task_model(session, model)
-        prompts = {task.name: reply_tasks.render(reply_tasks.template_for(session, task), messages) for task in todo}
+        prompts = {task.name: reply_tasks.render(reply_tasks.template_for(session, task.template), messages)
+                   for task in todo}
     done: dict = {}
     for task in todo:
         try:
-            value = reply_tasks.parse_answer(_complete(owner_id, model_id, prompts[task.name]), task)
+            value = reply_tasks.parse_answer(completions.complete(owner_id, model_id, prompts[task.name]), task)
         except (UpstreamError, ServiceError) as error:
             log.warning("chat task %s for chat %s failed: %s", task.name, chat_id, error)
             value = None

@@ -8,6 +8,7 @@ from shared.db import session_scope
 from shared.jobs import catalog, current
 from shared.models import File
 from shared.rag.indexing import file_chunks, store_chunks, text_chunks
+from shared.rag.vectors import get_vector_store
 from shared.services import files as file_service
 from shared.services import knowledge as knowledge_service
 from shared.services import memories as memory_service
@@ -58,6 +59,35 @@ def index_memories(job_id: str, user_id: str) -> dict:
         return {"indexed": memory_service.index(session, user_id)}
 
 
+NO_TEXT = "The file has no extracted text to index."
+
+
+def _reembed(file_id: str) -> bool:
+    """Embed a file's stored text again into every collection that holds it (its own, its knowledge bases);
+    False when it has no text (not processed yet, or not indexable)."""
+    with session_scope() as session:
+        file = session.get(File, file_id)
+        content = (file.data or {}).get("content") if file is not None else None
+        if not content:
+            return file is None
+        collections = [file_service.file_collection(file.id), *knowledge_service.knowledge_ids_of_file(session, file.id)]
+        store_chunks(session, file_chunks(session, file, content), collections, file_id=file.id)
+        return True
+
+
+def _reindex_memories() -> dict:
+    """Every user's memory collection rebuilt, one user per transaction."""
+    with session_scope() as session:
+        user_ids, users = memory_service.users_with_memories(session), memory_service.count_users(session)
+    total = 0
+    for done, user_id in enumerate(user_ids, 1):
+        current.raise_if_cancelled()
+        with session_scope() as session:
+            total += memory_service.index(session, user_id)
+        current.progress(done / (len(user_ids) + 1), f"reindexed the memories of {done}/{len(user_ids)} users")
+    return {"status": True, "total_users": users, "total_memories": total}
+
+
 @catalog.REINDEX.actor
 def reindex(job_id: str) -> dict:
     """Re-embed every file and memory with the current engine (after the embedding model changed)."""
@@ -65,13 +95,48 @@ def reindex(job_id: str) -> dict:
         file_ids = list(session.scalars(select(File.id)))
     for done, file_id in enumerate(file_ids):
         current.raise_if_cancelled()
-        with session_scope() as session:
-            file = session.get(File, file_id)
-            if file is not None and (file.data or {}).get("content"):
-                collections = [file_service.file_collection(file.id),
-                               *knowledge_service.knowledge_ids_of_file(session, file.id)]
-                store_chunks(session, file_chunks(session, file, file.data["content"]), collections, file_id=file.id)
+        _reembed(file_id)
         current.progress((done + 1) / (len(file_ids) + 1), f"reindexed {done + 1}/{len(file_ids)} files")
+    return {"files": len(file_ids), "memories": _reindex_memories()["total_memories"]}
+
+
+@catalog.REINDEX_MEMORIES.actor
+def reindex_memories(job_id: str) -> dict:
+    """``/memories/reindex``: Open WebUI's ``{status, total_users, total_memories}``."""
+    return _reindex_memories()
+
+
+@catalog.REINDEX_KNOWLEDGE.actor
+def reindex_knowledge(job_id: str) -> dict:
+    """``/knowledge/reindex``: every file of every knowledge base embedded again, one file per transaction. A
+    file that fails is listed in ``failed`` with its reason; the others go on."""
     with session_scope() as session:
-        memories = memory_service.reindex_all(session)
-    return {"files": len(file_ids), "memories": memories}
+        file_ids, bases = knowledge_service.held_file_ids(session), knowledge_service.count_knowledge(session)
+    failed = []
+    for done, file_id in enumerate(file_ids, 1):
+        current.raise_if_cancelled()
+        try:
+            if not _reembed(file_id):
+                failed.append({"file_id": file_id, "error": NO_TEXT})
+        except Exception as error:  # noqa: BLE001  (reported per file, as Open WebUI does)
+            failed.append({"file_id": file_id, "error": str(error) or type(error).__name__})
+        current.progress(done / (len(file_ids) + 1), f"reindexed {done}/{len(file_ids)} files")
+    return {"knowledge_bases": bases, "files": len(file_ids), "failed": failed}
+
+
+@catalog.RESET_VECTORS.actor
+def reset(job_id: str) -> dict:
+    """Empty the vector store and remove the knowledge bases (``/api/v1/retrieval/reset/db``): one transaction
+    per collection, so progress is written between them and a retry resumes where this attempt stopped."""
+    store = get_vector_store()
+    with session_scope() as session:
+        names = store.collections(session)
+    removed = 0
+    for done, name in enumerate(names, 1):
+        current.raise_if_cancelled()
+        with session_scope() as session:
+            removed += store.delete(session, collection=name)
+        current.progress(done / (len(names) + 1), f"removed {done}/{len(names)} collections")
+    with session_scope() as session:
+        knowledge_bases = retrieval.remove_knowledge_bases(session)
+    return {"removed": removed, "knowledge_bases": knowledge_bases}

@@ -1,4 +1,5 @@
-"""File jobs (``files`` queue): extract an upload's text, then hand it to the embedding job."""
+"""File jobs (``files`` queue): extract an upload's text, then hand it to the embedding job; download skills
+from a URL."""
 from __future__ import annotations
 
 import workers.runtime  # noqa: F401  (actors bind to the worker's broker)
@@ -10,6 +11,7 @@ from shared.models.base import new_id
 from shared.rag.extract import NotIndexable
 from shared.rag.indexing import extract_file
 from shared.services import files as file_service
+from shared.services import skills
 
 
 @catalog.PROCESS_FILE.actor
@@ -55,3 +57,9 @@ def mark_failed(message_data: dict, exception_data: dict) -> None:
             reason = (job.error or {}).get("message") if job is not None else None
             file_service.update_data(session, file, status="failed",
                                      error=reason or exception_data.get("message") or exception_data.get("type"))
+
+
+@catalog.LOAD_SKILL_URL.actor
+def load_skill_url(job_id: str, url: str) -> list[dict]:
+    """The skills at ``url``, read from the download (the guarded fetch refuses private and local addresses)."""
+    return skills.load_from_url(url)

@@ -24,6 +24,14 @@ if ! command -v chromium >/dev/null || ! command -v chromedriver >/dev/null; the
     echo "chromium/chromedriver missing and not root: the browser test will be skipped" >&2
   fi
 fi
+# LDAP sign-in is tested against Debian's OpenLDAP server, started on loopback by the tests themselves.
+if ! command -v slapd >/dev/null && [ ! -x /usr/sbin/slapd ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q --no-install-recommends slapd
+  else
+    echo "slapd missing and not root: the LDAP tests will be skipped" >&2
+  fi
+fi
 # ... and the real Open WebUI 0.12.4 web app, fetched once from PyPI before the tests (they stay on loopback).
 wheel_dir=.venv/cache/webui
 if ! ls "$wheel_dir"/open_webui-*.whl >/dev/null 2>&1; then
@@ -44,16 +52,19 @@ run_pytest() {
 }
 
 # Tests run in random order (pytest-randomly prints the seed; --randomly-seed=N
-# replays one, -p no:randomly turns it off).
+# replays one, -p no:randomly turns it off). The whole suite runs in TEST_PROCESSES pytest processes
+# (pytest-xdist; each has its own database, Redis prefix and data directory): most tests wait on real
+# processes and sockets rather than on the CPU.
 if [ "$#" -gt 0 ]; then
   run_pytest "$@"
   exit $?
 fi
-run_pytest
+processes="${TEST_PROCESSES:-3}"
+run_pytest -n "$processes"
 rc=$?
 # The API and service tests again on what Switchyard runs with no configuration: SQLite + embedded Redis.
 echo "--- again on the default backend (SQLite + embedded Redis): tests/web tests/shared"
-TEST_BACKEND=sqlite run_pytest tests/web tests/shared -q
+TEST_BACKEND=sqlite run_pytest tests/web tests/shared -q -n "$processes"
 sqlite_rc=$?
 [ "$rc" -ne 0 ] && exit "$rc"
 exit "$sqlite_rc"

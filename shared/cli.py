@@ -6,6 +6,8 @@ import os
 import signal
 import subprocess
 import sys
+import tarfile
+import time
 from pathlib import Path
 
 from shared.config import ConfigError, get_settings
@@ -28,13 +30,36 @@ def migrate() -> None:
     command.upgrade(alembic_config(), "head")
 
 
+def migrate_vectors(source: str, target: str, collections: list[str]) -> dict[str, int]:
+    """Copy collections (all when none are named) from one vector store to another, then remove them from
+    the source, one collection per transaction; returns the chunks moved per collection."""
+    from shared.db import session_scope
+    from shared.rag.vectors import make_store
+
+    with session_scope() as session:
+        source_store, target_store = make_store(source, session), make_store(target, session)
+        names = collections or source_store.collections(session)
+    if type(source_store) is type(target_store):
+        raise ValueError(f"{source} and {target} are the same store here")
+    moved = {}
+    for name in names:
+        with session_scope() as session:
+            chunks, vectors = source_store.export(session, name)
+            target_store.delete(session, collection=name)
+            if chunks:
+                target_store.add(session, name, chunks, vectors)
+            source_store.delete(session, collection=name)
+            moved[name] = len(chunks)
+    return moved
+
+
 def serve(processes: list[str]) -> int:
-    """Migrate, make sure Redis is there, then run the Procfile's processes together (honcho); a missing web
-    app is installed meanwhile (``WEBUI_INSTALL``).
+    """Migrate, make sure Redis is there, empty the metrics directory, then run the Procfile's processes together
+    (honcho); a missing web app is installed meanwhile (``WEBUI_INSTALL``).
 
     An embedded Redis that this command started is saved and stopped when the processes end.
     """
-    from shared import webui_bundle
+    from shared import metrics, webui_bundle
     from shared.redis_client import ensure_embedded_redis, ping, shutdown_embedded_redis
 
     settings = get_settings()
@@ -46,6 +71,9 @@ def serve(processes: list[str]) -> int:
     env["REDIS_URL"] = settings.redis_url or ensure_embedded_redis(socket)
     env["DATA_DIR"] = str(settings.data_dir)
     env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    if metrics.enabled():  # one directory of metric samples for all the processes started here, emptied first
+        metrics.wipe()
+        env["METRICS_DIR"] = str(metrics.directory())
     env.setdefault("PORT", "8080")
     print(f"Switchyard: http://localhost:{env['PORT']}  (data in {settings.data_dir})", flush=True)
     honcho = subprocess.Popen([sys.executable, "-m", "honcho", "start", "-f", "Procfile", *processes], env=env, cwd=ROOT)
@@ -57,6 +85,25 @@ def serve(processes: list[str]) -> int:
     finally:
         if started_redis:
             shutdown_embedded_redis(socket)
+
+
+def backup_or_restore(command: str, archive: Path | None) -> int:
+    """Run ``switchyard backup`` or ``restore`` and say what it did; a refusal is one line and status 1."""
+    from shared import backup
+
+    try:
+        if command == "backup":
+            archive = archive or Path(time.strftime("switchyard-backup-%Y%m%d-%H%M%S.tar.gz"))
+            manifest = backup.backup(archive)
+        else:
+            manifest = backup.restore(archive)
+            migrate()
+    except (backup.BackupError, OSError, tarfile.TarError) as error:
+        print(f"switchyard {command}: {error}", file=sys.stderr)
+        return 1
+    done = "backed up into" if command == "backup" else "restored from"
+    print(f"{manifest['database']} database and {manifest['files']} files {done} {archive}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -73,14 +120,34 @@ def run(argv: list[str] | None = None) -> None:
     serve_parser.add_argument("processes", nargs="*", default=["web", "worker", "scheduler"],
                               help="Procfile processes to run (default: web worker scheduler)")
     sub.add_parser("migrate", help="apply database migrations")
+    backup_parser = sub.add_parser("backup", help="archive the database, uploaded files and secret key (while "
+                                   "the service runs)")
+    backup_parser.add_argument("archive", type=Path, nargs="?",
+                               help="the .tar.gz to write (default: switchyard-backup-<time>.tar.gz here)")
+    restore_parser = sub.add_parser("restore", help="restore a backup into an empty database and data directory")
+    restore_parser.add_argument("archive", type=Path)
     webui_parser = sub.add_parser("webui", help="the Open WebUI web app served at /")
     webui_parser.add_argument("action", choices=["install"])
     webui_parser.add_argument("--wheel", type=Path, help="use this open-webui wheel instead of downloading it")
+    vectors_parser = sub.add_parser("vectors", help="move collections between vector stores (VECTOR_DB)")
+    vectors_parser.add_argument("action", choices=["migrate"])
+    vectors_parser.add_argument("--from", dest="source", required=True, choices=["sql", "pgvector"])
+    vectors_parser.add_argument("--to", dest="target", required=True, choices=["sql", "pgvector"])
+    vectors_parser.add_argument("collections", nargs="*", help="collections to move (default: all)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         sys.exit(serve(args.processes))
     elif args.command == "migrate":
         migrate()
+    elif args.command in ("backup", "restore"):
+        sys.exit(backup_or_restore(args.command, args.archive))
+    elif args.command == "vectors":
+        try:
+            moved = migrate_vectors(args.source, args.target, args.collections)
+        except ValueError as error:
+            sys.exit(f"switchyard vectors migrate: {error}")
+        for name, count in moved.items():
+            print(f"{name}\t{count}")
     elif args.command == "webui":
         from shared import webui_bundle
 

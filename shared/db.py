@@ -1,15 +1,24 @@
 """The SQLAlchemy engine and sessions, shared by web and workers."""
 from __future__ import annotations
 
-from collections.abc import Iterator
+import logging
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from functools import lru_cache
 from pathlib import Path
+from typing import TypeVar
 
-from sqlalchemy import Engine, create_engine, event, update
+from sqlalchemy import Engine, create_engine, event, exc, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import get_settings
+
+log = logging.getLogger(__name__)
+T = TypeVar("T")
+
+OUTAGE_WAIT_SECONDS = 120.0
+"""How long :func:`through_outage` keeps trying a write while the database cannot be reached."""
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:
@@ -68,3 +77,28 @@ def lock_row_on_sqlite(session: Session, model: type, row_id: str) -> None:
     if session.get_bind().dialect.name == "sqlite":
         session.execute(update(model).where(model.id == row_id).values(id=model.id)
                         .execution_options(synchronize_session=False))
+
+
+def unreachable(error: BaseException) -> bool:
+    """The database could not be reached or dropped the connection (a restart, a failover, a locked SQLite
+    file), as opposed to a statement it refused."""
+    return isinstance(error, exc.OperationalError) or (
+        isinstance(error, exc.DBAPIError) and error.connection_invalidated)
+
+
+def through_outage(write: Callable[[], T], what: str, seconds: float = OUTAGE_WAIT_SECONDS) -> T:
+    """``write()``, tried again while the database cannot be reached, for up to ``seconds``: for the writes that
+    record work already done (a reply's text, a job's outcome), which a short outage must not lose."""
+    deadline, pause, warned = time.monotonic() + seconds, 0.25, False
+    while True:
+        try:
+            return write()
+        except exc.DBAPIError as error:
+            if not unreachable(error) or time.monotonic() + pause > deadline:
+                raise
+            if not warned:
+                log.warning("%s: the database cannot be reached; trying again for up to %.0f s (%s)",
+                            what, seconds, str(error).splitlines()[0])
+                warned = True
+            time.sleep(pause)
+            pause = min(pause * 2, 2.0)

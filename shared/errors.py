@@ -5,7 +5,8 @@ from __future__ import annotations
 class ServiceError(Exception):
     status = 400
 
-    def __init__(self, detail: str, status: int | None = None) -> None:
+    def __init__(self, detail: str | dict, status: int | None = None) -> None:
+        """``detail`` is a message, or an object a client acts on (a skill's version conflict)."""
         super().__init__(detail)
         self.detail = detail
         if status is not None:

@@ -9,9 +9,17 @@ INVALID_EMAIL_FORMAT = (
     "The email format you entered is invalid. Please double-check and make sure you're using a valid "
     "email address (e.g., yourname@example.com)."
 )
+INVALID_TRUSTED_HEADER = (
+    "Your provider has not provided a trusted header. Please contact your administrator for assistance."
+)
+TRUSTED_USER_MISMATCH = "User mismatch. Please sign in again."
+OAUTH_LOGIN_FAILED = (
+    "Sign-in with your identity provider failed. Please contact your administrator for assistance."
+)
 INCORRECT_PASSWORD = "The password provided is incorrect. Please check for typos and try again."
 INVALID_TOKEN = "Your session has expired or the token is invalid. Please sign in again."
 NOT_AUTHENTICATED = "Not authenticated"
+UNAUTHORIZED = "401 Unauthorized"
 ACCESS_PROHIBITED = (
     "You do not have permission to access this resource. Please contact your administrator for assistance."
 )

@@ -42,6 +42,10 @@ class Storage(Protocol):
 
     def delete_all(self) -> None: ...
 
+    def keys(self) -> list[str]:
+        """Every stored key (what a backup copies)."""
+        ...
+
 
 def safe_filename(name: str, limit: int = 200) -> str:
     """The last path component of ``name`` with control and path characters removed (never empty)."""
@@ -101,6 +105,9 @@ class LocalStorage:
 
     def open(self, key: str) -> BinaryIO:
         return open(self._path(key), "rb")
+
+    def keys(self) -> list[str]:
+        return sorted(entry.name for entry in self.root.iterdir() if entry.is_file() and not entry.name.startswith("."))
 
     def exists(self, key: str) -> bool:
         try:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import tempfile
+import time
 import uuid
 
 import psycopg
@@ -24,7 +25,9 @@ DATA_DIR = tempfile.mkdtemp(prefix=f"switchyard-test-{RUN_ID}-")
 SQLITE = os.environ.get("TEST_BACKEND", "postgresql") == "sqlite"
 
 os.environ.update(DATA_DIR=DATA_DIR, REDIS_PREFIX=f"sytest-{RUN_ID}",
-                  WEBUI_SECRET_KEY=f"test-secret-{RUN_ID}-0123456789abcdef0123456789")
+                  WEBUI_SECRET_KEY=f"test-secret-{RUN_ID}-0123456789abcdef0123456789",
+                  # Most tests run no worker, so their jobs stay queued: no cap unless a test sets one.
+                  JOB_MAX_ACTIVE_PER_USER="0")
 if SQLITE:  # Switchyard's defaults: a SQLite file and an embedded Redis in DATA_DIR
     os.environ.pop("DATABASE_URL", None)
     os.environ.pop("REDIS_URL", None)
@@ -61,7 +64,8 @@ def _delete_run_keys() -> None:
 @pytest.fixture(scope="session", autouse=True)
 def database():
     """Create this run's database, migrate it to head, and drop it (and the run's Redis keys, such as the
-    heartbeats the last workers wrote as they stopped) afterwards."""
+    heartbeats the last workers wrote as they stopped) afterwards; on the SQLite default, stop the embedded
+    Redis the run started."""
     if not SQLITE:
         _admin(f'CREATE DATABASE "{TEST_DB}"')
     from shared.cli import migrate
@@ -74,30 +78,52 @@ def database():
     if not SQLITE:
         _admin(f'DROP DATABASE IF EXISTS "{TEST_DB}" WITH (FORCE)')
     _delete_run_keys()
+    if SQLITE:  # the embedded server outlives its starter by design (``switchyard serve`` stops its own)
+        from shared.config import get_settings
+        from shared.redis_client import shutdown_embedded_redis
+
+        shutdown_embedded_redis(get_settings().embedded_redis_socket)
+
+
+def _empty_tables() -> None:
+    """Every table emptied. A worker of the module may still be finishing a job: if PostgreSQL picks the
+    TRUNCATE as a deadlock's victim, it is tried again once that job's transaction is over."""
+    from sqlalchemy import text
+    from sqlalchemy.exc import OperationalError
+
+    from shared.db import get_engine
+    from shared.models import Base
+
+    for attempt in range(5):
+        try:
+            with get_engine().begin() as conn:
+                if SQLITE:
+                    for table in reversed(Base.metadata.sorted_tables):
+                        conn.execute(table.delete())
+                else:
+                    tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+                    conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+            return
+        except OperationalError as error:
+            if "deadlock detected" not in str(error) or attempt == 4:
+                raise
+            time.sleep(0.2)
 
 
 def reset_state() -> None:
     """Empty every table, delete the keys under this run's Redis prefix, and drop what this process keeps
-    of them (checked sessions, watched values, vector matrices), so no test sees an earlier one's data."""
-    from sqlalchemy import text
-
-    from shared.db import get_engine
-    from shared.models import Base
-    from shared.rag import vectors
+    of them (checked sessions, watched values, vector matrices, keyword indexes), so no test sees an earlier
+    one's data."""
+    from shared.rag import keyword_index, vectors
     from shared.watched_values import watched
     from web.caller import checked_sessions
 
-    with get_engine().begin() as conn:
-        if SQLITE:
-            for table in reversed(Base.metadata.sorted_tables):
-                conn.execute(table.delete())
-        else:
-            tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
-            conn.execute(text(f"TRUNCATE {tables} CASCADE"))
+    _empty_tables()
     _delete_run_keys()
     watched.drop_all()
     checked_sessions.drop_all()
     vectors.reset_vector_store()
+    keyword_index.indexes.cache_clear()
 
 
 @pytest.fixture(autouse=True)

@@ -15,6 +15,7 @@ from shared.storage import get_storage, iter_bytes
 from web.blueprint import Blueprint
 from web.caller import admin_required, current_user, user_required
 from web.db import db
+from web.rate_limiting import limited
 from web.schemas import Body
 from web.streaming.responses import result_or_accepted
 
@@ -52,6 +53,7 @@ def update_config(body: dict):
 
 
 @blp.route("/speech", methods=["POST"])
+@limited("audio")
 @user_required
 def speech():
     """``{input, voice?}`` spoken, as MP3 (404 while the browser speaks: engine ``""``)."""
@@ -64,6 +66,7 @@ def speech():
 
 
 @blp.route("/transcriptions", methods=["POST"])
+@limited("audio")
 @user_required
 @blp.arguments(TranscriptionForm, location="form")
 def transcriptions(form: dict):

@@ -1,12 +1,14 @@
-"""``/api/v1/auths``: sign-up, sign-in, sign-out, the session user, profile, password, API keys."""
+"""``/api/v1/auths``: sign-up, sign-in (password, trusted header, LDAP), sign-out, the session user, profile,
+password, API keys, the admin's auth and LDAP settings."""
 from __future__ import annotations
 
-from flask import jsonify, make_response
+from flask import jsonify, make_response, request
 from marshmallow import fields, validate
 
-from shared.config import get_settings
+from shared.config import env, get_settings
 from shared.models import User
-from shared.services import accounts, admin_config, api_keys, permissions, sessions
+from shared.errors import BadRequest
+from shared.services import accounts, admin_config, api_keys, ldap_auth, oauth, permissions, sessions
 from shared.services.passwords import MAX_PASSWORD_LENGTH
 from web.caller import (
     COOKIE, admin_required, current_claims, current_user, issue_token, presented_credential,
@@ -14,6 +16,7 @@ from web.caller import (
 )
 from web.blueprint import Blueprint
 from web.db import db
+from web.rate_limiting import limited
 from web.schemas import Body, ProfileSchema, StatusSchema
 
 blp = Blueprint("auths", __name__, url_prefix="/api/v1/auths", description="Accounts and sessions")
@@ -22,11 +25,14 @@ _password = fields.String(required=True, validate=validate.Length(min=1, max=MAX
 
 
 class SigninBody(Body):
+    # Empty behind a trusted proxy: the web app then signs in with no email and no password.
+    email = fields.String(required=True, validate=validate.Length(max=320))
+    password = fields.String(required=True, validate=validate.Length(max=MAX_PASSWORD_LENGTH))
+
+
+class SignupBody(Body):
     email = fields.String(required=True, validate=validate.Length(min=1, max=320))
     password = _password
-
-
-class SignupBody(SigninBody):
     name = fields.String(required=True, validate=validate.Length(min=1, max=255))
     profile_image_url = fields.String(load_default=None, allow_none=True)
 
@@ -50,6 +56,35 @@ class TimezoneBody(Body):
 class PasswordBody(Body):
     password = _password
     new_password = _password
+
+
+class LdapBody(Body):
+    user = fields.String(required=True, validate=validate.Length(min=1, max=320))
+    password = fields.String(required=True, validate=validate.Length(max=MAX_PASSWORD_LENGTH))
+
+
+class LdapEnableBody(Body):
+    enable_ldap = fields.Boolean(load_default=None, allow_none=True)
+
+
+class LdapServerBody(Body):
+    label = fields.String(required=True)
+    host = fields.String(required=True)
+    port = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1, max=65535))
+    attribute_for_mail = fields.String(load_default="mail")
+    default_email_domain = fields.String(load_default="")
+    attribute_for_username = fields.String(load_default="uid")
+    app_dn = fields.String(required=True)
+    app_dn_password = fields.String(required=True)
+    search_base = fields.String(required=True)
+    search_filters = fields.String(load_default="")
+    use_tls = fields.Boolean(load_default=True)
+    certificate_path = fields.String(load_default=None, allow_none=True)
+    validate_cert = fields.Boolean(load_default=True)
+    ciphers = fields.String(load_default="ALL", allow_none=True)
+    enable_group_management = fields.Boolean(load_default=False)
+    enable_group_creation = fields.Boolean(load_default=False)
+    attribute_for_groups = fields.String(load_default="memberOf")
 
 
 class ApiKeySchema(Body):
@@ -114,6 +149,7 @@ def session_user():
 
 
 @blp.route("/signup", methods=["POST"])
+@limited("signin", by_address=True)
 @blp.arguments(SignupBody)
 def signup(body: dict):
     """Create an account; the first one becomes admin, later ones get the default role."""
@@ -121,10 +157,25 @@ def signup(body: dict):
 
 
 @blp.route("/signin", methods=["POST"])
+@limited("signin", by_address=True)
 @blp.arguments(SigninBody)
 def signin(body: dict):
-    """Exchange email and password for a token (also set as the ``token`` cookie)."""
+    """Exchange email and password for a token (also set as the ``token`` cookie); behind a trusted proxy
+    (``WEBUI_AUTH_TRUSTED_EMAIL_HEADER``) its headers name the user instead."""
+    email_header = env("WEBUI_AUTH_TRUSTED_EMAIL_HEADER")
+    if email_header:
+        name_header = env("WEBUI_AUTH_TRUSTED_NAME_HEADER")
+        user = accounts.trusted_signin(db(), request.headers.get(email_header),
+                                       request.headers.get(name_header) if name_header else None)
+        return _signed_in(user)
     return _signed_in(accounts.authenticate(db(), body["email"], body["password"]))
+
+
+@blp.route("/ldap", methods=["POST"])
+@blp.arguments(LdapBody)
+def ldap_signin(body: dict):
+    """Sign in with a directory username and password (LDAP); the answer is sign-in's."""
+    return _signed_in(ldap_auth.authenticate(db(), body["user"], body["password"]))
 
 
 @blp.route("/signout", methods=["POST", "GET"])
@@ -189,6 +240,46 @@ def get_admin_config():
 @blp.arguments(AdminConfigBody)
 def set_admin_config(body: dict):
     return jsonify(admin_config.update(db(), body))
+
+
+@blp.route("/admin/config/oauth", methods=["GET"])
+@admin_required
+def get_oauth_config():
+    """The OpenID Connect settings, read from the environment."""
+    return jsonify(oauth.admin_settings())
+
+
+@blp.route("/admin/config/oauth", methods=["POST"])
+@admin_required
+def set_oauth_config():
+    """400: the sign-in settings are the environment's (a change must reach every process)."""
+    raise BadRequest(oauth.FROM_ENVIRONMENT)
+
+
+@blp.route("/admin/config/ldap", methods=["GET"])
+@admin_required
+def get_ldap_config():
+    return jsonify(ENABLE_LDAP=ldap_auth.enabled(db()))
+
+
+@blp.route("/admin/config/ldap", methods=["POST"])
+@admin_required
+@blp.arguments(LdapEnableBody)
+def set_ldap_config(body: dict):
+    return jsonify(ENABLE_LDAP=ldap_auth.set_enabled(db(), body["enable_ldap"]))
+
+
+@blp.route("/admin/config/ldap/server", methods=["GET"])
+@admin_required
+def get_ldap_server():
+    return jsonify(ldap_auth.read_server(db()))
+
+
+@blp.route("/admin/config/ldap/server", methods=["POST"])
+@admin_required
+@blp.arguments(LdapServerBody)
+def set_ldap_server(body: dict):
+    return jsonify(ldap_auth.update_server(db(), body))
 
 
 @blp.route("/api_key", methods=["GET"])

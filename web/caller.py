@@ -12,6 +12,7 @@ from flask_jwt_extended import create_access_token, decode_token
 from flask_jwt_extended.exceptions import JWTExtendedException
 
 from shared import messages
+from shared.config import env
 from shared.errors import Unauthorized
 from shared.models import User
 from shared.services import api_keys, app_config, auth_cache, sessions, users
@@ -65,13 +66,25 @@ def _resolve() -> tuple[User | None, dict | None]:
     hit = checked.lookup(token)
     if hit is not None:
         claims, values = hit
-        return db().merge(auth_cache.detached_user(values), load=False), claims
+        user = db().merge(auth_cache.detached_user(values), load=False)
+        _check_trusted_header(user.email)
+        return user, claims
     generation = checked.generation
     claims = decode(token)
     user = sessions.check_claims(db(), claims)
     users.drop_unusable_json(user)
     checked.store(token, claims, user, generation)
+    _check_trusted_header(user.email)
     return user, claims
+
+
+def _check_trusted_header(email: str) -> None:
+    """Behind a trusted proxy, a session token of another user than the one the proxy vouches for is
+    refused (the proxy's user changed; Open WebUI's check)."""
+    header = env("WEBUI_AUTH_TRUSTED_EMAIL_HEADER")
+    trusted = request.headers.get(header, "").strip().lower() if header else ""
+    if trusted and trusted != email:
+        raise Unauthorized(messages.TRUSTED_USER_MISMATCH)
 
 
 def optional_user() -> User | None:

@@ -10,8 +10,9 @@ import json
 from flask import Response, jsonify
 
 from shared.db import session_scope
-from shared.errors import BadRequest
+from shared.errors import BadRequest, Forbidden
 from shared.models import Chat
+from shared.services import config_sections
 from shared.services.chats import lists, reads, store, tags
 from web.caller import admin_required, current_user, user_required
 from web.blueprint import Blueprint
@@ -22,6 +23,7 @@ from web.chat_schemas import (
 )
 from web.db import db
 from web.schemas import PassThrough
+from web.settings_routes import section_routes
 
 blp = Blueprint("chats", __name__, url_prefix="/api/v1/chats", description="Chats, messages and tags")
 
@@ -40,6 +42,9 @@ def chat_response(chat: Chat, snapshot: dict | None = None) -> dict:
 
 def _me() -> str:
     return current_user().id
+
+
+section_routes(blp, "config", config_sections.CHAT, "ChatConfigForm")  # context compaction, tool search
 
 
 # --- lists ---------------------------------------------------------------------------------------
@@ -194,7 +199,7 @@ def new_chat(body: dict):
 @blp.arguments(ImportBody)
 @blp.response(200, ChatResponseSchema(many=True))
 def import_chats(body: dict):
-    store.require_permission(db(), current_user(), "chat.import")
+    store.require_permission(db(), current_user(), "chat.import", Forbidden)
     return [chat_response(c) for c in store.import_chats(db(), _me(), body["chats"])]
 
 
@@ -321,7 +326,7 @@ def archive_chat(chat_id: str):
 @blp.arguments(CloneBody)
 @blp.response(200, ChatResponseSchema)
 def clone_chat(body: dict, chat_id: str):
-    store.require_permission(db(), current_user(), "chat.import")
+    store.require_permission(db(), current_user(), "chat.import", Forbidden)
     return chat_response(store.clone_chat(db(), _me(), chat_id, body["title"]))
 
 
@@ -331,7 +336,7 @@ def clone_chat(body: dict, chat_id: str):
 @blp.response(200, ChatResponseSchema)
 def fork_chat(body: dict, chat_id: str):
     """A new chat with the branch that ends at ``message_id`` (default: the current message)."""
-    store.require_permission(db(), current_user(), "chat.import")
+    store.require_permission(db(), current_user(), "chat.import", Forbidden)
     return chat_response(store.fork_chat(db(), _me(), chat_id, body["message_id"]))
 
 

@@ -44,7 +44,7 @@ def detail_for(error: HTTPException) -> str:
     return _TITLES.get(error.code or 500) or error.description or error.name
 
 
-def json_error(status: int, detail: str, headers: dict | None = None):
+def json_error(status: int, detail: str | dict, headers: dict | None = None):
     response = jsonify(detail=detail)
     response.status_code = status
     for name, value in (headers or {}).items():

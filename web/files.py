@@ -13,6 +13,7 @@ from shared.storage import get_storage, iter_bytes
 from web.blueprint import Blueprint
 from web.caller import admin_required, current_user, user_required
 from web.db import db
+from web.rate_limiting import limited
 from web.schemas import Body
 
 blp = Blueprint("files", __name__, url_prefix="/api/v1/files", description="Files")
@@ -82,6 +83,7 @@ def _metadata() -> dict:
 
 
 @blp.route("/", methods=["POST"])
+@limited("uploads")
 @user_required
 @blp.arguments(UploadQuery, location="query")
 def upload_file(args: dict):

@@ -23,8 +23,7 @@ def _me() -> str:
     user = current_user()
     if app_config.get(db(), "folders.enable") is False:
         raise Forbidden(texts.ACCESS_PROHIBITED)
-    if not permissions.has_permission(db(), user, "features.folders"):
-        raise Forbidden(texts.ACCESS_PROHIBITED)
+    permissions.require(db(), user, "features.folders", Forbidden)
     return user.id
 
 
@@ -107,6 +106,6 @@ def delete_folder(args: dict, folder_id: str):
     if args["delete_contents"]:
         tree = folders.subtree_ids(db(), user_id, folders.get_folder(db(), user_id, folder_id).id)
         if folders.count_chats(db(), user_id, tree):
-            store.require_permission(db(), current_user(), "chat.delete")
+            store.require_permission(db(), current_user(), "chat.delete", Forbidden)
     folders.delete_folder(db(), user_id, folder_id, delete_contents=args["delete_contents"])
     return jsonify(True)

@@ -9,11 +9,13 @@ from __future__ import annotations
 
 from flask import jsonify
 
+from shared.services.chats import actions
 from shared.services.llm import gateway
 from web.blueprint import Blueprint
 from web.caller import admin_required, current_user, user_required
 from web.db import db
 from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, ModelListSchema, ModelsQuery, PassThrough
+from web.rate_limiting import limited
 from web.streaming import wire
 
 blp = Blueprint("gateway", __name__, url_prefix="/api", description="Models, chat completions and embeddings")
@@ -39,6 +41,7 @@ def base_models():
 
 @blp.route("/chat/completions", methods=["POST"])
 @blp.route("/v1/chat/completions", methods=["POST"], endpoint="chat_completions_v1")
+@limited("completions")
 @user_required
 @blp.arguments(ChatCompletionBody)
 def chat_completions(body: dict):
@@ -55,12 +58,23 @@ def chat_completions(body: dict):
 @user_required
 @blp.arguments(PassThrough)
 def chat_completed(body: dict):
-    """Deprecated in Open WebUI (outlet filters run inline); kept for API clients."""
-    return jsonify(gateway.chat_completed(db(), current_user(), body))
+    """Deprecated in Open WebUI (outlet filters run inline); kept for API clients: the messages as the outlet
+    filters of Pipelines servers aimed at the model pass them on (a job), or as sent when none is."""
+    job, echoed = gateway.chat_completed(db(), current_user(), body)
+    return wire.result(job) if job is not None else jsonify(echoed)
+
+
+@blp.route("/chat/actions/<action_id>", methods=["POST"])
+@user_required
+@blp.arguments(PassThrough)
+def chat_action(body: dict, action_id: str):
+    """A button under a reply (an action function), run by a job; its events reach the chat's browsers."""
+    return wire.result(actions.start(db(), current_user(), action_id, body))
 
 
 @blp.route("/embeddings", methods=["POST"])
 @blp.route("/v1/embeddings", methods=["POST"], endpoint="embeddings_v1")
+@limited("embeddings")
 @user_required
 @blp.arguments(EmbeddingsBody)
 def embeddings(body: dict):

@@ -12,6 +12,7 @@ from shared.services import images
 from web.blueprint import Blueprint
 from web.caller import admin_required, current_user, user_required
 from web.db import db
+from web.rate_limiting import limited
 from web.schemas import Body, settings_body
 from web.streaming.responses import result_or_accepted
 
@@ -85,6 +86,7 @@ def list_models():
 
 
 @blp.route("/generations", methods=["POST"])
+@limited("images")
 @user_required
 @blp.arguments(GenerationBody)
 def generate(body: dict):
@@ -93,6 +95,7 @@ def generate(body: dict):
 
 
 @blp.route("/edit", methods=["POST"])
+@limited("images")
 @user_required
 @blp.arguments(EditBody)
 def edit(body: dict):

@@ -32,11 +32,15 @@ class GuardedJSONProvider(DefaultJSONProvider):
         return value
 
 
+class InvalidJson(BadRequest):
+    """A body that does not parse as JSON (areas with their own error bodies name it: SCIM's ``invalidSyntax``)."""
+
+
 class GuardedRequest(Request):
     def on_json_loading_failed(self, e: ValueError | None):
         if e is None:  # not a JSON request: Flask's 415
             return super().on_json_loading_failed(e)
-        raise BadRequest(f"Invalid JSON body: {e}")
+        raise InvalidJson(f"Invalid JSON body: {e}")
 
 
 class ArgumentsParser(FlaskParser):

@@ -1,10 +1,11 @@
-"""``/api/v1/jobs``: the caller's jobs (every job for admins), their event streams, cancel and retry."""
+"""``/api/v1/jobs``: the caller's jobs (every job for admins), their event streams, cancel and retry; for admins,
+the queue dashboard's data and the purge of a dead-letter queue."""
 from __future__ import annotations
 
 from flask import jsonify, request
 from marshmallow import Schema, fields, validate
 
-from shared.jobs import results, service
+from shared.jobs import dashboard, results, service
 from shared.models.job import STATUSES, Job
 from web.blueprint import Blueprint
 from web.caller import admin_required, current_user, user_required
@@ -25,6 +26,10 @@ class JobQuery(Body):
 class ProbeBody(Body):
     seconds = fields.Float(load_default=0.0, validate=validate.Range(min=0, max=3600))
     wait = fields.Float(load_default=30.0, validate=validate.Range(min=0, max=300))
+
+
+class QueuesQuery(Body):
+    minutes = fields.Integer(load_default=15, validate=validate.Range(min=1, max=60))
 
 
 class EventsQuery(Body):
@@ -103,6 +108,24 @@ def job_stats():
     """Jobs per status; per queue the messages waiting, delayed (retry backoff) and dead-lettered; and
     how many undecodable messages were rejected."""
     return jsonify(service.stats(db()))
+
+
+@blp.route("/admin/queues", methods=["GET"])
+@admin_required
+@blp.arguments(QueuesQuery, location="query")
+def queue_overview(args: dict):
+    """Per queue: messages waiting, delayed and dead-lettered, the oldest one's age, job rows queued, running
+    and failed, live workers and threads, and jobs finished per minute over the last ``minutes``; and every
+    live worker process with its queues, threads and heartbeat age (the page at ``/admin/queues``)."""
+    return jsonify(dashboard.overview(db(), args["minutes"]))
+
+
+@blp.route("/admin/queues/<queue>/dead-letters/purge", methods=["POST"])
+@admin_required
+def purge_dead_letters(queue: str):
+    """Drop the queue's dead-lettered messages (``{"queue", "purged"}``); their jobs stay ``failed`` and can
+    still be retried."""
+    return jsonify(dashboard.purge_dead_letters(queue))
 
 
 @blp.route("/<job_id>", methods=["GET"])

@@ -16,6 +16,7 @@ from web.llm_schemas import (
     ChatCompletionBody, EmbeddingsBody, ModelNameBody, OllamaChatBody, OllamaConfigBody, OllamaEmbedBody,
     OllamaEmbeddingsBody, OllamaGenerateBody,
 )
+from web.rate_limiting import limited
 from web.schemas import StatusSchema
 
 blp = Blueprint("ollama", __name__, url_prefix="/ollama", description="Ollama proxy (jobs on the llm queue)")
@@ -61,7 +62,7 @@ def tags(url_idx: int | None = None):
     user = current_user()
     gateway.require_enabled(db(), "ollama")
     if url_idx is None:
-        models = [m["ollama"] for m in gateway.user_models(db(), user) if m.get("owned_by") == "ollama"]
+        models = [m["ollama"] for m in gateway.upstream_models(db(), user, "ollama")]
         return jsonify(models=models)
     _admin_only()
     job = gateway.enqueue_proxy(db(), user, connections.connection(db(), "ollama", url_idx), "GET", "/api/tags")
@@ -110,6 +111,7 @@ def _model_call(path: str, body: dict, url_idx: int | None):
 
 
 @_both("/api/chat", ["POST"])
+@limited("completions")
 @user_required
 @blp.arguments(OllamaChatBody)
 def chat(body: dict, url_idx: int | None = None):
@@ -118,6 +120,7 @@ def chat(body: dict, url_idx: int | None = None):
 
 
 @_both("/api/generate", ["POST"])
+@limited("completions")
 @user_required
 @blp.arguments(OllamaGenerateBody)
 def generate(body: dict, url_idx: int | None = None):
@@ -126,6 +129,7 @@ def generate(body: dict, url_idx: int | None = None):
 
 
 @_both("/api/embed", ["POST"])
+@limited("embeddings")
 @user_required
 @blp.arguments(OllamaEmbedBody)
 def embed(body: dict, url_idx: int | None = None):
@@ -134,6 +138,7 @@ def embed(body: dict, url_idx: int | None = None):
 
 
 @_both("/api/embeddings", ["POST"])
+@limited("embeddings")
 @user_required
 @blp.arguments(OllamaEmbeddingsBody)
 def embeddings(body: dict, url_idx: int | None = None):
@@ -203,8 +208,8 @@ def v1_models(url_idx: int | None = None):
     gateway.require_enabled(db(), "ollama")
     if url_idx is not None:
         _admin_only()
-    models = [m for m in gateway.user_models(db(), current_user()) if m.get("owned_by") == "ollama"
-              and (url_idx is None or url_idx in m.get("urls", []))]
+    models = [m for m in gateway.upstream_models(db(), current_user(), "ollama")
+              if (url_idx is None or url_idx in m.get("urls", []))]
     return jsonify(object="list", data=[
         {"id": m["id"], "object": "model", "created": m.get("created", 0), "owned_by": "ollama"}
         for m in models

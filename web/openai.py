@@ -4,6 +4,7 @@ streams are relayed as OpenAI SSE chunks ending ``data: [DONE]``; errors use Ope
 from __future__ import annotations
 
 from flask import jsonify, request
+from flask_limiter import RateLimitExceeded
 
 from shared import messages
 from shared.errors import ServiceError, Unauthorized
@@ -13,6 +14,7 @@ from web.caller import current_user, user_required
 from web.connection_routes import add_connection_routes
 from web.db import db
 from web.llm_schemas import ChatCompletionBody, EmbeddingsBody, OpenAIConfigBody
+from web.rate_limiting import limited
 from web.streaming import wire
 
 blp = Blueprint("openai", __name__, url_prefix="/openai", description="OpenAI proxy (jobs on the llm queue)")
@@ -26,6 +28,12 @@ answer OpenAI's error body."""
 @blp.errorhandler(ServiceError)
 def _openai_error(error: ServiceError):
     return wire.error_body(error.status, error.detail, openai_style=not request.path.startswith(ADMIN_PATHS))
+
+
+@blp.errorhandler(RateLimitExceeded)
+def _rate_limited(error: RateLimitExceeded):
+    """A rate limit in OpenAI's body too (its headers are added to any answer of the route)."""
+    return wire.error_body(429, error.description, openai_style=True)
 
 
 def _routes(rule: str, methods: list[str], with_idx: bool = False):
@@ -54,7 +62,7 @@ def models(url_idx: int | None = None):
     user = current_user()
     gateway.require_enabled(db(), "openai")
     if url_idx is None:
-        data = [m for m in gateway.user_models(db(), user) if m.get("owned_by") == "openai"]
+        data = gateway.upstream_models(db(), user, "openai")
         return jsonify(object="list", data=data)
     if user.role != "admin":
         raise Unauthorized(messages.ACCESS_PROHIBITED)
@@ -73,6 +81,7 @@ def _model_call(path: str, body: dict, streamed: bool):
 
 
 @_routes("/chat/completions", ["POST"])
+@limited("completions")
 @user_required
 @blp.arguments(ChatCompletionBody)
 def chat_completions(body: dict):
@@ -81,6 +90,7 @@ def chat_completions(body: dict):
 
 
 @_routes("/embeddings", ["POST"])
+@limited("embeddings")
 @user_required
 @blp.arguments(EmbeddingsBody)
 def embeddings(body: dict):

@@ -1,4 +1,5 @@
-"""Avatars the web app loads with ``<img>`` (cookie auth): users' pictures and the model icon."""
+"""Avatars the web app loads with ``<img>`` (cookie auth): how a picture is answered, and users' pictures
+(models' are in ``web/models.py``)."""
 from __future__ import annotations
 
 from flask import Response, redirect
@@ -11,7 +12,7 @@ from web.db import db
 blp = Blueprint("profile_images", __name__, description="Profile images")
 
 
-def _answer(image: profile_images.ProfileImage) -> Response:
+def answer(image: profile_images.ProfileImage) -> Response:
     if image.location is not None:
         return redirect(image.location, code=302)
     response = Response(image.data, mimetype=image.media_type)
@@ -25,11 +26,4 @@ def _answer(image: profile_images.ProfileImage) -> Response:
 @user_required
 def user_profile_image(user_id: str):
     """The user's uploaded picture, else the default avatar (redirect)."""
-    return _answer(profile_images.user_image(db(), user_id))
-
-
-@blp.route("/api/v1/models/model/profile/image", methods=["GET"])
-@user_required
-def model_profile_image():
-    """Models have no stored pictures yet: the default icon."""
-    return _answer(profile_images.ProfileImage(location=profile_images.DEFAULT_MODEL_IMAGE))
+    return answer(profile_images.user_image(db(), user_id))

@@ -5,10 +5,11 @@ from flask import jsonify
 from marshmallow import fields, validate
 
 from shared.rag import config as rag_config
-from shared.services import files, retrieval
+from shared.services import files, retrieval, web_search
 from web.blueprint import Blueprint
 from web.caller import admin_required, current_user, user_required
 from web.db import db
+from web.rate_limiting import limited
 from web.schemas import Body
 from web.streaming.responses import accepted, result_or_accepted, wants_async
 
@@ -48,7 +49,12 @@ class ConfigBody(Body):
     CONTENT_EXTRACTION_ENGINE = fields.String(load_default=None, allow_none=True)
     PDF_EXTRACT_IMAGES = fields.Boolean(load_default=None, allow_none=True)
     RAG_RERANKING_MODEL = fields.String(load_default=None, allow_none=True)
-    RAG_RERANKING_ENGINE = fields.String(load_default=None, allow_none=True)
+    RAG_RERANKING_ENGINE = fields.String(load_default=None, allow_none=True,
+                                         validate=validate.OneOf(("", "external")))
+    RAG_EXTERNAL_RERANKER_URL = fields.String(load_default=None, allow_none=True)
+    RAG_EXTERNAL_RERANKER_API_KEY = fields.String(load_default=None, allow_none=True)
+    RAG_EXTERNAL_RERANKER_TIMEOUT = fields.Float(load_default=None, allow_none=True,
+                                                 validate=validate.Range(min=0, min_inclusive=False))
     TEXT_SPLITTER = fields.String(load_default=None, allow_none=True)
     CHUNK_SIZE = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=1))
     CHUNK_MIN_SIZE_TARGET = fields.Integer(load_default=None, allow_none=True, validate=validate.Range(min=0))
@@ -65,6 +71,15 @@ class ProcessFileBody(Body):
     file_id = fields.String(required=True)
     content = fields.String(load_default=None, allow_none=True)
     collection_name = fields.String(load_default=None, allow_none=True)
+
+
+class ProcessWebBody(Body):
+    url = fields.String(required=True, validate=validate.Length(min=1))
+    collection_name = fields.String(load_default=None, allow_none=True)
+
+
+class WebSearchBody(Body):
+    queries = fields.List(fields.String(), required=True, validate=validate.Length(min=1, max=20))
 
 
 class ProcessTextBody(Body):
@@ -120,7 +135,15 @@ def update_config(body: dict):
     return jsonify(rag_config.update_rag_config(db(), body))
 
 
+@blp.route("/reset/db", methods=["POST"])
+@admin_required
+def reset_db():
+    """Empty the vector store and remove the knowledge bases: a job (202, its progress at ``Location``)."""
+    return accepted(retrieval.start_reset(db(), current_user()))
+
+
 @blp.route("/process/file", methods=["POST"])
+@limited("embeddings")
 @user_required
 @blp.arguments(ProcessFileBody)
 def process_file(body: dict):
@@ -139,11 +162,40 @@ def process_file(body: dict):
 
 
 @blp.route("/process/text", methods=["POST"])
+@limited("embeddings")
 @user_required
 @blp.arguments(ProcessTextBody)
 def process_text(body: dict):
     """Index a text into a collection the caller may write (default: one named by the text's hash)."""
     job = retrieval.start_index_text(db(), current_user(), body["name"], body["content"], body["collection_name"])
+    return result_or_accepted(job, PROCESS_TIMEOUT)
+
+
+@blp.route("/process/web", methods=["POST"])
+@user_required
+@blp.arguments(ProcessWebBody)
+def process_web(body: dict):
+    """Load a web page into a collection (a job: fetch, extract, chunk, embed)."""
+    job = web_search.start_process_web(db(), current_user(), body["url"], body["collection_name"])
+    return result_or_accepted(job, PROCESS_TIMEOUT)
+
+
+@blp.route("/process/youtube", methods=["POST"])
+@user_required
+@blp.arguments(ProcessWebBody)
+def process_youtube(body: dict):
+    """Load a YouTube video's transcript into a collection (a job); another URL is loaded as a page, as Open
+    WebUI's one handler for both routes does."""
+    job = web_search.start_process_web(db(), current_user(), body["url"], body["collection_name"])
+    return result_or_accepted(job, PROCESS_TIMEOUT)
+
+
+@blp.route("/process/web/search", methods=["POST"])
+@user_required
+@blp.arguments(WebSearchBody)
+def process_web_search(body: dict):
+    """Search the web with the admin's engine and index the pages found (a job)."""
+    job = web_search.start_search(db(), current_user(), body["queries"])
     return result_or_accepted(job, PROCESS_TIMEOUT)
 
 
@@ -154,6 +206,7 @@ def _query(collection_names: list[str], body: dict):
 
 
 @blp.route("/query/doc", methods=["POST"])
+@limited("embeddings")
 @user_required
 @blp.arguments(QueryDocBody)
 def query_doc(body: dict):
@@ -162,6 +215,7 @@ def query_doc(body: dict):
 
 
 @blp.route("/query/collection", methods=["POST"])
+@limited("embeddings")
 @user_required
 @blp.arguments(QueryCollectionBody)
 def query_collection(body: dict):

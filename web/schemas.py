@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 
-from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validates_schema
+from marshmallow import EXCLUDE, INCLUDE, Schema, ValidationError, fields, validate, validates_schema
 
 from shared.json_limits import beyond_64_bits
 
@@ -33,6 +33,29 @@ def settings_body(names: Iterable[str], name: str, types: Mapping[str, fields.Fi
     return Body.from_dict({setting: field(setting) for setting in names}, name=name)
 
 
+class GrantSchema(Body):
+    """One access grant of a shared object (knowledge, models, prompts ...)."""
+
+    id = fields.String(load_default=None, allow_none=True)
+    principal_type = fields.String(load_default="user", validate=validate.OneOf(["user", "group", "anyone"]))
+    principal_id = fields.String(required=True)
+    permission = fields.String(load_default="read", validate=validate.OneOf(["read", "write"]))
+
+
+class LoadUrlForm(Body):
+    """A URL to load code or skills from (http or https; the job that fetches it checks the address)."""
+
+    url = fields.Url(required=True, schemes={"http", "https"}, require_tld=False)
+
+
+def owner_json(user) -> dict | None:
+    """The owner shown beside a shared object in lists."""
+    if user is None:
+        return None
+    return {"id": user.id, "name": user.name, "email": user.email, "role": user.role,
+            "profile_image_url": user.profile_image_url}
+
+
 class PassThrough(Schema):
     """Bodies kept as sent: the declared fields are checked, every other field is kept."""
 
@@ -58,6 +81,32 @@ class UserSchema(Schema):
     last_active_at = fields.Integer()
     updated_at = fields.Integer()
     created_at = fields.Integer()
+
+
+class UserInfoSchema(Schema):
+    """Open WebUI's ``UserInfoResponse``: what other users may know of an account."""
+
+    id = fields.String()
+    name = fields.String()
+    email = fields.String()
+    role = fields.String()
+    bio = fields.String(allow_none=True)
+    last_active_at = fields.Integer(allow_none=True)
+    timezone = fields.String(allow_none=True)
+    groups = fields.List(fields.Dict(), dump_default=[])
+    is_active = fields.Boolean(dump_default=False)
+
+
+class UserActiveSchema(UserSchema):
+    """Open WebUI's ``UserActiveResponse``: the account, its groups and whether it is active."""
+
+    groups = fields.List(fields.Dict(), dump_default=[])
+    is_active = fields.Boolean(dump_default=False)
+
+
+class UserInfoListSchema(Schema):
+    users = fields.List(fields.Nested(UserInfoSchema))
+    total = fields.Integer()
 
 
 class UserWithGroupsSchema(UserSchema):

@@ -2,9 +2,9 @@
 
 Sockets authenticate with the JWT (or API key) the app sends in ``auth`` and in ``user-join``, and
 join the room ``user:{id}``; ``events:chat`` joins or leaves ``chat:{id}`` for a chat the user may
-read. Rooms are shared across web processes through Redis (``shared.socket_events``), so whatever a
-worker or another web process emits reaches the socket. Runs under gunicorn's gevent worker
-(websockets through simple-websocket).
+read; the note editor's ``ydoc:*`` events are in ``web/note_sockets.py``. Rooms are shared across web
+processes through Redis (``shared.socket_events``), so whatever a worker or another web process emits
+reaches the socket. Runs under gunicorn's gevent worker (websockets through simple-websocket).
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from shared.db import session_scope
 from shared.errors import ServiceError
 from shared.services import api_keys, presence, sessions
 from shared.services.chats import store, turns
+from web import metrics, note_sockets
 from web.caller import decode
 
 log = logging.getLogger(__name__)
@@ -66,21 +67,32 @@ def create_server(app: Flask) -> socketio.Server:
         cors_allowed_origins=[],
         always_connect=True,
         transports=["websocket", "polling"],
+        # One socket's events are handled in the order it sent them (the note editor's text snapshots must
+        # not overtake each other); different sockets still run side by side.
+        async_handlers=False,
     )
 
     def sign_in(sid: str, token) -> dict | None:
         user = _user_for(app, token)
         if user is not None:
-            sio.save_session(sid, {"user": user})
+            sio.save_session(sid, {**sio.get_session(sid), "user": user})
             sio.enter_room(sid, socket_events.user_room(user["id"]))
         return user
 
     def session_user(sid: str) -> dict | None:
         return sio.get_session(sid).get("user")
 
+    leave_documents = note_sockets.register(sio, session_user)
+
     @sio.event
     def connect(sid, environ, auth=None):
+        metrics.socket_opened()
         sign_in(sid, _token({"auth": auth}))
+
+    @sio.event
+    def disconnect(sid, reason=None):
+        metrics.socket_closed()
+        leave_documents(sid)
 
     @sio.on("user-join")
     def user_join(sid, data):

@@ -32,6 +32,7 @@ from dramatiq.common import current_millis
 from dramatiq.middleware import Middleware, SkipMessage
 from dramatiq.middleware.time_limit import TimeLimitExceeded
 
+from shared.db import through_outage, unreachable
 from shared.errors import ServiceError, UpstreamError
 from shared.jobs import current, enqueue, events, results
 from shared.jobs.config import get_job_settings
@@ -55,6 +56,8 @@ def describe(exception: BaseException, time_limit_ms: int | None = None) -> dict
         return {"type": type(exception).__name__, "message": exception.detail, "status": exception.status}
     if isinstance(exception, redis.RedisError):
         return dict(enqueue.UNAVAILABLE)
+    if unreachable(exception):
+        return {"type": "unavailable", "message": "The database could not be reached.", "status": 503}
     if isinstance(exception, (requests.Timeout, TimeoutError)):
         return {"type": "upstream", "message": "The upstream service timed out.", "status": 504}
     if isinstance(exception, TRANSIENT):
@@ -83,8 +86,8 @@ def _until_row(job_id: str, write: Callable[[], bool], row_wait: float | None = 
 
 
 def _update(job_id: str, **values) -> None:
-    """Record on the job's row, once it is there."""
-    _until_row(job_id, lambda: bool(update_job(job_id, **values)))
+    """Record on the job's row, once it is there (and once the database is back, after a short outage)."""
+    through_outage(lambda: _until_row(job_id, lambda: bool(update_job(job_id, **values))), f"recording job {job_id}")
 
 
 def _failed(job_id: str, error: dict) -> Events:

@@ -6,6 +6,7 @@ import requests
 from dramatiq.middleware import Retries
 from dramatiq.middleware.retries import Retry
 
+from shared.db import unreachable
 from shared.errors import UpstreamError
 from shared.jobs import current
 from shared.jobs.current import JobCancelled
@@ -16,10 +17,11 @@ TRANSIENT = (requests.ConnectionError, requests.Timeout, ConnectionError, Timeou
 
 
 def is_transient(exception: BaseException) -> bool:
-    """Worth retrying: connection failures, timeouts and upstream errors marked transient (429, 5xx)."""
+    """Worth retrying: connection failures, timeouts, the database out of reach, and upstream errors marked
+    transient (429, 5xx)."""
     if isinstance(exception, UpstreamError):
         return exception.transient
-    return isinstance(exception, TRANSIENT)
+    return isinstance(exception, TRANSIENT) or unreachable(exception)
 
 
 class TransientRetries(Retries):

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import redis
 from dramatiq import Message
 
+from shared import logs
+from shared.config import get_settings
 from shared.jobs import broker, catalog
 from shared.redis_client import get_redis, key
 
@@ -61,5 +63,5 @@ def run(schedule: tuple[Periodic, ...] = SCHEDULE, interval: float = 1.0) -> Non
 
 
 if __name__ == "__main__":
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logs.configure(get_settings().log_format)
     run()

@@ -256,6 +256,45 @@ def queue_depths(queues: Iterable[str]) -> dict[str, dict[str, int]]:
             for i, queue in enumerate(queues)}
 
 
+def oldest_waiting_ages(queues: Iterable[str], now_ms: int | None = None) -> dict[str, float]:
+    """Seconds the next message of each queue has been waiting (since it was sent, or since its retry was
+    due); 0 for an empty queue. Dramatiq's queues are lists pushed on the right and fetched from the left."""
+    queues = list(queues)
+    client = sending_broker().client
+    prefix = namespace()
+    pipe = client.pipeline(transaction=False)
+    for queue in queues:
+        pipe.lindex(f"{prefix}:{queue}", 0)
+    heads = pipe.execute()
+    for queue, head in zip(queues, heads):
+        pipe.hget(f"{prefix}:{queue}.msgs", head or b"")
+    bodies = pipe.execute()
+    now_ms = now_ms or current_millis()
+    ages = {}
+    for queue, body in zip(queues, bodies):
+        try:
+            message = json.loads(body) if body else None
+        except ValueError:  # undecodable: rejected when fetched
+            message = None
+        if not isinstance(message, dict):
+            ages[queue] = 0.0
+            continue
+        due = int((message.get("options") or {}).get("eta") or 0)
+        since = max(int(message.get("message_timestamp") or now_ms), due)
+        ages[queue] = max(0.0, (now_ms - since) / 1000)
+    return ages
+
+
+def purge_dead_letters(queue: str) -> int:
+    """Drop the queue's dead-lettered messages (their job rows keep their failure); how many there were."""
+    client = sending_broker().client
+    dead = f"{namespace()}:{queue}.XQ"
+    pipe = client.pipeline(transaction=True)
+    pipe.zcard(dead)
+    pipe.delete(dead, f"{dead}.msgs")
+    return pipe.execute()[0]
+
+
 def poisoned_count() -> int:
     return sending_broker().client.llen(poisoned_key())
 

@@ -10,14 +10,21 @@ chunk does not wait behind a separate status call.
 """
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+import redis
 from dramatiq.threading import Interrupt
 
 from shared.jobs import events
 from shared.jobs.service import record_progress
+
+log = logging.getLogger(__name__)
+
+MAX_HELD = 10_000
+"""Events a job holds while Redis cannot be reached; past this its next publish fails the job."""
 
 Events = list[tuple[str, dict | str | None]]
 """(type, data) pairs; data is a dict or its JSON text (see ``events.publish_many``)."""
@@ -45,7 +52,9 @@ class RunningJob:
 
     def publish(self, new: Events) -> list[str]:
         """Append the held events and then ``new`` to the job's log in one call; the ids of ``new``.
-        Nothing to append (a flush that lost the race to the job's own publish) sends nothing."""
+        Nothing to append (a flush that lost the race to the job's own publish) sends nothing. While Redis
+        cannot be reached the events are held (up to ``MAX_HELD``) and the job goes on: they go out, in order,
+        with its next publish, the supervisor's next flush or its outcome; their ids are empty."""
         with self.lock:
             held, batch = self.held, self.held + new
             if not batch:
@@ -53,6 +62,14 @@ class RunningJob:
             self.held = []
             try:
                 return events.publish_many(self.job_id, batch)[len(held):]
+            except (redis.ConnectionError, redis.TimeoutError) as error:
+                if len(batch) > MAX_HELD:
+                    self.held = held
+                    raise
+                if not held:
+                    log.warning("job %s: holding its events until Redis is back (%s)", self.job_id, error)
+                self.held = batch
+                return [""] * len(new)
             except BaseException:
                 self.held = held
                 raise

@@ -32,3 +32,8 @@ def new_id() -> str:
 def now() -> int:
     """Unix seconds, the unit Open WebUI's JSON uses for most times."""
     return int(time.time())
+
+
+def now_ns() -> int:
+    """Unix nanoseconds, the unit of Open WebUI's newer tables (notes)."""
+    return time.time_ns()

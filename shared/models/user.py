@@ -24,6 +24,12 @@ class User(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))
     info: Mapped[dict | None]
     settings: Mapped[dict | None]
+    variables: Mapped[dict | None]
+    """The user's own prompt variables (``{name: text}``), Open WebUI's ``user.variables``."""
+    oauth: Mapped[dict | None]
+    """``{provider: {"sub": ...}}``: the identities this account signs in with through OAuth/OIDC."""
+    scim: Mapped[dict | None]
+    """What a SCIM client set that has no column of its own (``externalId``, ``active`` ...)."""
     token_version: Mapped[int] = mapped_column(Integer, default=0)
     """Bumped when every earlier token must stop working (password change)."""
     last_active_at: Mapped[int] = mapped_column(BigInteger, default=now)

@@ -34,10 +34,20 @@ def _message_to_ollama(message: dict) -> dict:
         out["content"] = content or ""
     if message.get("tool_calls"):
         out["tool_calls"] = [
-            {"function": {"name": call["function"]["name"], "arguments": call["function"].get("arguments")}}
+            {"function": {"name": call["function"]["name"], "arguments": _json_value(call["function"].get("arguments"))}}
             for call in message["tool_calls"] if call.get("function")
         ]
     return out
+
+
+def _json_value(arguments: Any) -> Any:
+    """OpenAI's arguments (JSON text) as the object Ollama takes."""
+    if isinstance(arguments, str):
+        try:
+            return json.loads(arguments or "{}")
+        except ValueError:
+            return {}
+    return arguments or {}
 
 
 def chat_request_to_ollama(body: dict, upstream_model: str) -> dict:
@@ -161,23 +171,45 @@ class StreamedCompletion:
         self.first: dict | None = None
         self.finish_reason: str | None = None
         self.usage: dict | None = None
+        self.calls: dict[int, dict] = {}
+        """The tool calls being streamed, by index (OpenAI sends each call's arguments in fragments)."""
 
     @property
     def content(self) -> str:
         return "".join(self.parts)
 
+    def rewrite(self, content: str) -> None:
+        """Replace the text (an outlet filter changed the finished reply)."""
+        self.parts = [content]
+
     def add(self, chunk: dict) -> None:
         self.first = self.first or chunk
         for choice in chunk.get("choices") or []:
-            self.parts.append((choice.get("delta") or {}).get("content") or "")
+            delta = choice.get("delta") or {}
+            self.parts.append(delta.get("content") or "")
+            for call in delta.get("tool_calls") or []:
+                self._add_call(call)
             self.finish_reason = choice.get("finish_reason") or self.finish_reason
         self.usage = chunk.get("usage") or self.usage
+
+    def _add_call(self, part: dict) -> None:
+        call = self.calls.setdefault(part.get("index", len(self.calls)),
+                                     {"id": None, "type": "function", "function": {"name": "", "arguments": ""}})
+        call["id"] = part.get("id") or call["id"]
+        function = part.get("function") or {}
+        call["function"]["name"] += function.get("name") or ""
+        call["function"]["arguments"] += function.get("arguments") or ""
+
+    @property
+    def tool_calls(self) -> list[dict]:
+        return [self.calls[index] for index in sorted(self.calls)]
 
     def completion(self) -> dict:
         """The finished stream as one answer (the job's stored result), with the first chunk's id."""
         first = self.first or {}
         return {"id": first.get("id"), "object": "chat.completion", "created": first.get("created") or int(time.time()),
                 "model": self.model,
-                "choices": [{"index": 0, "message": {"role": "assistant", "content": self.content}, "logprobs": None,
-                             "finish_reason": self.finish_reason or "stop"}],
+                "choices": [{"index": 0, "message": {"role": "assistant", "content": self.content,
+                                                     **({"tool_calls": self.tool_calls} if self.calls else {})},
+                             "logprobs": None, "finish_reason": self.finish_reason or "stop"}],
                 "usage": self.usage}

@@ -51,8 +51,13 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "HYBRID_BM25_WEIGHT": ("rag.hybrid_bm25_weight", lambda: env("RAG_HYBRID_BM25_WEIGHT")),
     "CONTENT_EXTRACTION_ENGINE": ("rag.content_extraction_engine", lambda: ""),
     "PDF_EXTRACT_IMAGES": ("rag.pdf_extract_images", lambda: False),
-    "RAG_RERANKING_MODEL": ("rag.reranking_model", lambda: ""),
-    "RAG_RERANKING_ENGINE": ("rag.reranking_engine", lambda: ""),
+    "RAG_RERANKING_MODEL": ("rag.reranking_model", lambda: env("RAG_RERANKING_MODEL")),
+    "RAG_RERANKING_ENGINE": ("rag.reranking_engine", lambda: env("RAG_RERANKING_ENGINE")),
+    "RAG_EXTERNAL_RERANKER_URL": ("rag.external_reranker_url", lambda: env("RAG_EXTERNAL_RERANKER_URL")),
+    "RAG_EXTERNAL_RERANKER_API_KEY": ("rag.external_reranker_api_key",
+                                      lambda: env("RAG_EXTERNAL_RERANKER_API_KEY")),
+    "RAG_EXTERNAL_RERANKER_TIMEOUT": ("rag.external_reranker_timeout",
+                                      lambda: env("RAG_EXTERNAL_RERANKER_TIMEOUT")),
     "TEXT_SPLITTER": ("rag.text_splitter", lambda: ""),
     "CHUNK_SIZE": ("rag.chunk_size", lambda: env("CHUNK_SIZE")),
     "CHUNK_MIN_SIZE_TARGET": ("rag.chunk_min_size_target", lambda: env("CHUNK_MIN_SIZE_TARGET")),
@@ -82,19 +87,41 @@ UPSTREAM_FIELDS: dict[str, tuple[str, Any]] = {
 }
 """Embedding upstream overrides; empty means: use the gateway's first connection of that kind."""
 
+WEB_SEARCH_SETTINGS = (
+    "WEB_SEARCH_ENGINE", "WEB_SEARCH_RESULT_COUNT", "BYPASS_WEB_SEARCH_EMBEDDING_AND_RETRIEVAL",
+    "BYPASS_WEB_SEARCH_WEB_LOADER", "WEB_SEARCH_CONCURRENT_REQUESTS", "WEB_LOADER_CONCURRENT_REQUESTS",
+    "WEB_SEARCH_DOMAIN_FILTER_LIST", "YOUTUBE_LOADER_LANGUAGE", "YOUTUBE_LOADER_PROXY_URL", "YOUTUBE_BASE_URL",
+    "SEARXNG_QUERY_URL", "BRAVE_SEARCH_API_KEY", "BRAVE_SEARCH_API_URL", "TAVILY_API_KEY", "TAVILY_API_BASE_URL",
+    "DDG_HTML_URL", "GOOGLE_PSE_API_KEY", "GOOGLE_PSE_ENGINE_ID", "GOOGLE_PSE_API_URL", "BING_SEARCH_V7_ENDPOINT",
+    "BING_SEARCH_V7_SUBSCRIPTION_KEY", "JINA_API_KEY", "JINA_API_BASE_URL", "FIRECRAWL_API_BASE_URL",
+    "FIRECRAWL_API_KEY", "EXTERNAL_WEB_SEARCH_URL", "EXTERNAL_WEB_SEARCH_API_KEY",
+)
+WEB_FIELDS: dict[str, tuple[str, Any]] = {
+    "ENABLE_WEB_SEARCH": ("web.search.enable", lambda: env("ENABLE_WEB_SEARCH")),
+    **{field: (f"web.search.{field.lower()}", lambda f=field: env(f)) for field in WEB_SEARCH_SETTINGS},
+}
+"""The ``web`` part of ``/api/v1/retrieval/config`` (Open WebUI's names); the engines read them by name."""
+
 ENGINES = ("", "ollama", "openai")
 """``""`` is the local sentence-transformers engine (an optional extra)."""
 
 CONFIG_DEFAULTS = {key: lambda _s, f=factory: f()
-                   for key, factory in (*FIELDS.values(), *EMBEDDING_FIELDS.values(), *UPSTREAM_FIELDS.values())}
+                   for key, factory in (*FIELDS.values(), *EMBEDDING_FIELDS.values(), *UPSTREAM_FIELDS.values(),
+                                        *WEB_FIELDS.values())}
 
 
 def get(session: Session, field: str) -> Any:
     """One setting by its API field name (``CHUNK_SIZE``) or config key (``rag.chunk_size``)."""
-    for table in (FIELDS, EMBEDDING_FIELDS, UPSTREAM_FIELDS):
+    for table in (FIELDS, EMBEDDING_FIELDS, UPSTREAM_FIELDS, WEB_FIELDS):
         if field in table:
             return app_config.get(session, table[field][0])
     return app_config.get(session, field)
+
+
+def listed(raw: object) -> list[str]:
+    """A list setting as stored: a list (the web app saves one) or comma-separated text; blanks dropped."""
+    items = raw.split(",") if isinstance(raw, str) else raw if isinstance(raw, list) else []
+    return [item.strip() for item in items if isinstance(item, str) and item.strip()]
 
 
 def _read(session: Session, table: dict[str, tuple[str, Any]]) -> dict[str, Any]:
@@ -105,7 +132,12 @@ def _read(session: Session, table: dict[str, tuple[str, Any]]) -> dict[str, Any]
 def rag_config(session: Session) -> dict[str, Any]:
     """``GET /api/v1/retrieval/config``."""
     return {"status": True, **_read(session, FIELDS),
-            "web": {"ENABLE_WEB_SEARCH": app_config.get(session, "web.search.enable")}}
+            "web": web_settings(session)}
+
+
+def web_settings(session: Session) -> dict[str, Any]:
+    """The admin's web search settings under Open WebUI's field names."""
+    return _read(session, WEB_FIELDS)
 
 
 def _check_limit(field: str, value: Any) -> None:
@@ -121,12 +153,13 @@ def _check_limit(field: str, value: Any) -> None:
 
 def update_rag_config(session: Session, values: dict[str, Any]) -> dict[str, Any]:
     """Store the submitted fields (None = unchanged; ``""`` clears a size limit)."""
-    for field in ("FILE_MAX_SIZE", "FILE_MAX_COUNT"):
+    limits = ("FILE_MAX_SIZE", "FILE_MAX_COUNT")
+    for field in limits:
         _check_limit(field, values.get(field))
-    updates = {FIELDS[f][0]: (None if v == "" else v) for f, v in values.items() if f in FIELDS and v is not None}
+    updates = {FIELDS[f][0]: (None if f in limits and v == "" else v)
+               for f, v in values.items() if f in FIELDS and v is not None}
     web = values.get("web") or {}
-    if web.get("ENABLE_WEB_SEARCH") is not None:
-        updates["web.search.enable"] = bool(web["ENABLE_WEB_SEARCH"])
+    updates.update({WEB_FIELDS[f][0]: v for f, v in web.items() if f in WEB_FIELDS and v is not None})
     app_config.set_many(session, updates)
     return rag_config(session)
 
@@ -138,6 +171,8 @@ def embedding_config(session: Session) -> dict[str, Any]:
         "status": True, **_read(session, EMBEDDING_FIELDS),
         "openai_config": {"url": upstream["openai.url"], "key": upstream["openai.key"]},
         "ollama_config": {"url": upstream["ollama.url"], "key": upstream["ollama.key"]},
+        # Azure OpenAI is not one of ENGINES: its settings are empty (the Documents tab reads them)
+        "azure_openai_config": {"url": "", "key": "", "version": ""},
     }
 
 

@@ -1,9 +1,9 @@
 """The vector store: chunks and their embeddings in SQL, exact cosine similarity computed with NumPy.
 
 Works across any number of web and worker processes on one database. Each process keeps a
-collection's embedding matrix in memory and reloads it when the collection's version (a Redis
-counter bumped after every committed write) changes, so a query costs one matrix product. NumPy is imported where it is used: the web process only
-deletes and copies rows and does not load it.
+collection's embedding matrix in memory and reloads it when the collection's version (a Redis key renewed
+after every committed write) changes, so a query costs one matrix product. NumPy is imported where it is used:
+the web process only deletes and copies rows and does not load it.
 """
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import env
 from shared.models import Chunk
+from shared.models.base import new_id
 from shared.redis_client import get_redis, key
 
 if TYPE_CHECKING:
@@ -57,6 +58,12 @@ class VectorStore(Protocol):
 
     def count(self, session: Session, collection: str) -> int: ...
 
+    def chunks(self, session: Session, collections: Iterable[str]) -> list[Hit]: ...
+
+    def export(self, session: Session, collection: str) -> tuple[list[ChunkIn], np.ndarray]: ...
+
+    def collections(self, session: Session) -> list[str]: ...
+
 
 def normalise(vectors: np.ndarray) -> np.ndarray:
     import numpy as np
@@ -82,12 +89,29 @@ def _bump_versions(session: Session) -> None:
     if written:
         pipe = get_redis().pipeline()
         for collection in written:
-            pipe.incr(_version_key(collection))
+            pipe.set(_version_key(collection), new_id())
         pipe.execute()
 
 
 def _forget_versions(session: Session) -> None:
     session.info.pop(DIRTY, None)
+
+
+def collection_version(collection: str) -> str:
+    """The collection's version, a fresh random token at each committed write: what a process compares to know
+    whether what it keeps of the collection is still current. When Redis has none (after a flush) a new one
+    is set, so nothing kept from before matches it."""
+    redis = get_redis()
+    version = redis.get(_version_key(collection))
+    if version is None:
+        redis.set(_version_key(collection), new_id(), nx=True)
+        version = redis.get(_version_key(collection))
+    return version
+
+
+def mark_written(session: Session, collection: str) -> None:
+    """Any store: the collection changes in this transaction (its version is bumped once it commits)."""
+    session.info.setdefault(DIRTY, set()).add(collection)
 
 
 @dataclass
@@ -116,20 +140,6 @@ class SqlVectorStore:
             while self._cache and sum(m.vectors.nbytes for m in self._cache.values()) > self._cache_bytes:
                 self._cache.popitem(last=False)
 
-    @staticmethod
-    def _version(collection: str) -> str:
-        """The collection's write counter (started at 0 when Redis has none, e.g. after a flush)."""
-        redis = get_redis()
-        version = redis.get(_version_key(collection))
-        if version is None:
-            redis.set(_version_key(collection), 0, nx=True)
-            version = redis.get(_version_key(collection))
-        return version
-
-    @staticmethod
-    def _touch(session: Session, collection: str) -> None:
-        session.info.setdefault(DIRTY, set()).add(collection)
-
     def add(self, session: Session, collection: str, chunks: Sequence[ChunkIn], vectors: np.ndarray) -> None:
         vectors = normalise(vectors)
         if len(chunks) != len(vectors):
@@ -140,7 +150,7 @@ class SqlVectorStore:
             for c, v in zip(chunks, vectors)
         )
         session.flush()
-        self._touch(session, collection)
+        mark_written(session, collection)
 
     def delete(self, session: Session, collection: str | None = None, file_id: str | None = None) -> int:
         if collection is None and file_id is None:
@@ -155,7 +165,7 @@ class SqlVectorStore:
             delete(Chunk).where(*conditions).execution_options(synchronize_session=False)
         ).rowcount or 0
         for name in touched:
-            self._touch(session, name)
+            mark_written(session, name)
         return removed
 
     def copy(self, session: Session, source: str, target: str, file_id: str | None = None) -> int:
@@ -170,16 +180,36 @@ class SqlVectorStore:
         )
         session.flush()
         if rows:
-            self._touch(session, target)
+            mark_written(session, target)
         return len(rows)
 
     def count(self, session: Session, collection: str) -> int:
         return session.scalar(select(func.count()).select_from(Chunk).where(Chunk.collection == collection)) or 0
 
+    def chunks(self, session: Session, collections: Iterable[str]) -> list[Hit]:
+        """Every chunk of the collections, unscored (BM25's corpus)."""
+        rows = session.scalars(select(Chunk).where(Chunk.collection.in_(list(dict.fromkeys(collections))))
+                               .order_by(Chunk.collection, Chunk.file_id, Chunk.position))
+        return [Hit(id=r.id, collection=r.collection, file_id=r.file_id, text=r.text, meta=r.meta or {}, score=0.0)
+                for r in rows]
+
+    def export(self, session: Session, collection: str) -> tuple[list[ChunkIn], np.ndarray]:
+        """The collection's chunks and their vectors (to migrate it to another store)."""
+        import numpy as np
+
+        rows = list(session.scalars(select(Chunk).where(Chunk.collection == collection)
+                                    .order_by(Chunk.file_id, Chunk.position)))
+        chunks = [ChunkIn(text=r.text, meta=r.meta or {}, file_id=r.file_id, position=r.position) for r in rows]
+        vectors = np.array([np.frombuffer(r.embedding, dtype="<f4") for r in rows], dtype=np.float32)
+        return chunks, vectors
+
+    def collections(self, session: Session) -> list[str]:
+        return list(session.scalars(select(Chunk.collection).distinct().order_by(Chunk.collection)))
+
     def _matrix(self, session: Session, collection: str) -> _Matrix:
         import numpy as np
 
-        version = self._version(collection)
+        version = collection_version(collection)
         with self._lock:
             cached = self._cache.get(collection)
             if cached is not None and cached.version == version:
@@ -220,13 +250,30 @@ class SqlVectorStore:
         ]
 
 
+STORES = ("auto", "sql", "pgvector")
+
 _store: VectorStore | None = None
 
 
+def make_store(name: str, session: Session) -> VectorStore:
+    """The store called ``name``; ``auto`` is pgvector on a PostgreSQL that has the extension, else SQL."""
+    from shared.rag.pgvector_store import PgVectorStore, has_pgvector
+
+    if name not in STORES:
+        raise ValueError(f"unknown vector store {name!r} (one of {', '.join(STORES)})")
+    if name == "pgvector" or (name == "auto" and has_pgvector(session)):
+        return PgVectorStore()
+    return SqlVectorStore()
+
+
 def get_vector_store() -> VectorStore:
+    """This process's store, chosen once from ``VECTOR_DB``."""
     global _store
     if _store is None:
-        _store = SqlVectorStore()
+        from shared.db import session_scope
+
+        with session_scope() as session:
+            _store = make_store(env("VECTOR_DB"), session)
     return _store
 
 

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import secrets
+import urllib.parse
 
 from sqlalchemy import exists, func, select
 from sqlalchemy.exc import IntegrityError
@@ -12,11 +14,13 @@ from shared import messages
 from shared.errors import BadRequest, Forbidden, NotFound
 from shared.models import AppConfig, Credential, User
 from shared.models.base import new_id
-from shared.services import app_config, profile_images, signin_throttle
+from shared.services import app_config, app_events, profile_images, rate_limits
 from shared.services.passwords import burn_verify_time, hash_password, verify_password
 
 ROLES = ("admin", "user", "pending")
 FIRST_ADMIN_CLAIM = "system.first_admin"
+SIGNIN_FAILURES = "signin-failures"
+"""Failed sign-ins are counted per email (``SIGNIN_MAX_FAILURES`` within ``SIGNIN_FAILURE_WINDOW``)."""
 """The ``app_config`` row naming the first admin: inserting it is the claim, so exactly one account wins it."""
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 
@@ -66,9 +70,9 @@ def first_admin_id(session: Session) -> str | None:
 
 
 def _create(session: Session, *, name: str, email: str, password: str, role: str,
-            profile_image_url: str | None, user_id: str | None = None) -> User:
+            profile_image_url: str | None, user_id: str | None = None, oauth: dict | None = None) -> User:
     user = User(id=user_id or new_id(), name=name.strip(), email=email, role=role,
-                profile_image_url=profile_image_url or "/user.png")
+                profile_image_url=profile_image_url or "/user.png", oauth=oauth)
     try:
         with session.begin_nested():
             session.add(user)
@@ -100,8 +104,17 @@ def signup(session: Session, *, name: str, email: str, password: str,
         if not settings["ui.enable_signup"]:
             raise Forbidden(messages.ACCESS_PROHIBITED)
         role = settings["ui.default_user_role"]
-    return _create(session, name=name, email=email, password=password, role=role,
+    user = _create(session, name=name, email=email, password=password, role=role,
                    profile_image_url=profile_image_url, user_id=user_id)
+    _created(session, user)
+    app_events.emit(session, "auth.signup", actor=user, subject_id=user.id, subject_type="user",
+                    data={"email": user.email})
+    return user
+
+
+def _created(session: Session, user: User) -> None:
+    """Open WebUI's ``user.created`` (its actor is the new account, as Open WebUI's sign-up handler sends it)."""
+    app_events.emit(session, "user.created", actor=user, subject_id=user.id, data={"role": user.role})
 
 
 def add_user(session: Session, *, name: str, email: str, password: str, role: str,
@@ -112,29 +125,75 @@ def add_user(session: Session, *, name: str, email: str, password: str, role: st
     validate_role(role)
     if _email_taken(session, email):
         raise BadRequest(messages.EMAIL_TAKEN)
-    return _create(session, name=name, email=email, password=password, role=role,
+    user = _create(session, name=name, email=email, password=password, role=role,
                    profile_image_url=profile_image_url)
+    _created(session, user)
+    return user
+
+
+def user_by_email(session: Session, email: str) -> User | None:
+    return session.scalar(select(User).where(User.email == email.strip().lower()))
+
+
+def create_external(session: Session, *, name: str, email: str, role: str, profile_image_url: str | None = None,
+                    oauth: dict | None = None) -> User:
+    """An account vouched for by an identity provider or a trusted proxy, which alone signs it in: its
+    password is random and never told. The very first account still becomes admin."""
+    email = normalize_email(email)
+    if _email_taken(session, email):
+        raise BadRequest(messages.EMAIL_TAKEN)
+    user_id = new_id()
+    if not has_users(session) and _claim_first_admin(session, user_id):
+        role = "admin"
+    return _create(session, name=(name or email)[:255], email=email, password=secrets.token_urlsafe(32), role=role,
+                   profile_image_url=profile_image_url, user_id=user_id, oauth=oauth)
+
+
+def trusted_signin(session: Session, email: str | None, name: str | None) -> User:
+    """Sign-in behind an authenticating proxy: the email its header names is the user, created on first sight
+    with the default role (Open WebUI's ``WEBUI_AUTH_TRUSTED_EMAIL_HEADER``). ``name`` may be percent-encoded,
+    as headers carry only ASCII safely."""
+    if not email:
+        raise BadRequest(messages.INVALID_TRUSTED_HEADER)
+    user = user_by_email(session, email)
+    if user is None:
+        name = urllib.parse.unquote(name) if name else email
+        try:
+            user = create_external(session, name=name, email=email,
+                                   role=app_config.get(session, "ui.default_user_role"))
+        except BadRequest:
+            user = user_by_email(session, email)  # a concurrent first request created it
+            if user is None:
+                raise
+    return signed_in(session, user, "trusted_header")
+
+
+def signed_in(session: Session, user: User, method: str) -> User:
+    """A sign-in that succeeded (``method``: password, trusted_header, ldap, oauth): the user's last activity and
+    Open WebUI's ``auth.login`` event."""
+    user.last_active_at = int(dt.datetime.now(dt.timezone.utc).timestamp())
+    app_events.emit(session, "auth.login", actor=user, subject_id=user.id, subject_type="user", source=method,
+                    data={"auth_method": method})
+    return user
 
 
 def authenticate(session: Session, email: str, password: str) -> User:
     """The user for these credentials; the same error for an unknown email and a wrong password."""
     email = email.strip().lower()
-    signin_throttle.check(email)
+    rate_limits.check_failures(SIGNIN_FAILURES, email, messages.MALICIOUS)
     credential = session.scalar(select(Credential).where(Credential.email == email))
     if credential is None or not credential.active:
         burn_verify_time(password)
-        signin_throttle.record_failure(email)
+        rate_limits.record_failure(SIGNIN_FAILURES, email)
         raise BadRequest(messages.INVALID_CRED)
     ok, new_hash = verify_password(credential.password, password)
     if not ok:
-        signin_throttle.record_failure(email)
+        rate_limits.record_failure(SIGNIN_FAILURES, email)
         raise BadRequest(messages.INVALID_CRED)
     if new_hash:
         credential.password = new_hash
-    signin_throttle.reset(email)
-    user = get_user(session, credential.id)
-    user.last_active_at = int(dt.datetime.now(dt.timezone.utc).timestamp())
-    return user
+    rate_limits.clear_failures(SIGNIN_FAILURES, email)
+    return signed_in(session, get_user(session, credential.id), "password")
 
 
 def set_password(session: Session, user: User, new_password: str) -> None:

@@ -2,6 +2,8 @@
 from __future__ import annotations
 
 import copy
+import time
+import uuid
 from collections.abc import Callable, Collection, Iterable, Mapping
 from typing import Any
 
@@ -10,7 +12,9 @@ from sqlalchemy.orm import Session
 
 from shared.config import Settings, get_settings
 from shared.crypto import decrypt, encrypt
+from shared.db import session_scope
 from shared.models import AppConfig
+from shared.watched_values import watched, write
 
 CORE_DEFAULTS: dict[str, Callable[[Settings], Any]] = {
     "ui.enable_signup": lambda s: s.enable_signup,
@@ -33,15 +37,12 @@ CORE_DEFAULTS: dict[str, Callable[[Settings], Any]] = {
     "auth.jwt_expires_in": lambda s: s.jwt_expires_in,
     "folders.enable": lambda s: True,
     "channels.enable": lambda s: False,
-    "notes.enable": lambda s: False,
+    "notes.enable": lambda s: True,
     "memories.enable": lambda s: True,
     "task.title.enable": lambda s: True,
     "task.tags.enable": lambda s: True,
     "task.follow_up.enable": lambda s: True,
     "task.autocomplete.enable": lambda s: False,
-    "web.search.enable": lambda s: False,
-    "code_execution.enable": lambda s: False,
-    "code_interpreter.enable": lambda s: False,
 }
 
 
@@ -88,3 +89,33 @@ def set_many(session: Session, values: dict[str, Any]) -> None:
         else:
             row.value = value
     session.flush()
+
+
+class CachedConfig:
+    """Settings read on a hot path (every chat request, every limited request): one copy per process, read
+    again when their version key in Redis changes (:meth:`announce`) or after ``max_age`` seconds, a bound on
+    a value written around an announcement. The version is a watched value, so while nothing changed a read
+    costs neither a database nor a Redis round trip."""
+
+    def __init__(self, version_key: Callable[[], str], keys: Iterable[str], max_age: float = 30.0) -> None:
+        self.version_key, self.keys, self.max_age = version_key, tuple(keys), max_age
+        self.version: str | None = None
+        self.loaded = 0.0
+        self.values: dict[str, Any] | None = None
+
+    def get(self, session: Session | None = None) -> dict[str, Any]:
+        """The values, read through ``session`` (or a session of its own) when they must be read again."""
+        version = watched.get(self.version_key())
+        if self.values is None or self.version != version or time.monotonic() - self.loaded > self.max_age:
+            if session is None:
+                with session_scope() as own:
+                    values = get_many(own, self.keys)
+            else:
+                values = get_many(session, self.keys)
+            self.version, self.loaded, self.values = version, time.monotonic(), values
+        return self.values
+
+    def announce(self) -> None:
+        """Tell every process's copy to read again; call it once the change is committed."""
+        version = uuid.uuid4().hex
+        write(self.version_key(), lambda pipe: pipe.set(self.version_key(), version))

@@ -107,6 +107,8 @@ def update_config(session: Session, form: dict[str, dict]) -> dict[str, dict[str
     """Store the fields each section of the form names; the settings after the change."""
     for name, fields in form.items():
         if name in SECTIONS and isinstance(fields, dict):
+            if isinstance(fields.get("SUPPORTED_CONTENT_TYPES"), list):  # the web app sends [""] for none
+                fields = {**fields, "SUPPORTED_CONTENT_TYPES": [t for t in fields["SUPPORTED_CONTENT_TYPES"] if t]}
             app_config.set_fields(session, SECTIONS[name], fields, SECRETS)
     return read_config(session)
 
@@ -129,8 +131,7 @@ def stt_engine(session: Session, timeout: float | None = None) -> SpeechEngine:
 
 
 def _check(session: Session, user: User, permission: str) -> None:
-    if not permissions.has_permission(session, user, permission):
-        raise Forbidden(messages.ACCESS_PROHIBITED)
+    permissions.require(session, user, permission, Forbidden)
 
 
 def speech_request(session: Session, user: User, body: bytes) -> tuple[dict, str]:

@@ -3,18 +3,19 @@ from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from shared.config import VERSION, get_settings
+from shared.config import VERSION, env, get_settings
 from shared.models import User
 from shared.rag import config as rag_config  # noqa: F401  (registers the file-limit defaults)
-from shared.services import accounts, app_config, permissions
+from shared.services import accounts, app_config, ldap_auth, oauth, permissions
 
-_PUBLIC_KEYS = ("ui.enable_signup", "ui.enable_login_form")
+_PUBLIC_KEYS = ("ui.enable_signup", "ui.enable_login_form", ldap_auth.ENABLE_KEY)
 _UI_KEYS = (
     "ui.pending_user_overlay_title", "ui.pending_user_overlay_content", "ui.watermark",
     "ui.default_models", "ui.default_pinned_models", "ui.prompt_suggestions",
     "rag.file.max_size", "rag.file.max_count", "file.image_compression_width", "file.image_compression_height",
     "audio.tts.engine", "audio.tts.voice", "audio.tts.split_on", "audio.stt.engine", "audio.realtime.enabled",
-    "audio.realtime.model", "audio.realtime.voice",
+    "audio.realtime.model", "audio.realtime.voice", "ui.visibility", "ui.prompt_suggestions_i18n",
+    "code_execution.engine", "code_interpreter.engine",
 )
 _FEATURE_KEYS = {
     "enable_api_keys": "auth.enable_api_keys",
@@ -34,12 +35,13 @@ _FEATURE_KEYS = {
     "enable_community_sharing": "ui.enable_community_sharing",
     "enable_message_rating": "ui.enable_message_rating",
     "enable_user_webhooks": "ui.enable_user_webhooks",
+    "enable_direct_connections": "direct.enable",
+    "enable_direct_integrations": "direct.integrations.enable",
 }
 _OFF_FEATURES = (
-    "enable_version_update_check", "enable_direct_connections", "enable_direct_integrations",
-    "enable_tool_servers", "enable_terminal_servers", "enable_encrypted_channels", "enable_apps",
+    "enable_version_update_check", "enable_terminal_servers", "enable_encrypted_channels", "enable_apps",
     "enable_calendar", "enable_automations", "enable_context_compaction", "enable_tool_permissions",
-    "enable_web_search_confirmation", "enable_user_status", "enable_admin_export",
+    "enable_web_search_confirmation", "enable_user_status",
     "enable_admin_chat_access", "enable_admin_analytics", "enable_google_drive_integration",
     "enable_onedrive_integration", "enable_subagents", "enable_pyodide_file_persistence",
     "enable_public_active_users_count", "enable_easter_eggs",
@@ -55,13 +57,13 @@ def client_config(session: Session, user: User | None) -> dict:
         "version": VERSION,
         "default_locale": "",
         "i18n": {},
-        "oauth": {"providers": {}, "auto_redirect": False},
+        "oauth": {"providers": oauth.providers(), "auto_redirect": env("OAUTH_AUTO_REDIRECT")},
         "features": {
             "slim": False,
             "auth": True,
-            "auth_trusted_header": False,
+            "auth_trusted_header": bool(env("WEBUI_AUTH_TRUSTED_EMAIL_HEADER")),
             "enable_signup_password_confirmation": False,
-            "enable_ldap": False,
+            "enable_ldap": values[ldap_auth.ENABLE_KEY],
             "enable_signup": values["ui.enable_signup"],
             "enable_login_form": values["ui.enable_login_form"],
             "enable_websocket": True,
@@ -77,7 +79,7 @@ def client_config(session: Session, user: User | None) -> dict:
         "pending_user_overlay_content": values["ui.pending_user_overlay_content"],
         "response_watermark": values["ui.watermark"],
         "default_interface_settings": {},
-        "visibility": {},
+        "visibility": values["ui.visibility"],
     }
     if user.role not in ("admin", "user"):
         return config
@@ -85,14 +87,16 @@ def client_config(session: Session, user: User | None) -> dict:
     config["features"].update({name: False for name in _OFF_FEATURES})
     config["features"]["enable_plugins"] = True
     config["features"]["enable_tools"] = True
+    config["features"]["enable_tool_servers"] = True
     config["features"]["enable_functions"] = True
+    config["features"]["enable_admin_export"] = env("ENABLE_ADMIN_EXPORT")  # the database download (/api/v1/utils)
     config["features"]["folder_max_file_count"] = None
     config.update({
         "default_models": values["ui.default_models"],
         "default_pinned_models": values["ui.default_pinned_models"],
         "default_prompt_suggestions": values["ui.prompt_suggestions"],
-        "default_prompt_suggestions_i18n": {},
-        "code": {"engine": "pyodide", "interpreter_engine": "pyodide"},
+        "default_prompt_suggestions_i18n": values["ui.prompt_suggestions_i18n"],
+        "code": {"engine": values["code_execution.engine"], "interpreter_engine": values["code_interpreter.engine"]},
         "audio": {
             "realtime": {"enabled": values["audio.realtime.enabled"], "model": values["audio.realtime.model"],
                          "voice": values["audio.realtime.voice"]},

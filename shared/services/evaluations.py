@@ -27,6 +27,12 @@ from shared.services import app_config
 CONFIG_KEYS = {"ENABLE_EVALUATION_ARENA_MODELS": "evaluation.arena.enable",
                "EVALUATION_ARENA_MODELS": "evaluation.arena.models"}
 CONFIG_DEFAULTS = {"evaluation.arena.enable": lambda _s: True, "evaluation.arena.models": lambda _s: []}
+DEFAULT_ARENA_MODEL = {
+    "id": "arena-model", "name": "Arena Model",
+    "meta": {"profile_image_url": "/favicon.png", "model_ids": None,
+             "description": "Submit your questions to anonymous AI chatbots and vote on the best response."},
+}
+"""What Open WebUI lists while the arena is on and no arena model is configured."""
 PAGE_SIZE = 30
 K_FACTOR = 32
 START_RATING = 1000.0
@@ -38,6 +44,14 @@ ORDERS = {"updated_at": Feedback.updated_at, "created_at": Feedback.created_at, 
 # -- settings ----------------------------------------------------------------------------------------
 def read_config(session: Session) -> dict:
     return app_config.get_fields(session, CONFIG_KEYS)
+
+
+def arena_models(session: Session) -> list[dict]:
+    """The arena models ``/api/models`` lists (none while the arena is off)."""
+    settings = app_config.get_many(session, list(CONFIG_KEYS.values()))
+    if not settings["evaluation.arena.enable"]:
+        return []
+    return settings["evaluation.arena.models"] or [DEFAULT_ARENA_MODEL]
 
 
 def update_config(session: Session, form: dict) -> dict:

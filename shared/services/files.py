@@ -18,6 +18,7 @@ from shared.models.base import new_id, now
 from shared.models.job import Job
 from shared.rag import config as rag_config
 from shared.rag.vectors import get_vector_store
+from shared.services import app_events
 from shared.services import knowledge as knowledge_service
 from shared.storage import TooLarge, get_storage, safe_filename, storage_key
 
@@ -56,10 +57,13 @@ def store_upload(session: Session, user: User, stream: BinaryIO, filename: str, 
     if process and allowed and ext not in allowed:
         raise BadRequest(f"File type {ext} is not allowed")
     try:
-        return store_bytes(session, user.id, stream, name, content_type, metadata,
+        file = store_bytes(session, user.id, stream, name, content_type, metadata,
                            data={"status": "pending"} if process else {}, max_bytes=max_upload_bytes(session))
     except TooLarge:
         raise FileTooLarge(too_large_message(session)) from None
+    app_events.emit(session, "file.uploaded", actor=user, subject_id=file.id,
+                    data={"filename": file.filename, "content_type": (file.meta or {}).get("content_type")})
+    return file
 
 
 def store_bytes(session: Session, user_id: str, stream: BinaryIO, filename: str, content_type: str | None,
@@ -91,7 +95,8 @@ def upload(session: Session, user: User, stream: BinaryIO, filename: str, conten
     session.commit()
     if process:
         if knowledge is not None:
-            add_to_knowledge(session, user, knowledge, file)
+            add_to_knowledge(session, user, knowledge, file,
+                             knowledge_service.own_directory_id(session, knowledge.id, metadata.get("directory_id")))
         start_processing(session, file, user.id)
     return file
 
@@ -240,12 +245,36 @@ def reprocess_in_knowledge(session: Session, user: User, knowledge: Knowledge, f
     return start_processing(session, file, user.id, collection_name=knowledge.id)
 
 
-def add_to_knowledge(session: Session, user: User, knowledge: Knowledge, file: File) -> None:
-    """Put a file in a knowledge base: its chunks are copied in when it is processed; otherwise the
-    embedding step (running or enqueued here) indexes it there too."""
-    if not knowledge_service.link_file(session, user, knowledge, file):
+def add_to_knowledge(session: Session, user: User, knowledge: Knowledge, file: File,
+                     directory_id: str | None = None) -> None:
+    """Put a file in a knowledge base (in ``directory_id``): its chunks are copied in when it is processed;
+    otherwise the embedding step (running or enqueued here) indexes it there too."""
+    if not knowledge_service.link_file(session, user, knowledge, file, directory_id):
         return
     if status(file) == "completed":
         get_vector_store().copy(session, file_collection(file.id), knowledge.id, file_id=file.id)
     elif (file.data or {}).get("content"):
         enqueue_embedding(session, file, user.id, knowledge.id)
+
+
+def add_many_to_knowledge(session: Session, user: User, knowledge: Knowledge, entries: list[dict]) -> list[str]:
+    """``/files/batch/add``: ``[{file_id, directory_id}]`` into the knowledge base. A file the caller cannot
+    read is 400 ``File <id> not found`` and nothing is added; a file already there is left alone; one whose
+    processing failed is not added and comes back as ``<id>: <reason>``."""
+    found = {f.id: f for f in session.scalars(select(File).where(File.id.in_([e["file_id"] for e in entries])))}
+    for entry in entries:
+        file = found.get(entry["file_id"])
+        if file is None or not can_access(session, file, user):
+            raise BadRequest(f"File {entry['file_id']} not found")
+        if entry.get("directory_id") and knowledge_service.own_directory_id(
+                session, knowledge.id, entry["directory_id"]) is None:
+            raise NotFound("Target directory not found.")
+    errors = []
+    for entry in entries:
+        file = found[entry["file_id"]]
+        if status(file) == "failed":
+            errors.append(f"{file.id}: {(file.data or {}).get('error') or 'Processing failed.'}")
+        else:
+            add_to_knowledge(session, user, knowledge, file, entry.get("directory_id") or None)
+    return errors
+

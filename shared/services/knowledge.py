@@ -1,74 +1,57 @@
 """Knowledge bases: who may read or write them (Open WebUI's access grants) and which files they hold."""
 from __future__ import annotations
 
-from sqlalchemy import delete, func, select
+import zipfile
+from typing import BinaryIO
+
+from sqlalchemy import delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from shared import messages
-from shared.errors import NotFound, Unauthorized
-from shared.models import File, Knowledge, KnowledgeFile, User
-from shared.models.base import new_id, now
+from shared.errors import BadRequest, NotFound
+from shared.jobs import catalog
+from shared.models import Job
+from shared.models import File, Knowledge, KnowledgeDirectory, KnowledgeFile, User
+from shared.models.base import now
 from shared.rag.vectors import get_vector_store
-from shared.services import permissions
+from shared.services import access, permissions
 
 PAGE_SIZE = 30
-PUBLIC = ("user", "*")
-
-
-def _grants_allow(grants: list[dict], user: User, permission: str) -> bool:
-    for grant in grants or []:
-        if grant.get("permission") != permission:
-            continue
-        principal = (grant.get("principal_type"), grant.get("principal_id"))
-        if principal in (PUBLIC, ("anyone", "*"), ("user", user.id)):
-            return True
-    return False
 
 
 def can_access(knowledge: Knowledge, user: User, permission: str = "read") -> bool:
-    """Owner and admins always; others through a grant (write implies read)."""
-    if user.role == "admin" or knowledge.user_id == user.id:
-        return True
-    if permission == "read" and _grants_allow(knowledge.access_grants, user, "write"):
-        return True
-    return _grants_allow(knowledge.access_grants, user, permission)
+    return access.can_access(knowledge, user, permission)
 
 
 def get_knowledge(session: Session, knowledge_id: str, user: User, permission: str = "read") -> Knowledge:
     """The knowledge base; 404 when it does not exist or the user may not read it, 401 when read-only."""
-    knowledge = session.get(Knowledge, knowledge_id)
-    if knowledge is None or not can_access(knowledge, user, "read"):
-        raise NotFound(messages.NOT_FOUND)
-    if permission == "write" and not can_access(knowledge, user, "write"):
-        raise Unauthorized(messages.ACCESS_PROHIBITED)
+    return access.require(session.get(Knowledge, knowledge_id), user, permission)
+
+
+READ_ONLY = "External knowledge bases are read-only."
+
+
+def is_external(knowledge: Knowledge) -> bool:
+    """A base reading an admin's external vector store (``shared.services.external_knowledge``)."""
+    return (knowledge.meta or {}).get("source") == "external"
+
+
+def get_file_holder(session: Session, knowledge_id: str, user: User, permission: str = "write") -> Knowledge:
+    """The knowledge base whose files to change or read out; an external one holds none of ours (400)."""
+    knowledge = get_knowledge(session, knowledge_id, user, permission)
+    if is_external(knowledge):
+        raise BadRequest(READ_ONLY)
     return knowledge
-
-
-def _sharing_allowed(session: Session, user: User, grants: list[dict] | None) -> list[dict]:
-    """The grants this user may hand out (Open WebUI's ``sharing.knowledge`` / ``public_knowledge``)."""
-    cleaned = [
-        {"id": g.get("id") or new_id(), "principal_type": g.get("principal_type", "user"),
-         "principal_id": str(g.get("principal_id", "")), "permission": g.get("permission", "read")}
-        for g in grants or []
-        if g.get("permission", "read") in ("read", "write") and g.get("principal_id")
-    ]
-    if user.role == "admin" or not cleaned:
-        return cleaned
-    allowed = permissions.permissions_for(session, user).get("sharing", {})
-    if not allowed.get("knowledge"):
-        return []
-    if not allowed.get("public_knowledge"):
-        cleaned = [g for g in cleaned if (g["principal_type"], g["principal_id"]) not in (PUBLIC, ("anyone", "*"))]
-    return cleaned
 
 
 def list_knowledge(session: Session, user: User, page: int = 1, query: str | None = None) -> tuple[list, int]:
     """A page of the knowledge bases the user can read, newest first, with ``write_access`` for each."""
-    stmt = select(Knowledge).order_by(Knowledge.updated_at.desc())
+    stmt = select(Knowledge).where(access.readable(Knowledge, user))
     if query:
         stmt = stmt.where(Knowledge.name.ilike(f"%{query}%"))
-    readable = [k for k in session.scalars(stmt) if can_access(k, user, "read")]
-    items = readable[(page - 1) * PAGE_SIZE: page * PAGE_SIZE]
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    items = list(session.scalars(stmt.order_by(Knowledge.updated_at.desc(), Knowledge.id)
+                                 .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
     counts = dict(session.execute(
         select(KnowledgeFile.knowledge_id, func.count()).where(
             KnowledgeFile.knowledge_id.in_([k.id for k in items])).group_by(KnowledgeFile.knowledge_id)
@@ -78,32 +61,126 @@ def list_knowledge(session: Session, user: User, page: int = 1, query: str | Non
         {"knowledge": k, "write_access": can_access(k, user, "write"), "file_count": counts.get(k.id, 0),
          "user": owners.get(k.user_id)}
         for k in items
-    ], len(readable)
+    ], total
+
+
+def search_files(session: Session, user: User, page: int = 1, query: str | None = None,
+                 include_content: bool = False) -> tuple[list[tuple[File, User | None, Knowledge]], int]:
+    """A page of the files in the knowledge bases the user can read (with who added each and its base), newest
+    change first; ``query`` matches the filename, or also the extracted text with ``include_content``."""
+    stmt = (select(File, User, Knowledge).join(KnowledgeFile, File.id == KnowledgeFile.file_id)
+            .join(Knowledge, KnowledgeFile.knowledge_id == Knowledge.id)
+            .outerjoin(User, User.id == KnowledgeFile.user_id).where(access.readable(Knowledge, user)))
+    if query:
+        matched = File.filename.ilike(f"%{query}%")
+        if include_content:
+            matched = or_(matched, File.data["content"].as_string().ilike(f"%{query}%"))
+        stmt = stmt.where(matched)
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.execute(stmt.order_by(File.updated_at.desc(), File.id)
+                           .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+    return [tuple(row) for row in rows], total
 
 
 def create_knowledge(session: Session, user: User, name: str, description: str,
                      access_grants: list[dict] | None) -> Knowledge:
-    if not permissions.has_permission(session, user, "workspace.knowledge"):
-        raise Unauthorized(messages.ACCESS_PROHIBITED)
+    permissions.require(session, user, "workspace.knowledge", detail=messages.UNAUTHORIZED)
     knowledge = Knowledge(user_id=user.id, name=name, description=description, meta={},
-                          access_grants=_sharing_allowed(session, user, access_grants))
+                          access_grants=access.grants_to_store(session, user, access_grants, "knowledge"))
     session.add(knowledge)
     session.flush()
     return knowledge
 
 
 def update_knowledge(session: Session, user: User, knowledge_id: str, *, name: str | None = None,
-                     description: str | None = None, access_grants: list[dict] | None = None) -> Knowledge:
+                     description: str | None = None) -> Knowledge:
+    """Rename or describe; who may use it changes only through ``/{id}/access/update`` (Open WebUI's update
+    ignores ``access_grants``)."""
     knowledge = get_knowledge(session, knowledge_id, user, "write")
     if name is not None:
         knowledge.name = name
     if description is not None:
         knowledge.description = description
-    if access_grants is not None:
-        knowledge.access_grants = _sharing_allowed(session, user, access_grants)
     knowledge.updated_at = now()
     session.flush()
     return knowledge
+
+
+def set_access(session: Session, user: User, knowledge_id: str, grants: list[dict]) -> Knowledge:
+    """Replace who may use the knowledge base (``/{id}/access/update``); only its writers may."""
+    return access.set_grants(session, user, get_knowledge(session, knowledge_id, user, "write"), grants, "knowledge")
+
+
+def start_reindex(session: Session, user: User) -> Job:
+    """Every knowledge base's files embedded again (``/knowledge/reindex``), as a job."""
+    return catalog.send(session, catalog.REINDEX_KNOWLEDGE, catalog.Nothing(), owner_id=user.id)
+
+
+def held_file_ids(session: Session) -> list[str]:
+    """Every file some knowledge base holds, once."""
+    return list(session.scalars(select(KnowledgeFile.file_id).distinct().order_by(KnowledgeFile.file_id)))
+
+
+def count_knowledge(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(Knowledge)) or 0
+
+
+FILE_ORDER = {"name": File.filename, "created_at": File.created_at, "updated_at": File.updated_at}
+ROOT = ""
+"""``directory_id=`` (empty) in a files listing: the root level only."""
+
+
+def files_page(session: Session, user: User, knowledge: Knowledge, *, query: str | None = None,
+               include_content: bool = False, view_option: str | None = None, order_by: str | None = None,
+               direction: str | None = None, directory_id: str | None = None, page: int = 1,
+               limit: int = PAGE_SIZE) -> tuple[list[tuple[File, User | None, str | None]], int]:
+    """A page of the knowledge base's files with who added each and its directory (Open WebUI's
+    ``search_files_by_id``): ``query`` on the name (or the text with ``include_content``), ``view_option``
+    ``created`` (added by the caller) or ``shared`` (by others), ``directory_id`` one directory's files
+    (:data:`ROOT` the root's; ``None`` all), sorted by name or time, newest change first by default."""
+    stmt = (select(File, User, KnowledgeFile.directory_id).join(KnowledgeFile, File.id == KnowledgeFile.file_id)
+            .outerjoin(User, User.id == KnowledgeFile.user_id).where(KnowledgeFile.knowledge_id == knowledge.id))
+    if directory_id is not None:
+        stmt = stmt.where(KnowledgeFile.directory_id == directory_id if directory_id != ROOT
+                          else KnowledgeFile.directory_id.is_(None))
+    if query:
+        matched = File.filename.ilike(f"%{query}%")
+        if include_content:
+            matched = or_(matched, File.data["content"].as_string().ilike(f"%{query}%"))
+        stmt = stmt.where(matched)
+    if view_option == "created":
+        stmt = stmt.where(KnowledgeFile.user_id == user.id)
+    elif view_option == "shared":
+        stmt = stmt.where(KnowledgeFile.user_id != user.id)
+    column = FILE_ORDER.get(order_by or "", File.updated_at)
+    ordered = column.asc() if order_by in FILE_ORDER and direction == "asc" else column.desc()
+    total = session.scalar(select(func.count()).select_from(stmt.subquery()))
+    rows = session.execute(stmt.order_by(ordered, File.id).offset((page - 1) * limit).limit(limit)).all()
+    return [tuple(row) for row in rows], total
+
+
+def pending_files(session: Session, knowledge_id: str) -> list[File]:
+    """Files uploaded for the knowledge base (``meta.data.knowledge_id``) still processing and not yet in it."""
+    linked = select(KnowledgeFile.file_id).where(KnowledgeFile.knowledge_id == knowledge_id)
+    return list(session.scalars(select(File).where(
+        File.meta["data"]["knowledge_id"].as_string() == knowledge_id,
+        File.data["status"].as_string().in_(("pending", "processing")), File.id.not_in(linked),
+    ).order_by(File.created_at.desc())))
+
+
+def export_zip(session: Session, knowledge: Knowledge, target: BinaryIO) -> None:
+    """The extracted text of each file as ``<filename>.txt`` in a zip written to ``target`` (files without
+    text are left out, as Open WebUI does)."""
+    with zipfile.ZipFile(target, "w", zipfile.ZIP_DEFLATED) as archive:
+        for file in files_of(session, knowledge.id):
+            content = (file.data or {}).get("content")
+            if content:
+                archive.writestr(file.filename if file.filename.endswith(".txt") else f"{file.filename}.txt",
+                                 content)
+
+
+def export_filename(knowledge: Knowledge) -> str:
+    return "".join(c if c.isalnum() or c in " -_" else "_" for c in knowledge.name) + ".zip"
 
 
 def files_of(session: Session, knowledge_id: str) -> list[File]:
@@ -128,22 +205,26 @@ def knowledge_ids_of_file(session: Session, file_id: str) -> list[str]:
 
 def user_can_read_file_via_knowledge(session: Session, file_id: str, user: User) -> bool:
     """A file is readable by everyone who can read a knowledge base holding it."""
-    return any(
-        can_access(k, user, "read")
-        for k in session.scalars(
-            select(Knowledge).join(KnowledgeFile, KnowledgeFile.knowledge_id == Knowledge.id)
-            .where(KnowledgeFile.file_id == file_id)
-        )
-    )
+    return session.scalar(
+        select(Knowledge.id).join(KnowledgeFile, KnowledgeFile.knowledge_id == Knowledge.id)
+        .where(KnowledgeFile.file_id == file_id, access.readable(Knowledge, user)).limit(1)
+    ) is not None
 
 
-def link_file(session: Session, user: User, knowledge: Knowledge, file: File) -> bool:
-    """Record that the knowledge base holds the file; False when it already did."""
+def own_directory_id(session: Session, knowledge_id: str, directory_id: object) -> str | None:
+    """``directory_id`` when it is a directory of the knowledge base, else ``None`` (the root): an upload's
+    metadata naming another base's directory is ignored, as Open WebUI does."""
+    directory = session.get(KnowledgeDirectory, str(directory_id)) if directory_id else None
+    return directory.id if directory is not None and directory.knowledge_id == knowledge_id else None
+
+
+def link_file(session: Session, user: User, knowledge: Knowledge, file: File, directory_id: str | None = None) -> bool:
+    """Record that the knowledge base holds the file (in ``directory_id``); False when it already did."""
     exists = session.scalar(select(KnowledgeFile.id).where(
         KnowledgeFile.knowledge_id == knowledge.id, KnowledgeFile.file_id == file.id))
     if exists:
         return False
-    session.add(KnowledgeFile(knowledge_id=knowledge.id, file_id=file.id, user_id=user.id))
+    session.add(KnowledgeFile(knowledge_id=knowledge.id, file_id=file.id, user_id=user.id, directory_id=directory_id))
     knowledge.updated_at = now()
     session.flush()
     return True
@@ -161,8 +242,9 @@ def unlink_file(session: Session, knowledge: Knowledge, file_id: str) -> None:
 
 
 def reset_knowledge(session: Session, user: User, knowledge_id: str) -> Knowledge:
-    knowledge = get_knowledge(session, knowledge_id, user, "write")
+    knowledge = get_file_holder(session, knowledge_id, user)
     session.execute(delete(KnowledgeFile).where(KnowledgeFile.knowledge_id == knowledge.id))
+    session.execute(delete(KnowledgeDirectory).where(KnowledgeDirectory.knowledge_id == knowledge.id))
     get_vector_store().delete(session, collection=knowledge.id)
     knowledge.updated_at = now()
     session.flush()

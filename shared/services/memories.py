@@ -1,17 +1,17 @@
 """A user's memories: rows in ``memory``, embedded into the user's ``user-memory-<id>`` collection by a job."""
 from __future__ import annotations
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from shared import messages
-from shared.errors import Forbidden, NotFound
+from shared.errors import BadRequest, Forbidden, NotFound
 from shared.jobs import catalog
 from shared.models import Job, Memory, User
 from shared.models.base import now
 from shared.rag.embedding import get_embedder
 from shared.rag.vectors import ChunkIn, get_vector_store
-from shared.services import app_config, permissions, retrieval
+from shared.services import app_config, memory_paths, permissions, retrieval
 from shared.services.retrieval import memory_collection
 
 TYPES = ("user", "context")
@@ -21,8 +21,7 @@ def check_enabled(session: Session, user: User) -> None:
     """Memories switched off: 404; a user without the ``features.memories`` permission: 403."""
     if not app_config.get(session, "memories.enable"):
         raise NotFound(messages.NOT_FOUND)
-    if not permissions.has_permission(session, user, "features.memories"):
-        raise Forbidden(messages.ACCESS_PROHIBITED)
+    permissions.require(session, user, "features.memories", Forbidden)
 
 
 def list_memories(session: Session, user: User) -> list[Memory]:
@@ -30,7 +29,8 @@ def list_memories(session: Session, user: User) -> list[Memory]:
 
 
 def add_memory(session: Session, user: User, content: str, type_: str = "context", path: str | None = None) -> Memory:
-    memory = Memory(user_id=user.id, content=content, type=type_, path=path, meta={})
+    memory = Memory(user_id=user.id, content=memory_paths.clean_content(content), type=type_,
+                    path=memory_paths.clean_path(path), meta={"created_by": "manual"})
     session.add(memory)
     session.flush()
     request_index(session, user)
@@ -48,15 +48,61 @@ def update_memory(session: Session, user: User, memory_id: str, *, content: str 
                   type_: str | None = None, path: str | None = None) -> Memory:
     memory = _own(session, user, memory_id)
     if content is not None:
-        memory.content = content
+        memory.content = memory_paths.clean_content(content)
     if type_ is not None:
         memory.type = type_
     if path is not None:
-        memory.path = path
+        memory.path = memory_paths.clean_path(path)
     memory.updated_at = now()
     session.flush()
     request_index(session, user)
     return memory
+
+
+def apply_operations(session: Session, user: User, operations: list[dict], source: str = "tool") -> list[dict]:
+    """Open WebUI's batch of ``add`` / ``replace`` / ``move`` / ``remove`` (what its memory tool and background
+    review send), all or nothing: an unknown id is 404 and nothing is changed. An ``add`` identical to an existing
+    memory is ``skipped``. One indexing job follows the whole batch."""
+    if not operations:
+        raise BadRequest("No memory operations provided")
+    results = [_apply(session, user, op, {"created_by": source}) for op in operations]
+    session.flush()
+    request_index(session, user)
+    return results
+
+
+def _apply(session: Session, user: User, op: dict, meta: dict) -> dict:
+    action = op["action"]
+    if action == "add":
+        content, path = memory_paths.clean_content(op.get("content")), memory_paths.clean_path(op.get("path"))
+        type_ = op.get("type") or "context"
+        existing = session.scalar(select(Memory).where(Memory.user_id == user.id, Memory.content == content,
+                                                       Memory.type == type_, _path_is(path)))
+        if existing is not None:
+            return {"action": action, "status": "skipped", "memory": existing, "reason": "duplicate"}
+        memory = Memory(user_id=user.id, content=content, type=type_, path=path, meta=meta)
+        session.add(memory)
+        session.flush()
+        return {"action": action, "status": "created", "memory": memory}
+    if not op.get("id"):
+        raise BadRequest(f"Memory id is required for {action}")
+    memory = session.get(Memory, op["id"])
+    if memory is None or memory.user_id != user.id:
+        raise NotFound(f"Memory not found: {op['id']}")
+    if action == "remove":
+        session.delete(memory)
+        return {"action": action, "status": "deleted", "id": memory.id}
+    if action == "replace":
+        memory.content = memory_paths.clean_content(op.get("content"))
+        memory.type = op.get("type") or memory.type
+    memory.path = memory_paths.clean_path(op.get("path"))
+    memory.meta = {**(memory.meta or {}), **meta}
+    memory.updated_at = now()
+    return {"action": action, "status": "updated", "memory": memory}
+
+
+def _path_is(path: str | None):
+    return Memory.path.is_(None) if path is None else Memory.path == path
 
 
 def delete_memory(session: Session, user: User, memory_id: str) -> None:
@@ -104,6 +150,14 @@ def index(session: Session, user_id: str) -> int:
     return len(rows)
 
 
-def reindex_all(session: Session) -> int:
-    user_ids = list(session.scalars(select(Memory.user_id).distinct()))
-    return sum(index(session, user_id) for user_id in user_ids)
+def count_users(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(User)) or 0
+
+
+def users_with_memories(session: Session) -> list[str]:
+    return list(session.scalars(select(Memory.user_id).distinct().order_by(Memory.user_id)))
+
+
+def start_reindex(session: Session, user: User) -> Job:
+    """Every user's memory collection rebuilt (admin's ``/memories/reindex``), as a job."""
+    return catalog.send(session, catalog.REINDEX_MEMORIES, catalog.Nothing(), owner_id=user.id)

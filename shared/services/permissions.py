@@ -3,10 +3,13 @@ from __future__ import annotations
 
 import copy
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from shared.models import User
-from shared.services import app_config
+from shared import messages
+from shared.errors import ServiceError, Unauthorized
+from shared.models import Group, User
+from shared.services import app_config, groups
 
 
 def _all(value: bool, *names: str) -> dict[str, bool]:
@@ -63,9 +66,25 @@ def set_default_permissions(session: Session, permissions: dict) -> dict:
     return default_permissions(session)
 
 
+def combine(permissions: dict, group_permissions: dict) -> dict:
+    """Open WebUI's ``combine_permissions``: a group's tree over ``permissions``, the most permissive value
+    winning (a group can grant what the defaults deny, never take away what they allow)."""
+    for key, value in (group_permissions or {}).items():
+        if isinstance(value, dict):
+            permissions[key] = combine(permissions.get(key) if isinstance(permissions.get(key), dict) else {}, value)
+        else:
+            permissions[key] = permissions.get(key) or value
+    return permissions
+
+
 def permissions_for(session: Session, user: User) -> dict:
-    """What this user may do (groups, when they exist, widen the defaults)."""
-    return default_permissions(session)
+    """What this user may do: the defaults, widened by every group the user is in (subgroups' parents too)."""
+    permissions = default_permissions(session)
+    group_ids = groups.group_ids_of(session, user.id)
+    if group_ids:
+        for tree in session.scalars(select(Group.permissions).where(Group.id.in_(group_ids)).order_by(Group.id)):
+            permissions = combine(permissions, tree or {})
+    return permissions
 
 
 def has_permission(session: Session, user: User, path: str) -> bool:
@@ -75,4 +94,11 @@ def has_permission(session: Session, user: User, path: str) -> bool:
     node = permissions_for(session, user)
     for part in path.split("."):
         node = node.get(part) if isinstance(node, dict) else None
-    return node is True
+    return bool(node) and not isinstance(node, dict)
+
+
+def require(session: Session, user: User, path: str, error: type[ServiceError] = Unauthorized,
+            detail: str = messages.ACCESS_PROHIBITED) -> None:
+    """Refuse (Open WebUI's status for the route, 401 unless told) unless ``user`` has ``path``."""
+    if not has_permission(session, user, path):
+        raise error(detail)

@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from shared import messages
 from shared.config import get_settings
 from shared.errors import BadRequest, NotFound
-from shared.models import User
+from shared.models import User, WorkspaceModel
+from shared.services import access
 
 ALLOWED_TYPES = frozenset({"image/png", "image/jpeg", "image/gif", "image/webp"})
 DEFAULT_USER_IMAGE = "/static/user.png"
@@ -71,7 +72,20 @@ def user_image(session: Session, user_id: str) -> ProfileImage:
     user = session.get(User, user_id)
     if user is None:
         raise NotFound(messages.NOT_FOUND)
-    url = user.profile_image_url or ""
+    return shown(user.profile_image_url, DEFAULT_USER_IMAGE)
+
+
+def shown(url: str | None, default: str) -> ProfileImage:
+    """A stored picture as answered: a ``data:`` image inline, a known static picture, else ``default``."""
+    url = url or ""
     if url.startswith("data:"):
-        return decode_data_url(url) or ProfileImage(location=DEFAULT_USER_IMAGE)
-    return ProfileImage(location=STATIC_IMAGES.get(url, DEFAULT_USER_IMAGE))
+        return decode_data_url(url) or ProfileImage(location=default)
+    return ProfileImage(location=STATIC_IMAGES.get(url, default))
+
+
+def model_image(session: Session, user: User, model_id: str) -> ProfileImage:
+    """A custom model's picture when the user may see the model, else the default icon."""
+    model = session.get(WorkspaceModel, model_id)
+    if model is None or not access.can_access(model, user, "read"):
+        return ProfileImage(location=DEFAULT_MODEL_IMAGE)
+    return shown((model.meta or {}).get("profile_image_url"), DEFAULT_MODEL_IMAGE)

@@ -5,6 +5,7 @@ import hashlib
 import re
 from collections.abc import Iterable
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from shared import messages
@@ -12,13 +13,14 @@ from shared.errors import Forbidden, NotFound
 from shared.jobs import catalog
 from shared.models import File, Job, Knowledge, User
 from shared.rag import config as rag_config
+from shared.rag import keyword_index
 from shared.rag.embedding import get_embedder
 from shared.rag.vectors import Hit, get_vector_store
+from shared.services import external_knowledge
 from shared.services import files as file_service
 from shared.services import knowledge as knowledge_service
 
 SAFE_NAME = re.compile(r"^[A-Za-z0-9_-]{1,255}$")
-WORD = re.compile(r"\w+", re.UNICODE)
 MEMORY_PREFIX = "user-memory-"
 
 
@@ -115,30 +117,79 @@ def update_embedding_config(session: Session, user: User, body: dict) -> dict:
     return config
 
 
-def _keyword_score(query_terms: set[str], text: str) -> float:
-    if not query_terms:
-        return 0.0
-    return len(query_terms & set(WORD.findall(text.lower()))) / len(query_terms)
+def start_reset(session: Session, user: User) -> Job:
+    """``/reset/db``: a job that empties the vector store and removes every knowledge base, as Open WebUI does."""
+    return catalog.send(session, catalog.RESET_VECTORS, catalog.Nothing(), owner_id=user.id)
+
+
+def remove_knowledge_bases(session: Session) -> int:
+    """The end of a reset: every knowledge base goes (their vectors went collection by collection before)."""
+    bases = list(session.scalars(select(Knowledge)))
+    for knowledge in bases:
+        session.delete(knowledge)
+    session.flush()
+    return len(bases)
+
+
+def _fuse(rankings: list[tuple[float, list[Hit]]], rrf_k: int = 60) -> list[Hit]:
+    """Weighted reciprocal rank fusion (what Open WebUI's ensemble retriever does): rank, not raw score, counts."""
+    fused: dict[str, float] = {}
+    by_id: dict[str, Hit] = {}
+    for weight, hits in rankings:
+        for position, hit in enumerate(hits):
+            fused[hit.id] = fused.get(hit.id, 0.0) + weight / (rrf_k + position + 1)
+            by_id.setdefault(hit.id, hit)
+    return [by_id[i] for i in sorted(fused, key=fused.get, reverse=True)]
+
+
+def _hybrid(session: Session, collection_names: list[str], query: str, vector, k: int) -> list[Hit]:
+    """BM25 and vector search fused, then scored by the reranker (or by cosine similarity without one)."""
+    import numpy as np
+
+    from shared.rag.reranking import get_reranker
+    from shared.rag.vectors import normalise
+
+    store = get_vector_store()
+    weight = float(rag_config.get(session, "HYBRID_BM25_WEIGHT") or 0.5)
+    by_vector = store.search(session, collection_names, vector, k)
+    by_words = keyword_index.indexes().top(session, collection_names, query, k, store.chunks)
+    candidates = _fuse([(weight, by_words), (1.0 - weight, by_vector)])
+    reranker = get_reranker(session)
+    if reranker is not None:
+        scores = reranker(query, [h.text for h in candidates]) if candidates else []
+    else:
+        known = {h.id: h.score for h in by_vector}
+        missing = [h for h in candidates if h.id not in known]
+        if missing:
+            embedded = normalise(get_embedder(session).embed([h.text for h in missing]))
+            query_vector = normalise(np.asarray(vector)).reshape(-1)
+            known.update((h.id, (1.0 + float(v @ query_vector)) / 2.0) for h, v in zip(missing, embedded))
+        scores = [known[h.id] for h in candidates]
+    rescored = [Hit(**{**h.__dict__, "score": float(s)}) for h, s in zip(candidates, scores)]
+    return sorted(rescored, key=lambda h: h.score, reverse=True)[:int(rag_config.get(session, "TOP_K_RERANKER") or k)]
 
 
 def rank(session: Session, collection_names: list[str], query: str, k: int, *,
          threshold: float | None = None, hybrid: bool | None = None) -> list[Hit]:
-    """The top ``k`` chunks for the query: vector similarity, optionally blended with keyword overlap."""
+    """The chunks for the query above the relevance threshold: the top ``k`` by vector similarity, or with
+    hybrid search the ``TOP_K_RERANKER`` best of BM25 and vector search fused and reranked; then the top ``k``
+    of each external knowledge base named, from its store, as Open WebUI passes them on (no threshold: their
+    scores are the store's own)."""
     if hybrid is None:
         hybrid = bool(rag_config.get(session, "ENABLE_RAG_HYBRID_SEARCH"))
     if threshold is None:
         threshold = float(rag_config.get(session, "RELEVANCE_THRESHOLD") or 0.0)
     vector = get_embedder(session).embed([query])[0]
-    hits = get_vector_store().search(session, collection_names, vector, k * 4 if hybrid else k)
-    if hybrid:
-        weight = float(rag_config.get(session, "HYBRID_BM25_WEIGHT") or 0.5)
-        terms = set(WORD.findall(query.lower()))
-        hits = sorted(
-            (Hit(**{**h.__dict__, "score": (1 - weight) * h.score + weight * _keyword_score(terms, h.text)})
-             for h in hits),
-            key=lambda h: h.score, reverse=True,
-        )[:k]
-    return [h for h in hits if h.score >= threshold]
+    external = external_knowledge.external_bases(session, collection_names)
+    local = [name for name in collection_names if name not in external]
+    if not local:
+        hits = []
+    elif hybrid:
+        hits = _hybrid(session, local, query, vector, k)
+    else:
+        hits = get_vector_store().search(session, local, vector, k)
+    return [h for h in hits if h.score >= threshold] + [
+        hit for base in external.values() for hit in external_knowledge.retrieve(session, base, query, vector, k)]
 
 
 def as_search_result(hits: list[Hit]) -> dict:
@@ -226,10 +277,15 @@ def augment_messages(session: Session, user: User, messages_: list[dict], items:
 
     Returns the new message list and the ``sources`` to report to the client (empty when nothing matched).
     """
-    query = last_user_text(messages_)
-    sources = sources_for(session, user, items, query)
+    sources = sources_for(session, user, items, last_user_text(messages_))
+    return with_sources(session, messages_, sources), sources
+
+
+def with_sources(session: Session, messages_: list[dict], sources: list[dict]) -> list[dict]:
+    """The messages with the RAG template, filled with ``sources``, in front of the last user message."""
     if not sources:
-        return messages_, []
+        return messages_
+    query = last_user_text(messages_)
     prompt = rag_prompt(rag_config.get(session, "RAG_TEMPLATE"), source_context(sources), query)
     out = [dict(m) for m in messages_]
     for message in reversed(out):
@@ -240,4 +296,4 @@ def augment_messages(session: Session, user: User, messages_: list[dict], items:
             else:
                 message["content"] = f"{prompt}\n{content or ''}"
             break
-    return out, sources
+    return out

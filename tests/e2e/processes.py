@@ -39,14 +39,23 @@ def stop(process: subprocess.Popen, timeout: float = 10) -> None:
 
 
 @contextmanager
-def web_server(env: dict | None = None):
-    """``gunicorn web.wsgi:app`` with the gevent worker (as the Procfile runs it); yields its base URL."""
+def web_server(env: dict | None = None, log: Path | None = None):
+    """``gunicorn web.wsgi:app`` with the gevent worker (as the Procfile runs it); yields its base URL. Its
+    output goes to ``log`` when given."""
+    with web_process(env, log) as (url, _process):
+        yield url
+
+
+@contextmanager
+def web_process(env: dict | None = None, log: Path | None = None):
+    """As :func:`web_server`; yields its base URL and its gunicorn master process."""
     port = free_port()
+    output = open(log, "ab") if log else subprocess.DEVNULL
     process = subprocess.Popen(
         [str(BIN / "gunicorn"), "--worker-class", "gevent", "--workers", "1", "--bind", f"127.0.0.1:{port}",
          "--graceful-timeout", "2", "web.wsgi:app"],
         cwd=ROOT, env={**os.environ, **(env or {})}, start_new_session=True,
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        stdout=output, stderr=subprocess.STDOUT,
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -60,9 +69,11 @@ def web_server(env: dict | None = None):
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"web server on port {port} did not start")
             time.sleep(0.1)
-        yield url
+        yield url, process
     finally:
         stop(process)
+        if log:
+            output.close()
 
 
 @contextmanager

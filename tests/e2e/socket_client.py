@@ -3,7 +3,23 @@ from __future__ import annotations
 
 import threading
 
+import engineio
 import socketio
+
+
+class _InOrderEngineIO(engineio.Client):
+    """Hands each message to socket.io in the reading thread: the stock client starts a thread per message,
+    so two messages sent in order could be seen swapped, which a browser never does."""
+
+    def _trigger_event(self, event, *args, **kwargs):
+        if event == "message":
+            kwargs["run_async"] = False
+        return super()._trigger_event(event, *args, **kwargs)
+
+
+class _InOrderClient(socketio.Client):
+    def _engineio_client_class(self):
+        return _InOrderEngineIO
 
 
 class Browser:
@@ -12,7 +28,7 @@ class Browser:
     def __init__(self, base: str, token: str | None) -> None:
         self.events: list[dict] = []
         self.arrived = threading.Condition()
-        self.client = socketio.Client(reconnection=False)
+        self.client = _InOrderClient(reconnection=False)
         self.client.on("events", self._on_event)
         self.client.connect(base, socketio_path="/ws/socket.io", transports=["websocket"],
                             auth={"token": token} if token else None, wait_timeout=10)

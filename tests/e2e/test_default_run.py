@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -105,3 +106,28 @@ def test_concurrent_signups_on_sqlite_make_one_admin(default_server):
         roles = [r.get("role") for r in pool.map(register, range(20))]
     # the admin exists (the fixture's first account): every racer is a default-role user
     assert roles.count("pending") == 20, roles
+
+
+LOGGED_PID = re.compile(r"\[(\d+) [^\]]*\]")
+"""The process id in a log line (``... [<pid> <thread>] <logger> ...``)."""
+
+
+def _dramatiq_worker_processes(log: Path) -> list[int]:
+    """The PIDs of the Dramatiq worker processes (the ones running jobs) of this run."""
+    lines = [line for line in log.read_text(errors="replace").splitlines() if "Worker process is ready" in line]
+    return [int(found.group(1)) for line in lines if (found := LOGGED_PID.search(line))]
+
+
+def test_a_killed_worker_process_is_replaced_and_the_service_stays_up(default_server):
+    """The OOM killer's kill -9 of one worker process: honcho keeps everything running, the pool starts a new
+    process, and a job sent afterwards runs."""
+    base, _data_dir, log, first = default_server
+    _wait_for(lambda: _dramatiq_worker_processes(log), 60, "the Dramatiq worker")
+    victim = _dramatiq_worker_processes(log)[-1]
+    os.kill(victim, 9)
+    _wait_for(lambda: len(_dramatiq_worker_processes(log)) >= 2 and _dramatiq_worker_processes(log)[-1] != victim,
+              60, "a new worker process")
+    assert requests.get(f"{base}/ready", timeout=5).json() == {"status": True}
+    probe = requests.post(f"{base}/api/v1/jobs/probe", json={}, timeout=30,
+                          headers={"Authorization": f"Bearer {first['token']}", "Accept": "text/event-stream"})
+    assert probe.status_code == 200 and probe.text.rstrip().endswith('data: {"status": "succeeded"}'), probe.text

@@ -2,9 +2,12 @@
 worker, Redis, PostgreSQL) in front of the fake upstreams: web -> Redis -> worker -> fake -> back."""
 from __future__ import annotations
 
+import json
+
 import ollama
 import openai
 import pytest
+import requests
 
 from tests.e2e.gateway_stack import fake_ollama, fake_openai, ollama_server, openai_server, stack  # noqa: F401
 
@@ -144,3 +147,23 @@ def test_upstream_errors_reach_the_clients(stack, token, fake_ollama, fake_opena
         list(ollama_client(stack, token).chat(model=LLAMA, messages=[{"role": "user", "content": "a b c"}],
                                               stream=True))
     assert "broke off" in str(dropped.value)
+
+
+def test_an_arena_model_answers_with_one_of_its_models_and_says_which(stack, token, fake_ollama, fake_openai):
+    arena = {"id": "duel", "name": "Duel", "meta": {"model_ids": [LLAMA, "gpt-fake"]}}
+    configured = requests.post(f"{stack.url}/api/v1/evaluations/config", headers={"Authorization": f"Bearer {token}"},
+                               json={"EVALUATION_ARENA_MODELS": [arena]}, timeout=30)
+    assert configured.status_code == 200
+    client = openai_client(stack, token, "/api")
+    picks = set()
+    for _ in range(12):
+        answer = client.chat.completions.create(model="duel", messages=[{"role": "user", "content": "hi"}])
+        picks.add(answer.model_extra["selected_model_id"])
+    assert picks == {LLAMA, "gpt-fake"}  # both picked in 12 turns (a miss has odds 2 in 4096)
+
+    with requests.post(f"{stack.url}/api/chat/completions", headers={"Authorization": f"Bearer {token}"},
+                       json={"model": "duel", "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+                       stream=True, timeout=30) as streamed:
+        frames = [line for line in streamed.iter_lines(decode_unicode=True) if line.startswith("data: ")]
+    first = json.loads(frames[0][len("data: "):])
+    assert first["selected_model_id"] in (LLAMA, "gpt-fake") and frames[-1] == "data: [DONE]"

@@ -1,5 +1,6 @@
 """Crashes of AI work with real processes (gunicorn web, ``dramatiq workers.main``, the fake Ollama): a worker
-killed mid-stream and mid-background-reply, SIGTERM during a job, a job longer than the redelivery timeout.
+killed mid-stream and mid-background-reply (alone, and under ``workers.pool`` as the Procfile runs it), SIGTERM
+during a job, a job longer than the redelivery timeout.
 A killed worker's job comes back after ``JOB_REDELIVERY_TIMEOUT_MS`` (2 s here) to the next worker."""
 from __future__ import annotations
 
@@ -148,12 +149,36 @@ def test_a_worker_killed_mid_background_reply_finishes_the_reply_once_without_an
     assert job_row(job_id).attempts == 2
 
 
+def test_a_pooled_worker_process_killed_mid_reply_is_replaced_and_the_reply_finishes_once(
+        web, env, auth, slow_ollama):
+    """What the OOM killer does to one worker process: the pool (the Procfile's ``worker``) stays up, starts a
+    new process, and that one finishes the reply once the dead one's message is delivered again."""
+    with running_worker(modules=(), env=env, pool=True) as pooled:
+        body, reply_id = background_request(LLAMA, "sid-pool", params={"max_tokens": TOKENS})
+        started = post(web, "/api/chat/completions", auth, body).json()
+        job_id, chat_id = started["task_ids"][0], started["chat_id"]
+        until_delta(job_id, "w3")
+        [dramatiq_main] = pooled.child_pids()
+        [worker_process] = pooled.child_pids(dramatiq_main)
+        os.kill(worker_process, signal.SIGKILL)
+        wait_for(lambda: pooled.output().count("is ready for action") == 2, "the pool never replaced it", 30)
+        assert pooled.process.poll() is None and "ended with exit code" in pooled.output()
+        seen = until_ended(job_id)
+        assert requests.get(f"{web.url}/health", timeout=5).ok
+    ran_once(seen)
+    reply = reply_in_chat(web, auth, chat_id, reply_id)
+    assert (reply["content"], reply["done"], reply.get("error")) == (ANSWER, True, None)
+    assert job_row(job_id).attempts == 2
+
+
+@pytest.mark.parametrize("pool", [False, True], ids=["dramatiq", "pool"])
 @pytest.mark.parametrize("to", ["main process", "process group"])
-def test_sigterm_lets_the_running_job_finish_and_requeues_the_waiting_one(web, env, auth, slow_ollama, to):
+def test_sigterm_lets_the_running_job_finish_and_requeues_the_waiting_one(web, env, auth, slow_ollama, to, pool):
     """SIGTERM as a container runtime sends it (the main process) or as honcho, foreman and systemd do (every
-    process of the group): the job that runs finishes in this worker; the one waiting in its prefetch goes
-    back to the queue for the next worker at once (not after the redelivery timeout)."""
-    first = WorkerProcess(modules=(), env=env, threads=1)
+    process of the group), to Dramatiq or to the pool over it: the job that runs finishes in this worker; the
+    one waiting in its prefetch goes back to the queue for the next worker at once (not after the redelivery
+    timeout)."""
+    first = WorkerProcess(modules=(), env=env, threads=1, pool=pool)
     try:
         first.wait_ready()
         running_body, running_id = background_request(LLAMA, "sid-term", params={"max_tokens": TOKENS})

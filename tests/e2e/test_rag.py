@@ -170,3 +170,31 @@ def test_web_app_chat_gets_the_sources_over_socketio_and_in_the_saved_reply(stac
         assert saved["sources"][0]["source"]["id"] == kb["id"]
     finally:
         browser.close()
+
+
+def test_a_custom_model_calls_its_base_with_its_system_prompt_params_and_knowledge(api, admin, fake_ollama):
+    kb = api.post(f"{api.base}/api/v1/knowledge/create", json={"name": "Office", "description": ""}, timeout=10).json()
+    doc, _ = upload_and_follow(
+        api, make_docx(), "office.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document")
+    api.post(f"{api.base}/api/v1/knowledge/{kb['id']}/file/add", json={"file_id": doc["id"]}, timeout=10)
+    made = api.post(f"{api.base}/api/v1/models/create", timeout=10, json={
+        "id": "office-helper", "base_model_id": LLAMA, "name": "Office helper",
+        "params": {"system": "You help {{USER_NAME}} at the office.", "temperature": 0.1, "max_tokens": 7},
+        "meta": {"knowledge": [{**kb, "type": "collection"}]}})
+    assert made.status_code == 200, made.text
+
+    question = "How often do espresso machines need descaling?"
+    answer = api.post(f"{api.base}/api/chat/completions", timeout=60, json={
+        "model": "office-helper", "messages": [{"role": "user", "content": question}]})
+    assert answer.status_code == 200, answer.text
+    assert answer.json()["model"] == "office-helper"
+    assert answer.json()["sources"][0]["source"]["id"] == kb["id"]
+    sent = fake_ollama.received("/api/chat")[-1].body
+    assert sent["model"] == LLAMA and sent["options"] == {"temperature": 0.1, "num_predict": 7}
+    assert sent["messages"][0] == {"role": "system", "content": f"You help {admin['name']} at the office."}
+    assert DOCX_FACTS[1] in sent["messages"][-1]["content"]
+
+    # the request's own values win over the model's
+    api.post(f"{api.base}/api/chat/completions", timeout=60, json={
+        "model": "office-helper", "temperature": 0.9, "messages": [{"role": "user", "content": "hi"}]})
+    assert fake_ollama.received("/api/chat")[-1].body["options"]["temperature"] == 0.9

@@ -36,15 +36,25 @@ def users(two_webs):
     return admin, other.json()
 
 
+def until_listening(user_id: str, *browsers: Browser) -> None:
+    """Send probes until each browser got one: a web process just started may not listen on Redis yet."""
+    deadline = time.monotonic() + 10
+    while not all(browser.events for browser in browsers):
+        assert time.monotonic() < deadline, "a web process never passed on what was sent through Redis"
+        socket_events.emit_chat_event(user_id, "probe", None, "probe", {})
+        time.sleep(0.1)
+
+
 def test_worker_events_reach_the_users_sockets_on_every_web_process(two_webs, users):
     (first, second), (admin, _) = two_webs, users
     on_first, on_second = Browser(first, admin["token"]), Browser(second, admin["token"])
     try:
-        time.sleep(0.2)  # the room joins travel through Redis
+        until_listening(admin["id"], on_first, on_second)
         for n in range(3):
             socket_events.emit_chat_event(admin["id"], "chat-1", "msg-1", "chat:completion", {"content": "Hi" * (n + 1)})
         for browser in (on_first, on_second):
-            events = browser.wait_for(3)
+            events = [e for e in browser.wait_until(lambda ev: sum(e["chat_id"] == "chat-1" for e in ev) >= 3)
+                      if e["chat_id"] == "chat-1"]
             assert [e["data"]["data"]["content"] for e in events] == ["Hi", "HiHi", "HiHiHi"]
             assert events[0] == {"chat_id": "chat-1", "message_id": "msg-1",
                                  "data": {"type": "chat:completion", "data": {"content": "Hi"}}}
@@ -151,3 +161,37 @@ def test_heartbeats_and_usage_pings_feed_api_usage(two_webs, users):
         assert usage == {"model_ids": ["llama-fake:latest"], "user_count": 2}  # both signed in just now
     finally:
         browser.close()
+
+
+def test_every_web_process_reports_in_one_scrape(two_webs, users):
+    """/metrics of one web process counts the other's sockets and requests too (one METRICS_DIR)."""
+    (first, second), (admin, _) = two_webs, users
+    headers = {"Authorization": f"Bearer {admin['token']}"}
+
+    def scrape(name: str, **labels) -> float:
+        response = requests.get(f"{first}/metrics", headers=headers, timeout=10)
+        assert response.status_code == 200, response.text
+        wanted = ",".join(f'{key}="{value}"' for key, value in sorted(labels.items()))
+        line = next((line for line in response.text.splitlines()
+                     if line.startswith(f"{name}{{{wanted}}} " if labels else f"{name} ")), None)
+        return float(line.rsplit(" ", 1)[1]) if line else 0.0
+
+    def settles(name: str, expected: float, **labels) -> None:
+        deadline = time.monotonic() + 10
+        while scrape(name, **labels) != expected:
+            assert time.monotonic() < deadline, f"{name} stayed {scrape(name, **labels)}, expected {expected}"
+            time.sleep(0.1)
+
+    route = {"method": "GET", "route": "/api/v1/auths/", "status": "200"}
+    before = scrape("switchyard_http_requests_total", **route)
+    assert requests.get(f"{second}/api/v1/auths/", headers=headers, timeout=10).ok
+    assert scrape("switchyard_http_requests_total", **route) == before + 1
+
+    sockets = scrape("switchyard_socketio_connections")
+    browsers = [Browser(first, admin["token"]), Browser(second, admin["token"])]
+    try:
+        settles("switchyard_socketio_connections", sockets + 2)
+    finally:
+        for browser in browsers:
+            browser.close()
+    settles("switchyard_socketio_connections", sockets)

@@ -74,7 +74,7 @@ def test_a_new_chat_streams_saves_and_gets_a_title(stack, second_web, admin, fak
         assert kinds.index("chat:active", 1) > kinds.index("chat:completion")
         title = next(e["data"]["data"] for e in mine if e["data"]["type"] == "chat:title")
         assert title == "Greeting in tests"
-        assert next(e["data"]["data"] for e in mine if e["data"]["type"] == "chat:tags") == ["tag1", "tag2"]
+        assert next(e["data"]["data"] for e in mine if e["data"]["type"] == "chat:tags") == ["tag1", "tag2", "tag3"]
         follow_ups = next(e["data"]["data"] for e in mine if e["data"]["type"] == "chat:message:follow_ups")
         assert len(follow_ups["follow_ups"]) == 3
 
@@ -149,5 +149,26 @@ def test_stopping_a_reply_keeps_what_was_said(stack, admin, fake_ollama):
         stored = requests.get(f"{stack.url}/api/v1/chats/{chat_id}", headers=headers).json()
         reply = stored["chat"]["history"]["messages"][reply_id]
         assert reply["done"] is True and reply["content"] == said
+    finally:
+        browser.close()
+
+
+def test_an_arena_reply_says_and_saves_which_model_answered(stack, admin, fake_ollama):
+    headers = {"Authorization": f"Bearer {admin['token']}"}
+    requests.post(f"{stack.url}/api/v1/evaluations/config", headers=headers, json={
+        "EVALUATION_ARENA_MODELS": [{"id": "duel", "name": "Duel", "meta": {"model_ids": [LLAMA]}}]}).raise_for_status()
+    browser = Browser(stack.url, admin["token"])
+    try:
+        body, reply_id = app_request(browser.client.sid, "who answers?")
+        body = {**body, "model": "duel", "message_ids": [{"model_id": "duel", "message_id": reply_id}]}
+        started = requests.post(f"{stack.url}/api/chat/completions", json=body, headers=headers)
+        assert started.status_code == 200, started.text
+        events = browser.wait_until(lambda ev: any(e["data"]["data"] == {"active": False} for e in ev))
+        completions = [e["data"]["data"] for e in events if e["data"]["type"] == "chat:completion"]
+        assert completions[0] == {"selected_model_id": LLAMA}
+        chat = requests.get(f"{stack.url}/api/v1/chats/{started.json()['chat_id']}", headers=headers).json()
+        reply = chat["chat"]["history"]["messages"][reply_id]
+        assert reply["model"] == "duel" and reply["selectedModelId"] == LLAMA
+        assert reply["content"] == "You said: who answers?"
     finally:
         browser.close()

@@ -147,11 +147,13 @@ class WebApp:
         """The "What's New" dialog an admin sees on the first visit."""
         self.button("Okay, Let's Go!", timeout=10).click()
 
-    def pick_model(self, name: str) -> None:
-        self.wait(lambda: self.visible("#model-selector-model-button"), what="the model selector")[0].click()
+    def pick_model(self, name: str, selector: str = "model") -> None:
+        """Choose ``name`` in a model selector (the chat's, or ``workspace-base-model`` in the model editor)."""
+        button = f"model-selector-{selector}-button"
+        self.wait(lambda: self.visible(f"#{button}"), what="the model selector")[0].click()
         item = self.wait(lambda: next((e for e in self.visible("[role='option'], button")
                                        if e.text.strip().startswith(name)
-                                       and e.get_attribute("id") != "model-selector-model-button"), None),
+                                       and e.get_attribute("id") != button), None),
                          what=f"model '{name}' in the list")
         item.click()
 

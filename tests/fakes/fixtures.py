@@ -16,9 +16,17 @@ import pytest
 
 from tests.fakes.audio import FakeElevenLabs
 from tests.fakes.images import FakeAutomatic1111, FakeComfyUI
+from tests.fakes.jupyter import FakeJupyter
+from tests.fakes.oauth_server import FakeOAuthServer
+from tests.fakes.oidc_issuer import FakeIssuer
 from tests.fakes.ollama import FakeOllama
 from tests.fakes.openai import FakeOpenAI
 from tests.fakes.server import FakeUpstream
+from tests.fakes.skills import FakeSkillHost
+from tests.fakes.vector_stores import FakeVectorStores
+from tests.fakes.web_search import FakeWebSearch
+from tests.fakes.webhook_receiver import FakeWebhookReceiver
+from tests.fakes.youtube import FakeYouTube
 
 FAKE_OPENAI_KEY = "sk-fake"
 FAKE_A1111_AUTH = "sd:s3cret"
@@ -66,8 +74,24 @@ openai_server = _server(lambda: FakeOpenAI(api_key=FAKE_OPENAI_KEY))
 automatic1111_server = _server(lambda: FakeAutomatic1111(auth=FAKE_A1111_AUTH))
 comfyui_server = _server(FakeComfyUI)
 elevenlabs_server = _server(lambda: FakeElevenLabs(api_key=FAKE_ELEVENLABS_KEY))
+skill_host_server = _server(FakeSkillHost)
+oidc_issuer_server = _server(FakeIssuer)
+oauth_server = _server(FakeOAuthServer)
+web_search_server = _server(FakeWebSearch)
+youtube_server = _server(FakeYouTube)
+jupyter_server = _server(FakeJupyter)
+webhook_receiver_server = _server(FakeWebhookReceiver)
+vector_stores_server = _server(FakeVectorStores)
 fake_ollama = _fresh("ollama_server")
 fake_openai = _fresh("openai_server")
 fake_automatic1111 = _fresh("automatic1111_server")
 fake_comfyui = _fresh("comfyui_server")
 fake_elevenlabs = _fresh("elevenlabs_server")
+fake_skill_host = _fresh("skill_host_server")
+fake_jupyter = _fresh("jupyter_server")
+fake_webhook_receiver = _fresh("webhook_receiver_server")
+fake_issuer = _fresh("oidc_issuer_server")
+fake_oauth_server = _fresh("oauth_server")
+fake_web_search = _fresh("web_search_server")
+fake_youtube = _fresh("youtube_server")
+fake_vector_stores = _fresh("vector_stores_server")

@@ -26,7 +26,7 @@ from collections.abc import Iterator
 from datetime import datetime, timezone
 
 from tests.fakes.openai import add_openai_routes, last_user_text
-from tests.fakes.server import FakeUpstream, Received, Reply, hashed_embedding, reply_text, words
+from tests.fakes.server import FakeUpstream, Received, Reply, hashed_embedding, reply_text, tool_result, words
 
 VERSION = "0.6.2"
 NDJSON = "application/x-ndjson"
@@ -164,7 +164,8 @@ class FakeOllama(FakeUpstream):
     def _answer(self, reply: Reply, body: dict, prompt: str, piece, final_extra: dict | None = None) -> None:
         started = time.monotonic()
         model = body["model"]
-        text = reply_text(prompt, (body.get("options") or {}).get("num_predict"))
+        after_tool = tool_result(body.get("messages"))
+        text = after_tool or reply_text(prompt, (body.get("options") or {}).get("num_predict"))
         final = {"model": model, "created_at": "", **piece(""), "done": True, "done_reason": "stop",
                  **(final_extra or {})}
         if body.get("stream", True) is False:
@@ -177,6 +178,7 @@ class FakeOllama(FakeUpstream):
 
             chat = "message" in final  # thinking and tool calls: /api/chat only
             thinking, tool_calls = (self.behaviour["thinking"], self.behaviour["tool_calls"]) if chat else (None, None)
+            tool_calls = None if after_tool else tool_calls
             for token in words(thinking) if thinking else []:
                 yield line({"message": {"role": "assistant", "content": "", "thinking": token}})
             if tool_calls:  # Ollama sends a model's tool calls whole, in one object before the last

@@ -13,7 +13,8 @@ Fixture API (``tests/fakes/fixtures.py`` registers ``fake_openai``; or use the c
 Routes: ``GET /v1/models``, ``POST /v1/chat/completions`` (``stream`` SSE ``data:`` chunks ending
 ``data: [DONE]``, ``stream_options.include_usage`` adds the usage chunk; non-stream ``chat.completion``
 with usage), ``POST /v1/embeddings`` (hashed bag-of-words vectors). The answer is ``max_tokens`` (or
-``max_completion_tokens``) numbered tokens ``w0 w1 ...`` when given, else ``You said: <last user text>``.
+``max_completion_tokens``) numbered tokens ``w0 w1 ...`` when given, else ``You said: <last user text>``; after
+a tool's result (the last message) ``Tool said: <result>``, and no tool call again.
 Errors use OpenAI's ``{"error": {"message", "type", "param", "code"}}`` body.
 """
 from __future__ import annotations
@@ -27,7 +28,7 @@ from collections.abc import Iterator
 
 from tests.fakes.audio import mp3_for
 from tests.fakes.images import png_for
-from tests.fakes.server import FakeUpstream, Received, Reply, hashed_embedding, reply_text, words
+from tests.fakes.server import FakeUpstream, Received, Reply, hashed_embedding, reply_text, tool_result, words
 
 ARGUMENT_FRAGMENT = 8
 """Characters of a tool call's arguments per streamed chunk (OpenAI sends them a few tokens at a time)."""
@@ -78,12 +79,13 @@ def answer_chat(fake: FakeUpstream, body: dict, model: str | None, reply: Reply)
         return openai_error(reply, 404, f"The model `{model}` does not exist or you do not have access to it.",
                             "invalid_request_error", code="model_not_found")
     prompt = last_user_text(body["messages"])
-    text = reply_text(prompt, body.get("max_tokens") or body.get("max_completion_tokens"))
+    after_tool = tool_result(body["messages"])
+    text = after_tool or reply_text(prompt, body.get("max_tokens") or body.get("max_completion_tokens"))
     completion_id, created = f"chatcmpl-{uuid.uuid4().hex[:24]}", int(time.time())
     if body.get("stream"):
         include_usage = bool((body.get("stream_options") or {}).get("include_usage"))
         chunks = _chat_chunks(completion_id, created, model, prompt, text, include_usage,
-                              fake.behaviour["thinking"], fake.behaviour["tool_calls"])
+                              fake.behaviour["thinking"], None if after_tool else fake.behaviour["tool_calls"])
         return reply.stream(chunks, "text/event-stream; charset=utf-8")
     reply.json({
         "id": completion_id, "object": "chat.completion", "created": created, "model": model,

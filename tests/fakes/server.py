@@ -64,6 +64,8 @@ class Received:
     """Set when the fake noticed the client closed the connection mid-answer."""
     at: float = field(default_factory=time.monotonic)
     """When the request came in (``time.monotonic``): the spacing of retries."""
+    raw: bytes = b""
+    """The body as it was sent (what a signature covers)."""
 
 
 class Reply:
@@ -262,7 +264,7 @@ class FakeUpstream:
             body = raw.decode(errors="replace")
         params = dict(part.split("=", 1) for part in query.split("&") if "=" in part)
         received = Received(handler.command, path, dict(handler.headers.items()), body, params,
-                            handler.client_address)
+                            handler.client_address, raw=raw)
         with self._lock:
             self.requests.append(received)
             self._served += 1
@@ -326,6 +328,13 @@ def reply_text(prompt: str, limit: int | None) -> str:
     if limit:
         return " ".join(f"w{i}" for i in range(int(limit)))
     return f"You said: {prompt}" if prompt else "Hello!"
+
+
+def tool_result(messages: list[dict] | None) -> str | None:
+    """The content of a tool's result when it is the last message (a model then answers from it, and calls
+    no tool again): the fakes answer ``Tool said: <content>``."""
+    last = (messages or [{}])[-1]
+    return f"Tool said: {last.get('content')}" if last.get("role") == "tool" else None
 
 
 def hashed_embedding(text: str, dims: int = 16) -> list[float]:

@@ -14,7 +14,7 @@ from shared.models import Job
 from shared.models.base import now
 from shared.redis_client import get_redis
 from tests.jobs.test_lifecycle import finish, row
-from tests.jobs.worker import ROOT
+from tests.jobs.worker import IDLE_QUEUE, ROOT
 from workers import scheduler
 
 
@@ -27,13 +27,13 @@ def queued_actors(queues: tuple[str, ...] = ("default",)) -> list[str]:
 
 
 def test_two_schedulers_send_each_slot_once():
-    schedule = (scheduler.Periodic("system.noop", "pipelines", 10),
-                scheduler.Periodic("system.prune_jobs", "pipelines", 60))
+    schedule = (scheduler.Periodic("system.noop", IDLE_QUEUE, 10),
+                scheduler.Periodic("system.prune_jobs", IDLE_QUEUE, 60))
     start = 1_000_000_000.0
     assert scheduler.tick(schedule, now=start) == ["system.noop", "system.prune_jobs"]
     assert scheduler.tick(schedule, now=start + 1) == []          # the other scheduler, same slots
     assert scheduler.tick(schedule, now=start + 10) == ["system.noop"]
-    assert queued_actors(("pipelines",)) == ["system.noop", "system.prune_jobs", "system.noop"]
+    assert queued_actors((IDLE_QUEUE,)) == ["system.noop", "system.prune_jobs", "system.noop"]
 
 
 def test_scheduler_processes_started_twice_send_once():

@@ -9,6 +9,7 @@ from shared.models import Job
 from shared.models.base import now
 from tests.jobs.test_lifecycle import finish, row
 from tests.jobs.test_scheduling import queued_actors
+from tests.jobs.worker import IDLE_QUEUE
 
 
 def test_sweep_resends_a_job_whose_message_was_never_sent(worker):
@@ -22,7 +23,7 @@ def test_sweep_resends_a_job_whose_message_was_never_sent(worker):
         session.add(fresh)
         session.commit()
         # A job whose message did leave (it waits behind others in its queue) is not sent twice.
-        waiting = enqueue(session, actor="tests.echo", queue="pipelines", kind="k", owner_id=None, payload={})
+        waiting = enqueue(session, actor="tests.echo", queue=IDLE_QUEUE, kind="k", owner_id=None, payload={})
         waiting.updated_at = now() - 120
         session.commit()
         assert service.resend_stale(session) == 1
@@ -30,7 +31,7 @@ def test_sweep_resends_a_job_whose_message_was_never_sent(worker):
     assert seen[-2].data["result"] == {"echo": 5}
     assert row(job.id).status == "succeeded"
     assert row(fresh.id).status == "queued"  # too young to be considered lost
-    assert queued_actors(("pipelines",)) == ["tests.echo"]
+    assert queued_actors((IDLE_QUEUE,)) == ["tests.echo"]
 
 
 def test_the_sweep_actor_fails_lost_jobs_with_their_actors_time_limit(worker):

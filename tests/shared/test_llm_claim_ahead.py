@@ -36,6 +36,7 @@ def test_a_pull_keeps_its_own_options_and_is_not_claimed_ahead(admin):
 def test_a_chat_completion_is_claimed_ahead_unless_it_is_saved_into_a_chat(admin, background, ahead):
     """The web app's background reply is saved into the chat and delivered over socket.io: claimed first."""
     with session_scope() as session:
-        job = gateway._enqueue_chat(session, session.get(User, admin["id"]), {"id": "llama-fake:latest"}, OLLAMA,
-                                        {"messages": [{"role": "user", "content": "hi"}]}, background, None, None)
+        resolved = gateway.Resolved({"id": "llama-fake:latest"}, OLLAMA, "llama-fake:latest", None)
+        job = gateway._enqueue_chat(session, session.get(User, admin["id"]), resolved,
+                                    {"messages": [{"role": "user", "content": "hi"}]}, background, None, None, {})
         assert bool(job.options.get(CLAIM_AHEAD)) is ahead

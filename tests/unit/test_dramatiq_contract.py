@@ -15,6 +15,7 @@ from importlib import metadata
 from pathlib import Path
 
 from dramatiq.brokers import redis as dramatiq_redis
+from dramatiq.message import Message
 from packaging.requirements import Requirement
 
 from shared.jobs import broker
@@ -88,14 +89,20 @@ def test_every_command_goes_through_dispatch():
 
 
 def test_the_keys_we_read_are_dramatiqs():
-    """``reject_undecodable`` and ``queue_depths`` read Dramatiq's keys by name."""
+    """``reject_undecodable``, ``queue_depths``, ``oldest_waiting_ages`` and ``purge_dead_letters`` read
+    Dramatiq's keys by name (and the queue is a list pushed on the right, fetched from the left)."""
     lua = DISPATCH_LUA.read_text()
     for line in ('local acks = namespace .. ":__acks__." .. worker_id',
                  'local queue_acks = acks .. "." .. queue_name',
                  'local queue_full_name = namespace .. ":" .. queue_name',
                  'local queue_messages = queue_full_name .. ".msgs"',
-                 'local xqueue_full_name = namespace .. ":" .. queue_canonical_name .. ".XQ"'):
+                 'local xqueue_full_name = namespace .. ":" .. queue_canonical_name .. ".XQ"',
+                 'local xqueue_messages = xqueue_full_name .. ".msgs"',
+                 'redis.call("rpush", queue_full_name, message_id)',
+                 'local message_id = redis.call("lpop", queue_full_name)'):
         assert line in lua
+    fields = set(Message(queue_name="q", actor_name="a", args=(), kwargs={}, options={}).asdict())
+    assert {"message_timestamp", "options"} <= fields
 
 
 def test_the_installed_dramatiq_is_the_pinned_minor_version():

@@ -9,6 +9,7 @@ from functools import cached_property
 
 from shared.db import session_scope
 from shared.jobs import catalog, service
+from shared.services import functions, tools
 from shared.services.llm import connections, registry
 from tests.helpers import bearer, signup
 
@@ -22,7 +23,11 @@ VISIBLE_MODELS = {"ollama": "visible-llama", "openai": "visible-gpt"}
 """Models opened to users."""
 HIDDEN_MODELS = {"ollama": "hidden-llama", "openai": "hidden-gpt"}
 """Models only admins may use."""
-WORKSPACE_PERMISSIONS = {"workspace": {"knowledge": True}}
+EXTERNAL_SOURCE = {"name": "docs", "config": {"content_field": "payload.text"}}
+WORKSPACE_PERMISSIONS = {"workspace": {"knowledge": True, "models": True, "models_import": True,
+                                       "models_export": True, "tools": True, "tools_export": True,
+                                       "prompts": True, "skills": True, "skills_import": True,
+                                       "skills_export": True}}
 """What users need beyond the default permissions to own every kind of object (memories and folders are
 on by default)."""
 
@@ -92,11 +97,14 @@ def make_callers(client) -> Callers:
 
 def open_workspace(client, admin: Caller) -> None:
     """Let users own every kind of object the sweep makes; switch on the features admins switch on (image
-    generation and editing: users still need the ``features.image_generation`` permission)."""
+    generation and editing, web search: users still need ``features.image_generation`` / ``.web_search``)."""
     response = client.post("/api/v1/users/default/permissions", headers=admin.headers, json=WORKSPACE_PERMISSIONS)
     assert response.status_code == 200, response.get_json()
     response = client.post("/api/v1/images/config/update", headers=admin.headers,
                            json={"ENABLE_IMAGE_GENERATION": True, "ENABLE_IMAGE_EDIT": True})
+    assert response.status_code == 200, response.get_json()
+    response = client.post("/api/v1/retrieval/config/update", headers=admin.headers,
+                           json={"web": {"ENABLE_WEB_SEARCH": True}})
     assert response.status_code == 200, response.get_json()
 
 
@@ -143,8 +151,8 @@ class Owned:
         self.client, self.owner, self.admin = client, owner, admin
         self.hidden_models = False
 
-    def _made(self, method: str, path: str, **kwargs) -> dict:
-        response = self.client.open(path, method=method, headers=self.owner.headers, **kwargs)
+    def _made(self, method: str, path: str, by: Caller | None = None, **kwargs) -> dict:
+        response = self.client.open(path, method=method, headers=(by or self.owner).headers, **kwargs)
         assert response.status_code == 200, (path, response.get_json())
         return response.get_json()
 
@@ -182,11 +190,128 @@ class Owned:
         return self._uploaded("spare")
 
     @cached_property
+    def _custom_model_versions(self) -> tuple[dict, str]:
+        made = self._made("POST", "/api/v1/models/create", json={
+            "id": unique("preset"), "base_model_id": self.model("openai"), "name": "Sweep preset", "meta": {},
+            "params": {"system": "Be brief."}})
+        changed = self._made("POST", "/api/v1/models/model/update", json={**made, "params": {"system": "Be kind."}})
+        return changed, made["version_id"]
+
+    @property
+    def custom_model(self) -> dict:
+        """A custom model over the owner's OpenAI model, changed once (so it has two versions)."""
+        return self._custom_model_versions[0]
+
+    @property
+    def custom_model_first_version(self) -> str:
+        return self._custom_model_versions[1]
+
+    @cached_property
+    def _tool_versions(self) -> tuple[dict, str]:
+        """A tool stored as its save job stores one (no worker runs in the sweep), saved twice."""
+        found = {"kind": "tools", "specs": [], "valves_spec": {"properties": {"key": {"type": "string"}}},
+                 "user_valves_spec": {"properties": {"shout": {"type": "boolean"}}}, "has_user_valves": True}
+        form = {"id": unique("tool").replace("-", "_"), "name": "Sweep tool", "content": "class Tools: pass"}
+        with session_scope() as session:
+            first = tools.store(session, self.owner.id, form, found, creating=True).version_id
+            stored = tools.tool_json(tools.store(session, self.owner.id, {**form, "content": "class Tools: ..."},
+                                                 found, creating=False))
+        return stored, first
+
+    @property
+    def tool(self) -> dict:
+        return self._tool_versions[0]
+
+    @property
+    def tool_first_version(self) -> str:
+        return self._tool_versions[1]
+
+    @cached_property
+    def _function_versions(self) -> tuple[dict, str]:
+        """A filter function stored as its save job stores one, saved twice."""
+        found = {"kind": "filter", "valves_spec": {"properties": {"priority": {"type": "integer"}}},
+                 "user_valves_spec": {"properties": {"on": {"type": "boolean"}}}, "has_user_valves": True}
+        form = {"id": unique("filter").replace("-", "_"), "name": "Sweep filter", "content": "class Filter: pass"}
+        with session_scope() as session:
+            first = functions.store(session, self.admin.id, form, found, creating=True).version_id
+            stored = functions.function_json(functions.store(
+                session, self.admin.id, {**form, "content": "class Filter: ..."}, found, creating=False))
+        return stored, first
+
+    @property
+    def function(self) -> dict:
+        """An admin's filter function (functions are the admins'), changed once."""
+        return self._function_versions[0]
+
+    @property
+    def function_first_version(self) -> str:
+        return self._function_versions[1]
+
+    @cached_property
+    def _prompt_versions(self) -> tuple[dict, str]:
+        made = self._made("POST", "/api/v1/prompts/create", json={
+            "command": unique("sweep"), "name": "Sweep prompt", "content": "Summarise this."})
+        changed = self._made("POST", f"/api/v1/prompts/id/{made['id']}/update",
+                             json={**made, "content": "Summarise this briefly."})
+        return changed, made["version_id"]
+
+    @property
+    def prompt(self) -> dict:
+        """A prompt, changed once (so it has two versions)."""
+        return self._prompt_versions[0]
+
+    @property
+    def prompt_first_version(self) -> str:
+        return self._prompt_versions[1]
+
+    @cached_property
+    def note(self) -> dict:
+        return self._made("POST", "/api/v1/notes/create", json={"title": "Sweep note",
+                                                                "data": {"content": {"md": "Some notes."}}})
+
+    @cached_property
+    def _skill_versions(self) -> tuple[dict, str]:
+        made = self._made("POST", "/api/v1/skills/create", json={
+            "id": unique("sweep-skill"), "name": unique("Sweep skill"), "content": "Be thorough."})
+        changed = self._made("POST", f"/api/v1/skills/id/{made['id']}/update", json={
+            "id": made["id"], "name": made["name"], "content": "Be brief.", "expected_version_id": made["version_id"]})
+        return changed, made["version_id"]
+
+    @property
+    def skill(self) -> dict:
+        """A skill, changed once (so it has two versions)."""
+        return self._skill_versions[0]
+
+    @property
+    def skill_first_version(self) -> str:
+        return self._skill_versions[1]
+
+    @cached_property
     def knowledge(self) -> dict:
         """A knowledge base holding :attr:`file`."""
         made = self._made("POST", "/api/v1/knowledge/create", json={"name": "Sweep knowledge"})
         self._made("POST", f"/api/v1/knowledge/{made['id']}/file/add", json={"file_id": self.file["id"]})
         return made
+
+    def new_external_connection(self) -> dict:
+        """An admin's Qdrant connection (connections are the admins'); nothing listens at its address."""
+        return self._made("POST", "/api/v1/knowledge/external/connections", by=self.admin,
+                          json={"name": "Sweep store", "provider": "qdrant", "endpoint": "http://127.0.0.1:9"})
+
+    @cached_property
+    def external_connection(self) -> dict:
+        return self.new_external_connection()
+
+    @cached_property
+    def external_knowledge(self) -> dict:
+        """An admin's knowledge base reading :attr:`external_connection`."""
+        return self._made("POST", "/api/v1/knowledge/external/knowledge/create", by=self.admin, json={
+            "name": "Sweep external", "connection_id": self.external_connection["id"], "source": EXTERNAL_SOURCE})
+
+    @cached_property
+    def knowledge_directory(self) -> dict:
+        """A directory in :attr:`knowledge`."""
+        return self._made("POST", f"/api/v1/knowledge/{self.knowledge['id']}/dirs/create", json={"name": "Sweep dir"})
 
     @cached_property
     def memory(self) -> dict:
@@ -199,6 +324,40 @@ class Owned:
             job = catalog.send(session, catalog.NOOP, catalog.Noop(), owner_id=self.owner.id, kind="system.noop")
             service.request_cancel(session, job)
             return job.id
+
+    @cached_property
+    def group(self) -> dict:
+        """A group (groups are the admin's to make) with the owner in it."""
+        return self.new_group()
+
+    def new_group(self) -> dict:
+        """A group of its own, for routes that change or delete the group they name."""
+        response = self.client.post("/api/v1/groups/create", headers=self.admin.headers,
+                                    json={"name": unique("group"), "description": ""})
+        assert response.status_code == 200, response.get_json()
+        group = response.get_json()
+        added = self.client.post(f"/api/v1/groups/id/{group['id']}/users/add", headers=self.admin.headers,
+                                 json={"user_ids": [self.owner.id]})
+        assert added.status_code == 200, added.get_json()
+        return group
+
+    @cached_property
+    def webhook(self) -> dict:
+        """An event webhook (the admin's) with one delivery, of its own creation's event."""
+        return self.new_webhook()
+
+    def new_webhook(self) -> dict:
+        """A webhook of its own, for routes that delete the webhook they name. Its URL is a public address
+        nothing is sent to (no worker runs in the sweep)."""
+        response = self.client.post("/api/events/webhooks", headers=self.admin.headers,
+                                    json={"url": "http://93.184.215.14/hook", "events": ["config.*"]})
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    @cached_property
+    def delivery_id(self) -> str:
+        listed = self.client.get(f"/api/events/webhooks/{self.webhook['id']}/deliveries", headers=self.admin.headers)
+        return listed.get_json()["items"][0]["id"]
 
     @cached_property
     def spare_user(self) -> Caller:

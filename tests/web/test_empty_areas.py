@@ -11,10 +11,6 @@ from shared.models import User
 from tests.helpers import bearer
 
 EMPTY = [
-    ("/api/v1/tools/", []), ("/api/v1/tools/list", []),
-    ("/api/v1/functions/", []),
-    ("/api/v1/skills/", []), ("/api/v1/skills/list", {"items": [], "total": 0}),
-    ("/api/v1/prompts/", []), ("/api/v1/prompts/list", {"items": [], "total": 0}),
     ("/api/v1/channels/", []), ("/api/v1/terminals/", []),
 ]
 
@@ -26,12 +22,6 @@ def test_unbuilt_areas_answer_empty_to_users(app, client, make_user, path, empty
     assert response.status_code == 200
     assert response.get_json() == empty
     assert app.test_client().get(path).status_code == 401
-
-
-def test_function_list_is_admin_only(client, admin, make_user):
-    user = make_user()
-    assert client.get("/api/v1/functions/list", headers=bearer(admin["token"])).get_json() == []
-    assert client.get("/api/v1/functions/list", headers=bearer(user["token"])).status_code == 401
 
 
 BANNER = {"id": "b1", "type": "info", "title": "Hello", "content": "Maintenance at 5", "dismissible": True,

@@ -64,14 +64,14 @@ def test_empty_body_on_json_route_is_422(client):
 
 
 def test_open_webui_route_not_built_is_501_naming_it(client, admin):
-    response = client.post("/api/v1/pipelines/add", json={}, headers=bearer(admin["token"]))
+    response = client.post("/api/v1/channels/create", json={}, headers=bearer(admin["token"]))
     assert response.status_code == 501
     assert response.get_json() == {
-        "detail": "POST /api/v1/pipelines/add is part of Open WebUI's API that Switchyard has not built yet."}
+        "detail": "POST /api/v1/channels/create is part of Open WebUI's API that Switchyard has not built yet."}
 
 
 def test_only_open_webui_routes_are_501(client, admin):
     headers = bearer(admin["token"])
-    assert client.get("/api/v1/pipelines/list", headers=headers).status_code == 501
-    assert client.delete("/api/v1/pipelines/add", headers=headers).status_code == 404  # no such method there
+    assert client.get("/api/v1/channels/users/someone", headers=headers).status_code == 501
+    assert client.delete("/api/v1/channels/create", headers=headers).status_code == 404  # no such method there
     assert client.get("/api/v1/chats/no-such-chat", headers=headers).status_code == 404  # built, unknown object

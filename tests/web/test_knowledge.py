@@ -7,7 +7,8 @@ from sqlalchemy import select
 
 from shared import messages
 from shared.db import session_scope
-from shared.models import Job
+from shared.models import Job, Knowledge, User
+from shared.services import access
 from tests.helpers import bearer
 from tests.rag_support import (  # noqa: F401
     embeddings, fake_ollama, query_collection, rag_worker, upload, wait_processed,
@@ -17,6 +18,15 @@ from tests.rag_support import (  # noqa: F401
 def create(client, token: str, name: str = "Handbook", **extra):
     return client.post("/api/v1/knowledge/create", headers=bearer(token),
                        json={"name": name, "description": "team docs", **extra})
+
+
+def share(knowledge_id: str, *user_ids: str, permission: str = "read") -> None:
+    """Grant users access as an admin would (the update route leaves grants alone, as Open WebUI's does)."""
+    with session_scope() as session:
+        admin = session.scalars(select(User).where(User.role == "admin")).first()
+        grants = [{"principal_type": "user", "principal_id": uid, "permission": permission} for uid in user_ids]
+        access.set_grants(session, admin, session.get(Knowledge, knowledge_id),
+                          grants + list(session.get(Knowledge, knowledge_id).access_grants or []), "knowledge")
 
 
 def allow_workspace_knowledge(client, admin) -> None:
@@ -56,16 +66,14 @@ def test_private_by_default_and_shared_through_grants(client, admin, make_user):
     assert client.get(f"/api/v1/knowledge/{kb['id']}", headers=bearer(reader["token"])).status_code == 404
     assert client.get("/api/v1/knowledge/", headers=bearer(reader["token"])).get_json()["total"] == 0
 
-    # a plain user may not share without the sharing permission: the grants are dropped
-    dropped = client.post(f"/api/v1/knowledge/{kb['id']}/update", headers=bearer(owner["token"]), json={
-        "name": kb["name"], "access_grants": [{"principal_type": "user", "principal_id": reader["id"]}]}).get_json()
-    assert dropped["access_grants"] == []
+    # the update route leaves who may use it alone (Open WebUI's), even for an admin
+    grant = [{"principal_type": "user", "principal_id": reader["id"]}]
+    kept = client.post(f"/api/v1/knowledge/{kb['id']}/update", headers=bearer(admin["token"]),
+                       json={"name": kb["name"], "access_grants": grant}).get_json()
+    assert kept["access_grants"] == []
 
-    grants = [{"principal_type": "user", "principal_id": reader["id"], "permission": "read"},
-              {"principal_type": "user", "principal_id": writer["id"], "permission": "write"}]
-    shared = client.post(f"/api/v1/knowledge/{kb['id']}/update", headers=bearer(admin["token"]),
-                         json={"name": kb["name"], "access_grants": grants}).get_json()
-    assert len(shared["access_grants"]) == 2
+    share(kb["id"], reader["id"])
+    share(kb["id"], writer["id"], permission="write")
 
     seen = client.get("/api/v1/knowledge/", headers=bearer(reader["token"])).get_json()
     assert seen["total"] == 1 and seen["items"][0]["write_access"] is False
@@ -103,8 +111,7 @@ def test_files_are_indexed_into_the_knowledge_base_and_removed_again(client, adm
 
     # readers of a shared knowledge base can read its files
     reader = make_user("reader@example.com")
-    client.post(f"/api/v1/knowledge/{kb['id']}/update", headers=bearer(admin["token"]), json={
-        "name": kb["name"], "access_grants": [{"principal_type": "user", "principal_id": reader["id"]}]})
+    share(kb["id"], reader["id"])
     assert client.get(f"/api/v1/files/{done['id']}", headers=bearer(reader["token"])).status_code == 200
     assert query_collection(client, reader["token"], [kb["id"]], "parking").status_code == 200
 
@@ -137,8 +144,7 @@ def test_file_update_takes_only_a_file_the_knowledge_base_holds(client, admin, m
     secret = upload(client, admin["token"], b"the admin's notes", "notes.txt", query="?process=false")
     client.post(f"/api/v1/knowledge/{shared_kb['id']}/file/add", headers=bearer(admin["token"]),
                 json={"file_id": secret["id"]})
-    client.post(f"/api/v1/knowledge/{shared_kb['id']}/update", headers=bearer(admin["token"]), json={
-        "name": "Shared", "access_grants": [{"principal_type": "user", "principal_id": user["id"]}]})
+    share(shared_kb["id"], user["id"])
     assert client.get(f"/api/v1/files/{secret['id']}", headers=bearer(user["token"])).status_code == 200  # readable
     mine = create(client, user["token"], name="Mine").get_json()
 
@@ -178,3 +184,22 @@ def test_upload_straight_into_a_knowledge_base(client, admin, make_user, embeddi
                                 "metadata": f'{{"knowledge_id": "{kb["id"]}"}}'})
     assert refused.status_code == 404
     assert client.get("/api/v1/files/", headers=bearer(outsider["token"])).get_json()["total"] == 0
+
+
+def test_the_files_of_readable_knowledge_bases_are_searched_by_name(client, admin, make_user):
+    allow_workspace_knowledge(client, admin)
+    user = make_user()
+    shared_kb = create(client, admin["token"], name="Shared").get_json()
+    hidden_kb = create(client, admin["token"], name="Hidden").get_json()
+    for kb, name in ((shared_kb, "travel-policy.txt"), (hidden_kb, "travel-secrets.txt")):
+        held = upload(client, admin["token"], b"text", name, query="?process=false")
+        client.post(f"/api/v1/knowledge/{kb['id']}/file/add", headers=bearer(admin["token"]), json={"file_id": held["id"]})
+    share(shared_kb["id"], user["id"])
+
+    found = client.get("/api/v1/knowledge/search/files?query=travel", headers=bearer(user["token"])).get_json()
+    assert found["total"] == 1 and [f["filename"] for f in found["items"]] == ["travel-policy.txt"]
+    assert found["items"][0]["collection"]["name"] == "Shared" and found["items"][0]["user"]["id"] == admin["id"]
+    everything = client.get("/api/v1/knowledge/search/files?page=1", headers=bearer(admin["token"])).get_json()
+    assert everything["total"] == 2
+    assert client.get("/api/v1/knowledge/search/files?query=nothing", headers=bearer(user["token"])).get_json()[
+        "total"] == 0

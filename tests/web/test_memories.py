@@ -86,3 +86,96 @@ def test_switched_off_or_not_permitted(client, admin, make_user):
     assert client.get("/api/v1/memories/", headers=bearer(user["token"])).status_code == 403
     bad = client.post("/api/v1/memories/add", headers=bearer(admin["token"]), json={"content": ""})
     assert bad.status_code == 422
+
+
+def update(client, token: str, *operations: dict, **extra):
+    return client.post("/api/v1/memories/update", headers=bearer(token), json={"operations": list(operations), **extra})
+
+
+def test_operations_are_applied_together_and_indexed(client, admin, make_user, embeddings):
+    token = admin["token"]
+    tea = add(client, token, "Drinks green tea every morning")
+    done = update(client, token,
+                  {"action": "add", "content": "Prefers window seats", "type": "user", "path": "/travel//flights/"},
+                  {"action": "add", "content": "Drinks green tea every morning"},
+                  {"action": "replace", "id": tea["id"], "content": "Drinks black coffee every morning",
+                   "path": "food/drinks"})
+    assert done.status_code == 200, done.get_json()
+    created, skipped, replaced = done.get_json()
+    assert (created["action"], created["status"]) == ("add", "created")
+    assert created["memory"]["path"] == "travel/flights" and created["memory"]["type"] == "user"
+    assert "meta" not in created["memory"]
+    assert (skipped["status"], skipped["reason"], skipped["memory"]["id"]) == ("skipped", "duplicate", tea["id"])
+    assert replaced["status"] == "updated" and replaced["memory"]["content"] == "Drinks black coffee every morning"
+    settle()
+    assert query(client, token, "black coffee morning").get_json()["ids"] == [[tea["id"]]]
+
+    moved = update(client, token, {"action": "move", "id": created["memory"]["id"], "path": "travel"},
+                   {"action": "remove", "id": tea["id"]}).get_json()
+    assert moved[0]["memory"]["path"] == "travel" and moved[1] == {"action": "remove", "status": "deleted",
+                                                                   "id": tea["id"]}
+    settle()
+    assert [m["content"] for m in client.get("/api/v1/memories/", headers=bearer(token)).get_json()] == [
+        "Prefers window seats"]
+
+    # all or nothing: an unknown id leaves the earlier operations undone
+    missing = update(client, token, {"action": "add", "content": "Owns a cat"}, {"action": "remove", "id": "nope"})
+    assert missing.status_code == 404 and missing.get_json()["detail"] == "Memory not found: nope"
+    assert len(client.get("/api/v1/memories/", headers=bearer(token)).get_json()) == 1
+    other = make_user()
+    assert update(client, other["token"], {"action": "remove", "id": created["memory"]["id"]}).status_code == 404
+    assert update(client, token).get_json()["detail"] == "No memory operations provided"
+    assert update(client, token, {"action": "replace", "content": "x"}).get_json()[
+        "detail"] == "Memory id is required for replace"
+    assert update(client, token, {"action": "add", "content": "   "}).status_code == 400
+    assert update(client, token, {"action": "add", "content": "x", "path": "a/../b"}).get_json()[
+        "detail"] == "Invalid memory path"
+    assert update(client, token, {"action": "forget", "id": "x"}).status_code == 422
+
+
+def test_search_paths_and_path(client, admin, make_user):
+    token = admin["token"]
+    update(client, token,
+           {"action": "add", "content": "Works on the Apollo launch", "path": "work/projects/apollo"},
+           {"action": "add", "content": "Team standup at ten", "path": "work"},
+           {"action": "add", "content": "Allergic to peanuts", "type": "user", "path": "health"},
+           {"action": "add", "content": "Likes jazz"})
+
+    def post(route: str, body: dict):
+        response = client.post(f"/api/v1/memories/{route}", headers=bearer(token), json=body)
+        assert response.status_code == 200, response.get_json()
+        return response.get_json()
+
+    assert [m["content"] for m in post("search", {"query": "PEANUT"})] == ["Allergic to peanuts"]
+    near = post("search", {"path": "work/projects"})
+    assert [m["path"] for m in near] == ["work/projects/apollo", "work"]  # below before above
+    assert [m["content"] for m in post("search", {"type": "user"})] == ["Allergic to peanuts"]
+
+    groups = post("paths", {})
+    assert groups["count"] == 4
+    work = next(g for g in groups["paths"] if g["path"] == "work")
+    assert work["count"] == 1 and work["children"] == ["work/projects"] and work["type"] == "context"
+
+    read = post("path", {"path": "/work/projects/"})
+    assert read["path"] == "work/projects" and read["parents"] == ["work"] and read["children"] == [
+        "work/projects/apollo"]
+    assert [m["content"] for m in read["memories"]] == ["Works on the Apollo launch", "Team standup at ten"]
+    assert "meta" not in read["memories"][0]
+    assert client.post("/api/v1/memories/path", headers=bearer(token), json={"path": "//"}).get_json()[
+        "detail"] == "Memory path is required"
+    assert client.post("/api/v1/memories/search", headers=bearer(token), json={"type": "other"}).status_code == 422
+    assert client.post("/api/v1/memories/search", headers=bearer(make_user()["token"]), json={}).get_json() == []
+
+
+def test_admin_reindexes_every_users_memories(client, admin, make_user, embeddings):
+    user = make_user()
+    add(client, admin["token"], "admin likes tea")
+    mine = add(client, user["token"], "user likes chess")
+    settle()
+    assert client.post("/api/v1/memories/reindex", headers=bearer(user["token"])).status_code == 401
+    done = client.post("/api/v1/memories/reindex", headers=bearer(admin["token"]))
+    assert done.status_code == 200 and done.get_json() == {"status": True, "total_users": 2, "total_memories": 2}
+    found = query(client, user["token"], "chess").get_json()
+    assert found["ids"] == [[mine["id"]]]
+    queued = client.post("/api/v1/memories/reindex", headers={**bearer(admin["token"]), "Prefer": "respond-async"})
+    assert queued.status_code == 202 and queued.get_json()["kind"] == "memory.reindex"

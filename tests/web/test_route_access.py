@@ -69,9 +69,11 @@ def roles_for(route: Route) -> tuple[str, ...]:
 
 
 def call(client, method: str, rule: str, route: Route, caller: Caller | None, owned: Owned):
-    values = {**{name: PATH_VALUES[name](owned) for name in PARAMETER.findall(rule)},
-              **(route.path(owned) if route.path else {})}
-    url = PARAMETER.sub(lambda match: values[match.group(1)], rule) + (f"?{route.query}" if route.query else "")
+    overrides = route.path(owned) if route.path else {}
+    values = {name: overrides[name] if name in overrides else PATH_VALUES[name](owned)
+              for name in PARAMETER.findall(rule)}
+    query = route.query(owned) if callable(route.query) else route.query
+    url = PARAMETER.sub(lambda match: values[match.group(1)], rule) + (f"?{query}" if query else "")
     kwargs = {}
     if route.form is not None:
         kwargs.update(data=route.form(owned), content_type="multipart/form-data")

@@ -3,7 +3,8 @@ its delivery to the owner's browsers over socket.io.
 
 The chat completion actor makes a :class:`ChatReply` and calls it at each step: :meth:`ChatReply.start`
 when an attempt begins (a relay thread follows the job's event log and turns it into Open WebUI's
-``events`` messages: ``chat:active``, ``chat:completion`` with the text so far, then ``done`` or
+``events`` messages: ``chat:active``, ``chat:completion`` with the text so far, ``chat:outlet`` with the
+messages as outlet filters left them, then ``done`` or
 ``chat:message:error``, and ``chat:active: false``), :meth:`ChatReply.finish` with the answer (saved
 together with the enqueue of the follow-up tasks job), :meth:`ChatReply.stopped` on a cancel,
 :meth:`ChatReply.failed` on a failure that will not be retried. A failure only the retry policy can call
@@ -21,12 +22,14 @@ import time
 import redis
 
 from shared import socket_events
-from shared.db import session_scope
+from shared.db import session_scope, through_outage
 from shared.errors import ServiceError
 from shared.jobs import current, events
 from shared.jobs.events import JobEvent
+from shared.models import User
 from shared.models.job import Job
 from shared.redis_client import get_redis
+from shared.services import app_events
 from shared.services.chats import history, reply_tasks, store, turns
 
 log = logging.getLogger(__name__)
@@ -53,12 +56,21 @@ class ChatRelay:
         """Relay one event; False once this attempt's part of the log is over."""
         data = event.data
         chunk = (data.get("chunk") or {}) if event.type == "delta" else {}
-        if isinstance(chunk.get("sources"), list):  # retrieved context (RAG): the web app shows the citations at once
+        if isinstance(chunk.get("selected_model_id"), str):  # the model an arena model picked
+            self.emit("chat:completion", {"selected_model_id": chunk["selected_model_id"]})
+        elif isinstance(chunk.get("output"), list):  # tool calls and their results so far
+            self.emit("chat:completion", {"done": False, "output": chunk["output"]})
+        elif isinstance(chunk.get("sources"), list):  # retrieved context (RAG): the web app shows the citations at once
             self.emit("chat:completion", {"sources": chunk["sources"]})
         elif isinstance(chunk.get("status"), dict):  # a step before the answer (creating an image ...)
             self.emit("status", chunk["status"])
         elif isinstance(chunk.get("files"), list):  # files the reply carries (a generated image)
             self.emit("files", {"files": chunk["files"]})
+        elif isinstance(chunk.get("outlet"), dict):  # the messages as outlet filters changed them (saved already)
+            own = next((m for m in chunk["outlet"].get("messages") or [] if m.get("id") == self.message_id), None)
+            if own is not None and isinstance(own.get("content"), str):
+                self.content = own["content"]  # what the final chat:completion shows
+            self.emit("chat:outlet", chunk["outlet"])
         elif event.type == "delta" and isinstance(data.get("content"), str):
             self.content = data["content"]
             self.emit("chat:completion", {"content": self.content})
@@ -111,9 +123,12 @@ def _save(owner_id: str, chat_id: str, message_id: str, fields: dict) -> None:
     """Write ``fields`` into the assistant message (temporary ``local:`` chats are not stored)."""
     if turns.is_temporary(chat_id):
         return
-    try:
+
+    def write() -> None:
         with session_scope() as session:
             store.upsert_message(session, owner_id, chat_id, {"id": message_id, **fields})
+    try:
+        through_outage(write, f"saving reply {message_id}")
     except ServiceError as error:  # the chat was deleted meanwhile
         log.info("reply %s not saved: %s", message_id, error)
 
@@ -166,11 +181,19 @@ class ChatReply:
         the title/tags/follow-ups job the app asked for."""
         if turns.is_temporary(self.chat_id):
             return
-        with session_scope() as session:
-            store.upsert_message(session, self.owner_id, self.chat_id,
-                                 {"id": self.message_id, **fields, "done": True, "error": None, "model": model})
-            reply_tasks.enqueue_after_reply(session, self.owner_id, self.chat_id, self.message_id, model,
-                                           self.tasks, parent_id=self.job_id)
+
+        def write() -> None:
+            with session_scope() as session:
+                store.upsert_message(session, self.owner_id, self.chat_id,
+                                     {"id": self.message_id, **fields, "done": True, "error": None, "model": model})
+                app_events.emit(session, "chat.finished", actor=session.get(User, self.owner_id),
+                                subject_id=self.chat_id, subject_type="chat",
+                                data={"user_id": self.owner_id, "chat_id": self.chat_id, "message_id": self.message_id,
+                                      "model_id": model, "url": f"/c/{self.chat_id}",
+                                      "message": fields.get("content") or ""})
+                reply_tasks.enqueue_after_reply(session, self.owner_id, self.chat_id, self.message_id, model,
+                                               self.tasks, parent_id=self.job_id)
+        through_outage(write, f"saving reply {self.message_id}")
 
     def stopped(self, content: str) -> None:
         """Stopped by the user: keep what was said so far."""

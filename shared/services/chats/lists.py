@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from shared.models import Chat, ChatTag, Folder, Job, SharedChat
 from shared.models.job import ACTIVE
-from shared.services.chats import folders, history, tags
+from shared.services.chats import folders, history, store, tags
 
 PAGE_SIZE = 60
 FOLDER_PAGE_SIZE = 10
@@ -56,7 +56,7 @@ def _like(value: str) -> str:
 def list_titles(session: Session, user_id: str, *, page: int | None = None, include_pinned: bool = False,
                 include_folders: bool = False, sort_by: str = "updated_at", sort_dir: str = "desc") -> list[dict]:
     """The sidebar list: unarchived chats outside folders, pinned ones apart (60 a page)."""
-    stmt = select(*TITLE_COLUMNS).where(Chat.user_id == user_id, Chat.archived.is_(False))
+    stmt = select(*TITLE_COLUMNS).where(store.listed(user_id), Chat.archived.is_(False))
     if not include_folders:
         stmt = stmt.where(Chat.folder_id.is_(None))
     if not include_pinned:
@@ -68,7 +68,7 @@ def folder_titles(session: Session, user_id: str, folder_id: str, *, page: int =
                   sort_dir: str = "desc") -> list[dict]:
     """One folder's own chats as a title list (10 a page), as the sidebar shows an opened folder."""
     folders.get_folder(session, user_id, folder_id)
-    stmt = select(*TITLE_COLUMNS).where(Chat.user_id == user_id, Chat.folder_id == folder_id,
+    stmt = select(*TITLE_COLUMNS).where(store.listed(user_id), Chat.folder_id == folder_id,
                                         Chat.pinned.is_(False), Chat.archived.is_(False))
     return _titles(session, user_id, _page(_ordered(stmt, sort_by, sort_dir), page, FOLDER_PAGE_SIZE))
 
@@ -88,7 +88,7 @@ def shares(session: Session, user_id: str, *, page: int = 1, query: str | None =
 def list_filtered(session: Session, user_id: str, *, archived: bool | None, page: int = 1,
                   query: str | None = None, order_by: str | None = None, direction: str | None = None) -> list[dict]:
     """Archived chats (``archived=True``), or all of them (``None``, the admin's view of a user)."""
-    stmt = select(*TITLE_COLUMNS).where(Chat.user_id == user_id)
+    stmt = select(*TITLE_COLUMNS).where(store.listed(user_id))
     if archived is not None:
         stmt = stmt.where(Chat.archived.is_(archived))
     if query:
@@ -98,24 +98,24 @@ def list_filtered(session: Session, user_id: str, *, archived: bool | None, page
 
 def count_archived(session: Session, user_id: str) -> int:
     return session.scalar(
-        select(func.count()).select_from(Chat).where(Chat.user_id == user_id, Chat.archived.is_(True))
+        select(func.count()).select_from(Chat).where(store.listed(user_id), Chat.archived.is_(True))
     ) or 0
 
 
 def pinned(session: Session, user_id: str) -> list[dict]:
-    stmt = select(*TITLE_COLUMNS).where(Chat.user_id == user_id, Chat.pinned.is_(True), Chat.archived.is_(False))
+    stmt = select(*TITLE_COLUMNS).where(store.listed(user_id), Chat.pinned.is_(True), Chat.archived.is_(False))
     return _titles(session, user_id, _ordered(stmt))
 
 
 def archived_chats(session: Session, user_id: str) -> list[Chat]:
-    return list(session.scalars(_ordered(select(Chat).where(Chat.user_id == user_id, Chat.archived.is_(True)))))
+    return list(session.scalars(_ordered(select(Chat).where(store.listed(user_id), Chat.archived.is_(True)))))
 
 
 def in_folder(session: Session, user_id: str, folder_id: str) -> list[Chat]:
     """Full chats in one of the user's folders and its subfolders (unpinned, unarchived)."""
     folders.get_folder(session, user_id, folder_id)
     ids = folders.subtree_ids(session, user_id, folder_id)
-    stmt = select(Chat).where(Chat.user_id == user_id, Chat.folder_id.in_(ids), Chat.pinned.is_(False),
+    stmt = select(Chat).where(store.listed(user_id), Chat.folder_id.in_(ids), Chat.pinned.is_(False),
                               Chat.archived.is_(False))
     return list(session.scalars(_ordered(stmt)))
 
@@ -126,7 +126,7 @@ def _has_tag(tag: str):
 
 def by_tag(session: Session, user_id: str, name: str, skip: int = 0, limit: int = 50) -> list[dict]:
     """Chats carrying a tag; a tag no chat carries any more is dropped."""
-    stmt = select(*TITLE_COLUMNS).where(Chat.user_id == user_id, _has_tag(name))
+    stmt = select(*TITLE_COLUMNS).where(store.listed(user_id), _has_tag(name))
     rows = _titles(session, user_id, _ordered(stmt).offset(max(skip, 0)).limit(max(limit, 1)))
     if not rows:
         tags.delete_orphans(session, user_id, [tags.tag_id(name)])
@@ -137,7 +137,7 @@ def export_batch(session: Session, user_id: str, after: tuple[int, str] | None =
                  size: int = 100) -> list[Chat]:
     """The next ``size`` chats of the user after the cursor ``(created_at, id)``, oldest first (keyset
     pagination: an export reads one short batch at a time and holds no transaction in between)."""
-    stmt = select(Chat).where(Chat.user_id == user_id).order_by(Chat.created_at, Chat.id).limit(size)
+    stmt = select(Chat).where(store.listed(user_id)).order_by(Chat.created_at, Chat.id).limit(size)
     if after is not None:
         stmt = stmt.where(or_(Chat.created_at > after[0], and_(Chat.created_at == after[0], Chat.id > after[1])))
     return list(session.scalars(stmt))
@@ -198,7 +198,7 @@ def search(session: Session, user_id: str, query: str, page: int = 1) -> list[di
     ``tag:name`` (``tag:none``), ``folder:name``, ``pinned:``/``archived:``/``shared:`` ``true|false``."""
     words = query.lower().split()
     terms = [w for w in words if not w.startswith(FILTER_PREFIXES)][:MAX_SEARCH_WORDS]
-    stmt = select(*TITLE_COLUMNS, Chat.chat).where(Chat.user_id == user_id)
+    stmt = select(*TITLE_COLUMNS, Chat.chat).where(store.listed(user_id))
     archived = _flag(words, "archived")
     stmt = stmt.where(Chat.archived.is_(bool(archived)))
     if (is_pinned := _flag(words, "pinned")) is not None:

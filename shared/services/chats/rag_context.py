@@ -11,17 +11,21 @@ from sqlalchemy.orm import Session
 
 from shared.errors import Forbidden, NotFound
 from shared.models import User
-from shared.services import memories, retrieval
+from shared.services import memories, permissions, retrieval
 
 MEMORY_K = 8
 ITEM_FIELDS = ("type", "id", "collection_name", "collection_names", "name")
 
 
+def items_of(raw: list) -> list[dict]:
+    """The fields retrieval reads of each ``files`` item (a knowledge base's whole record stays out of the job)."""
+    return [{k: item[k] for k in ITEM_FIELDS if k in item} for item in raw if isinstance(item, dict)]
+
+
 def rag_request(body: dict) -> dict | None:
     """The files/knowledge bases a unified chat request references and whether it wants memories (None: neither)."""
     metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-    raw = body.get("files") or metadata.get("files") or []
-    items = [{k: item[k] for k in ITEM_FIELDS if k in item} for item in raw if isinstance(item, dict)]
+    items = items_of(body.get("files") or metadata.get("files") or [])
     features = body.get("features") if isinstance(body.get("features"), dict) else {}
     memory = bool(features.get("memory"))
     return {"files": items, "memory": memory} if items or memory else None
@@ -76,7 +80,8 @@ def apply(session: Session, user_id: str, messages_: list[dict], rag: dict) -> t
     items = _readable_items(session, user, rag.get("files") or [])
     if items:
         messages_, sources = retrieval.augment_messages(session, user, messages_, items)
-    if rag.get("memory"):
+    if rag.get("memory") and permissions.has_permission(session, user, "features.memories"):
+        # the request's features are the client's word: re-checked, as Open WebUI does
         context = memory_context(session, user, query)
         if context:
             messages_ = _system_message(messages_, context)

@@ -32,7 +32,7 @@ def mark_unread(session: Session, user_id: str, chat_id: str) -> Chat:
 
 def mark_all_read(session: Session, user_id: str, folder_ids: list[str] | None = None) -> int:
     """Mark the user's unarchived chats read (only those in ``folder_ids`` when given); returns how many."""
-    stmt = update(Chat).where(Chat.user_id == user_id, Chat.archived.is_(False), _UNREAD)
+    stmt = update(Chat).where(store.listed(user_id), Chat.archived.is_(False), _UNREAD)
     if folder_ids is not None:
         stmt = stmt.where(Chat.folder_id.in_(folder_ids))
     result = session.execute(stmt.values(last_read_at=Chat.updated_at).execution_options(synchronize_session=False))
@@ -51,7 +51,7 @@ def folder_unread_counts(session: Session, user_id: str) -> dict[str, int]:
     parent_of = dict(session.execute(select(Folder.id, Folder.parent_id).where(Folder.user_id == user_id)).all())
     counts = dict.fromkeys(parent_of, 0)
     direct = session.execute(
-        select(Chat.folder_id, func.count()).where(Chat.user_id == user_id, Chat.archived.is_(False),
+        select(Chat.folder_id, func.count()).where(store.listed(user_id), Chat.archived.is_(False),
                                                    Chat.folder_id.is_not(None), _UNREAD).group_by(Chat.folder_id)
     ).all()
     for folder_id, count in direct:

@@ -1,22 +1,28 @@
-"""Title, tags and follow-up suggestions generated after a reply: prompts, settings and answer parsing.
+"""Open WebUI's helper tasks: title, tags and follow-up suggestions generated after a reply, and the generators
+the web app calls itself (``/api/v1/tasks/<route>/completions``): prompts, settings and answer parsing.
 
 Settings live in the admin config under Open WebUI's keys (``/api/v1/tasks/config``). Templates use
-Open WebUI's variables (``{{MESSAGES}}``, ``{{MESSAGES:END:n}}``, ``{{MESSAGES:START:n}}``,
-``{{MESSAGES:MIDDLETRUNCATE:n}}``, ``{{prompt}}``) so templates written for it work here; an empty
-template means Switchyard's default. The model must answer one JSON object (``{"title": ...}``,
-``{"tags": [...]}``, ``{"follow_ups": [...]}``).
+Open WebUI's variables (see :func:`render`) so templates written for it work here; an empty template means
+the default: Switchyard's own for title, tags and follow-ups, whose JSON answers (``{"title": ...}``,
+``{"tags": [...]}``, ``{"follow_ups": [...]}``) the after-reply job reads; Open WebUI's own
+(:mod:`task_prompts`) for the generators, whose answers the web app reads.
 """
 from __future__ import annotations
 
 import json
 import re
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
 from typing import Any
 
 from sqlalchemy.orm import Session
 
+from shared.errors import BadRequest
 from shared.jobs import catalog
 from shared.services import app_config
+from shared.services.chats import task_prompts
 
 CONFIG_KEYS = {
     "TASK_MODEL": "task.model.default",
@@ -51,47 +57,38 @@ CONFIG_DEFAULTS = {key: lambda _settings, value=value: value for key, value in _
 
 
 @dataclass(frozen=True)
+class Template:
+    """A task's prompt: the admin's template, stored under ``key``, when it is not blank, else ``default``."""
+
+    key: str
+    default: str
+
+
+@dataclass(frozen=True)
 class ChatTask:
     name: str
     """The ``background_tasks`` flag the app sends."""
     enable_key: str
-    template_key: str
     answer_key: str
-    default_template: str
+    template: Template
 
 
-def _template(task: str, shape: str, window: str) -> str:
-    return (
-        f"### Task:\n{task}\n"
-        "### Rules:\n"
-        "- Use the main language of the conversation (English when unclear).\n"
-        "- Reply with exactly one raw JSON object: no code fences, no text before or after it.\n"
-        f"### Output format:\n{shape}\n"
-        f"### Conversation:\n<chat_history>\n{{{{MESSAGES:{window}}}}}\n</chat_history>"
-    )
-
-
-TITLE = ChatTask(
-    "title_generation", "task.title.enable", "task.title.prompt_template", "title",
-    _template("Write a short title (two to five words, no quotes or emoji) naming what this conversation is about.",
-              '{ "title": "the title" }', "END:2"),
-)
-TAGS = ChatTask(
-    "tags_generation", "task.tags.enable", "task.tags.prompt_template", "tags",
-    _template("Pick one to three broad topic tags for this conversation, plus up to three narrower ones. "
-              'For a very short or mixed conversation answer only ["General"].',
-              '{ "tags": ["tag1", "tag2"] }', "END:6"),
-)
-FOLLOW_UPS = ChatTask(
-    "follow_up_generation", "task.follow_up.enable", "task.follow_up.prompt_template", "follow_ups",
-    _template("Suggest three to five short messages the user could plausibly send next, written as the user, "
-              "most useful first. Do not repeat what was already answered.",
-              '{ "follow_ups": ["next message 1", "next message 2", "next message 3"] }', "END:5"),
-)
+TITLE = ChatTask("title_generation", "task.title.enable", "title",
+                 Template("task.title.prompt_template", task_prompts.TITLE))
+TAGS = ChatTask("tags_generation", "task.tags.enable", "tags", Template("task.tags.prompt_template", task_prompts.TAGS))
+FOLLOW_UPS = ChatTask("follow_up_generation", "task.follow_up.enable", "follow_ups",
+                      Template("task.follow_up.prompt_template", task_prompts.FOLLOW_UP))
 TASKS = (TITLE, TAGS, FOLLOW_UPS)
 BY_ROUTE = {"title": (TITLE, "Title generation is disabled"), "tags": (TAGS, "Tags generation is disabled"),
             "follow_up": (FOLLOW_UPS, "Follow-up generation is disabled")}
 """The task in Open WebUI's ``/api/v1/tasks/<name>/completions``, and its answer while switched off."""
+
+QUERIES = Template("task.query.prompt_template", task_prompts.QUERIES)
+AUTOCOMPLETE = Template("task.autocomplete.prompt_template", task_prompts.AUTOCOMPLETE)
+IMAGE_PROMPT = Template("task.image.prompt_template", task_prompts.IMAGE_PROMPT)
+QUERY_SWITCHES = {"web_search": ("task.query.search.enable", "Search query generation"),
+                  "retrieval": ("task.query.retrieval.enable", "Query generation")}
+"""The switch a query request's ``type`` answers to (another type: none), and the feature's name when refused."""
 
 
 def task_config(session: Session) -> dict:
@@ -99,6 +96,10 @@ def task_config(session: Session) -> dict:
 
 
 def update_task_config(session: Session, changes: dict) -> dict:
+    """Store the fields sent; a null input limit means the default, as Open WebUI stores it."""
+    limit = "AUTOCOMPLETE_GENERATION_INPUT_MAX_LENGTH"
+    if limit in changes and changes[limit] is None:
+        changes = {**changes, limit: _VALUES[CONFIG_KEYS[limit]]}
     app_config.set_fields(session, CONFIG_KEYS, changes)
     return task_config(session)
 
@@ -112,26 +113,84 @@ def wanted(session: Session, requested: dict) -> list[ChatTask]:
 def enqueue_after_reply(session: Session, owner_id: str, chat_id: str, message_id: str, model: str, tasks: dict,
                         *, parent_id: str) -> None:
     """The job for the tasks the app named after the reply ``message_id`` (one named but off still gets the
-    first turn's fallback title)."""
+    first turn's fallback title). Redis being away does not fail the reply: the sweep sends the job later."""
     if not any(task.name in tasks for task in TASKS):
         return
     catalog.send(session, catalog.CHAT_TASKS, catalog.ChatTasks(owner_id, chat_id, message_id, model, tasks),
-                 owner_id=owner_id, related_type="chat", related_id=chat_id, parent_id=parent_id)
+                 owner_id=owner_id, related_type="chat", related_id=chat_id, parent_id=parent_id, resend_later=True)
 
 
-def completion_body(session: Session, task: ChatTask, form: dict) -> dict | None:
-    """The non-streamed completion Open WebUI's ``/api/v1/tasks/<task>/completions`` asks the task model for (the
-    task's prompt over ``form["messages"]``); None while the admin has the task switched off."""
+def completion_body(session: Session, route: str, form: dict) -> dict | None:
+    """The completion Open WebUI's ``/api/v1/tasks/<route>/completions`` asks for, from what the web app sent
+    (checked by the route's schema): None while a task that answers 200 when off (title, tags, follow-ups) is
+    switched off; a ``BadRequest`` where Open WebUI refuses with 400."""
+    return _GENERATORS[route](session, form)
+
+
+def _ask(model: str, prompt: str, **options: Any) -> dict:
+    """A one-message completion of ``prompt``, not streamed unless ``options`` say so."""
+    return {"model": model, "stream": False, "messages": [{"role": "user", "content": prompt}], **options}
+
+
+def _over_messages(session: Session, form: dict, template: Template) -> dict:
+    """The task model's completion of the template over the conversation sent."""
+    return _ask(task_model(session, form["model"]), render(template_for(session, template), form["messages"]))
+
+
+def _require(session: Session, key: str, feature: str) -> None:
+    """Open WebUI's 400 for a generator the admin switched off."""
+    if not app_config.get(session, key):
+        raise BadRequest(f"{feature} is disabled")
+
+
+def _after_reply(session: Session, form: dict, task: ChatTask) -> dict | None:
     if not app_config.get(session, task.enable_key):
         return None
-    messages = form.get("messages") if isinstance(form.get("messages"), list) else []
-    prompt = render(template_for(session, task), [m for m in messages if isinstance(m, dict)])
-    return {"model": task_model(session, str(form.get("model") or "")), "stream": False,
-            "messages": [{"role": "user", "content": prompt}]}
+    return _over_messages(session, form, task.template)
 
 
-def template_for(session: Session, task: ChatTask) -> str:
-    return app_config.get(session, task.template_key) or task.default_template
+def _queries(session: Session, form: dict) -> dict:
+    if form.get("type") in QUERY_SWITCHES:
+        _require(session, *QUERY_SWITCHES[form["type"]])
+    return _over_messages(session, form, QUERIES)
+
+
+def _autocomplete(session: Session, form: dict) -> dict:
+    _require(session, "task.autocomplete.enable", "Autocompletion generation")
+    limit = app_config.get(session, "task.autocomplete.input_max_length") or 0
+    if 0 < limit < len(form["prompt"]):
+        raise BadRequest(f"Input prompt exceeds maximum length of {limit}")
+    prompt = render(template_for(session, AUTOCOMPLETE), form["messages"], prompt=form["prompt"],
+                    values={"TYPE": form.get("type") or ""})
+    return _ask(task_model(session, form["model"]), prompt)
+
+
+def _emoji(session: Session, form: dict) -> dict:
+    """Open WebUI's fixed prompt (no admin template), answered in at most four tokens."""
+    return _ask(task_model(session, form["model"]), render(task_prompts.EMOJI, [], prompt=form["prompt"]),
+                max_tokens=4)
+
+
+def _moa(session: Session, form: dict) -> dict:
+    """The chat's own model (not the task model) merges the answers, streamed when asked, with Open WebUI's fixed
+    prompt."""
+    answers = "\n\n".join(f'"""{answer}"""' for answer in form["responses"])
+    prompt = render(task_prompts.MOA, [], prompt=form["prompt"], values={"responses": answers})
+    return _ask(form["model"], prompt, stream=form["stream"])
+
+
+_GENERATORS: dict[str, Callable[[Session, dict], dict | None]] = {
+    **{route: partial(_after_reply, task=task) for route, (task, _) in BY_ROUTE.items()},
+    "image_prompt": partial(_over_messages, template=IMAGE_PROMPT),
+    "queries": _queries, "auto": _autocomplete, "emoji": _emoji, "moa": _moa,
+}
+"""Each route's rules, as Open WebUI's ``routers/tasks.py`` has them (image prompts have no switch there: the
+chat's image step checks ``ENABLE_IMAGE_PROMPT_GENERATION`` before asking for one)."""
+
+
+def template_for(session: Session, template: Template) -> str:
+    chosen = app_config.get(session, template.key)
+    return chosen if chosen and chosen.strip() else template.default
 
 
 def task_model(session: Session, chat_model: str) -> str:
@@ -146,11 +205,25 @@ def message_text(message: dict) -> str:
     return content if isinstance(content, str) else ""
 
 
-def _transcript(messages: list[dict]) -> str:
-    return "\n".join(f"{str(m.get('role', '')).upper()}: {message_text(m)}" for m in messages)
+def _shorten(text: str, mode: str | None, size: str | None) -> str:
+    """Open WebUI's ``start``, ``end`` and ``middletruncate`` cuts to ``size`` characters (another mode: none)."""
+    mode = (mode or "").lower()
+    if mode not in ("start", "end", "middletruncate"):
+        return text
+    n = int(size)
+    if len(text) <= n:
+        return text
+    if n <= 0:
+        return ""
+    if mode == "start":
+        return text[:n]
+    if mode == "end":
+        return text[-n:]
+    return f"{text[:n // 2]}...{text[-(n - n // 2):]}"
 
 
-_MESSAGES = re.compile(r"\{\{MESSAGES(?::(START|END|MIDDLETRUNCATE):(\d+))?(?:\|\w+:\d+)?\}\}")
+def _transcript(messages: list[dict], mode: str | None, size: str | None) -> str:
+    return "\n".join(f"{str(m.get('role', '')).upper()}: {_shorten(message_text(m), mode, size)}" for m in messages)
 
 
 def _select(messages: list[dict], where: str | None, count: str | None) -> list[dict]:
@@ -166,11 +239,40 @@ def _select(messages: list[dict], where: str | None, count: str | None) -> list[
     return messages[: n // 2] + messages[-(n - n // 2):]
 
 
-def render(template: str, messages: list[dict]) -> str:
-    """Fill the template's ``{{MESSAGES...}}`` and ``{{prompt}}`` variables from the conversation."""
-    last_user = next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
-    filled = _MESSAGES.sub(lambda m: _transcript(_select(messages, m.group(1), m.group(2))), template)
-    return filled.replace("{{prompt}}", last_user)
+_VARIABLE = re.compile(r"\{\{([^{}]+)\}\}")
+_MESSAGES = re.compile(r"MESSAGES(?::(START|END|MIDDLETRUNCATE):(\d+))?(?:\|(\w+):(\d+))?")
+_PROMPT = re.compile(r"prompt(?::(start|end|middletruncate):(\d+))?", re.IGNORECASE)
+
+
+def _clock() -> dict[str, str]:
+    now = datetime.now()
+    date, time = now.strftime("%Y-%m-%d"), now.strftime("%I:%M:%S %p")
+    return {"CURRENT_DATE": date, "CURRENT_TIME": time, "CURRENT_DATETIME": f"{date} {time}",
+            "CURRENT_WEEKDAY": now.strftime("%A")}
+
+
+def render(template: str, messages: list[dict], *, prompt: str | None = None,
+           values: Mapping[str, str] | None = None) -> str:
+    """Fill Open WebUI's template variables: ``{{MESSAGES}}``, ``{{MESSAGES:START|END|MIDDLETRUNCATE:n}}`` (each
+    with an optional ``|start:n``, ``|end:n`` or ``|middletruncate:n`` cut of every message), ``{{prompt}}`` and
+    ``{{prompt:start|end|middletruncate:n}}`` (``prompt``, by default the last user message), ``{{CURRENT_DATE}}``,
+    ``{{CURRENT_TIME}}``, ``{{CURRENT_DATETIME}}``, ``{{CURRENT_WEEKDAY}}``, and the task's own ``values``. In one
+    pass, so a message or answer that quotes a variable is sent as written."""
+    if prompt is None:
+        prompt = next((message_text(m) for m in reversed(messages) if m.get("role") == "user"), "")
+    named = {**_clock(), **(values or {})}
+
+    def fill(match: re.Match) -> str:
+        name = match.group(1)
+        if name in named:
+            return named[name]
+        if found := _MESSAGES.fullmatch(name):
+            return _transcript(_select(messages, found.group(1), found.group(2)), found.group(3), found.group(4))
+        if found := _PROMPT.fullmatch(name):
+            return _shorten(prompt, found.group(1), found.group(2))
+        return match.group(0)
+
+    return _VARIABLE.sub(fill, template)
 
 
 def parse_answer(text: str, task: ChatTask) -> Any:

@@ -9,17 +9,17 @@ from __future__ import annotations
 import copy
 from collections.abc import Iterable
 
-from sqlalchemy import delete, select, update
+from sqlalchemy import ColumnElement, and_, delete, select, update
 from sqlalchemy.orm import Session
 
 from shared import messages as texts
 from shared.config import env
 from shared.db import lock_row_on_sqlite
-from shared.errors import BadRequest, NotFound, Unauthorized
+from shared.errors import BadRequest, NotFound, ServiceError, Unauthorized
 from shared.jobs import service as jobs
 from shared.models import Chat, ChatTag, Job, SharedChat, User
 from shared.models.base import new_id, now
-from shared.services import app_config, permissions
+from shared.services import app_config, app_events, permissions
 from shared.services.chats import folders, history, tags
 from shared.services.nul_text import strip_nul
 
@@ -38,15 +38,20 @@ def require_admin_chat_access(session: Session) -> None:
         raise Unauthorized(texts.ACCESS_PROHIBITED)
 
 
-def require_permission(session: Session, user: User, path: str) -> None:
-    """401 without the permission, as Open WebUI answers for chat actions."""
-    if not permissions.has_permission(session, user, path):
-        raise Unauthorized(texts.ACCESS_PROHIBITED)
+def require_permission(session: Session, user: User, path: str, error: type[ServiceError] = Unauthorized) -> None:
+    """Refuse without the permission: 401, as Open WebUI answers for most chat actions (``error`` for the
+    others: 403 for ``chat.import`` and for deleting a folder's chats)."""
+    permissions.require(session, user, path, error)
 
 
 def title_of(chat: dict) -> str:
     title = strip_nul(chat["title"]) if isinstance(chat.get("title"), str) else ""
     return title[:MAX_TITLE_LENGTH] if title.strip() else "New Chat"
+
+
+def listed(user_id: str) -> ColumnElement[bool]:
+    """The user's chats that chat lists show: a note's hidden chats (``meta.internal``) never appear there."""
+    return and_(Chat.user_id == user_id, Chat.meta["internal"].as_boolean().is_not(True))
 
 
 def get_chat(session: Session, user_id: str, chat_id: str, *, for_update: bool = False) -> Chat:
@@ -89,6 +94,8 @@ def create_chat(session: Session, user_id: str, chat: dict, folder_id: str | Non
     row = _new_chat(user_id, chat, folder_id=folder_id, variables=variables)
     session.add(row)
     session.flush()
+    app_events.emit(session, "chat.created", actor=session.get(User, user_id), subject_id=row.id,
+                    data={"title": row.title, "folder_id": row.folder_id})
     return row
 
 

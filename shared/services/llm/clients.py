@@ -3,6 +3,7 @@ filled in for the user the call is made for (``shared.providers.clients`` picks 
 from __future__ import annotations
 
 from shared.db import session_scope
+from shared.extensions import pipes
 from shared.jobs import current
 from shared.models.job import Job
 from shared.models.user import User
@@ -12,8 +13,11 @@ from shared.services.llm.connections import Connection
 
 
 def open_client(provider: str, url_idx: int, owner_id: str | None = None,
-                **context: str) -> tuple[Connection, LLMClient]:
-    """The saved connection ``provider``/``url_idx`` and a client for it (see :func:`for_endpoint`)."""
+                **context: str) -> tuple[Connection | pipes.PipeEndpoint, LLMClient]:
+    """The saved connection ``provider``/``url_idx`` and a client for it (see :func:`for_endpoint`); a pipe
+    function's model is served by a client that calls the pipe."""
+    if provider == pipes.KIND:
+        return pipes.ENDPOINT, pipes.PipeClient(owner_id, **{k: v for k, v in context.items() if k != "model_id"})
     values = connections.cached_settings()
     conn = connections.connection_in(values, provider, url_idx)
     return conn, for_endpoint(conn, connections.timeouts_in(values)[0], owner_id, **context)

@@ -16,8 +16,6 @@ request headers, with Open WebUI's ``{{...}}`` placeholders: see :func:`custom_h
 from __future__ import annotations
 
 import copy
-import time
-import uuid
 from dataclasses import dataclass, field
 from string import punctuation
 from urllib.parse import quote
@@ -28,12 +26,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from shared.config import env
 from shared.crypto import decrypt, encrypt
-from shared.db import session_scope
 from shared.errors import BadRequest, NotFound
 from shared.models.user import User
 from shared.redis_client import key
 from shared.services import app_config
-from shared.watched_values import watched, write
 
 Kind = Literal["ollama", "openai"]
 
@@ -182,28 +178,16 @@ def install_listeners(factory: sessionmaker) -> None:
 def _announce_change(session: Session) -> None:
     """Once a config change is committed, a new version tells every process's copy to re-read."""
     if session.info.pop("llm_settings_changed", False):
-        version = uuid.uuid4().hex
-        write(_version_key(), lambda pipe: pipe.set(_version_key(), version))
+        _cached.announce()
 
 
-_cache: dict[str, Any] = {"version": None, "loaded": 0.0, "values": None}
-CACHE_MAX_AGE = 30.0
-"""Seconds after which the copy is re-read anyway (a value written around :func:`store`)."""
+_cached = app_config.CachedConfig(_version_key, LLM_KEYS)
 
 
 def cached_settings(session: Session | None = None) -> dict[str, Any]:
     """The config values without a database round trip on the hot path: one copy per process, read
-    again when the version in Redis changes (see :func:`store`) or after ``CACHE_MAX_AGE`` seconds. The
-    version itself is a watched value: no Redis round trip either while nothing changed."""
-    version = watched.get(_version_key())
-    if _cache["values"] is None or _cache["version"] != version or time.monotonic() - _cache["loaded"] > CACHE_MAX_AGE:
-        if session is None:
-            with session_scope() as own:
-                values = app_config.get_many(own, LLM_KEYS)
-        else:
-            values = app_config.get_many(session, LLM_KEYS)
-        _cache.update(version=version, loaded=time.monotonic(), values=values)
-    return _cache["values"]
+    again when the version in Redis changes (see :func:`store`) or after 30 seconds (``CachedConfig``)."""
+    return _cached.get(session)
 
 
 def ollama_config(session: Session) -> dict:

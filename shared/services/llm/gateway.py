@@ -4,18 +4,20 @@ what job to enqueue. Never calls an upstream itself (the ``llm.*`` actors in ``j
 from __future__ import annotations
 
 import time
+from dataclasses import dataclass, replace
 
 from sqlalchemy.orm import Session
 
 from shared import messages
 from shared.config import env
 from shared.errors import BadRequest, Forbidden, ServiceError
+from shared.extensions import pipes
 from shared.jobs import catalog
 from shared.jobs.enqueue import CLAIM_AHEAD
-from shared.models import Job, User
-from shared.services import images
-from shared.services.chats import rag_context, turns
-from shared.services.llm import connections, registry
+from shared.models import Job, User, WorkspaceModel
+from shared.services import custom_models, evaluations, functions, images, web_search
+from shared.services.chats import rag_context, tool_calls, turns
+from shared.services.llm import connections, listing, registry
 from shared.services.llm.connections import Connection, Kind
 
 """How long a request waits for the first model refresh when the cache is empty."""
@@ -53,32 +55,52 @@ def request_refresh(session: Session) -> Job | None:
     return catalog.send(session, catalog.REFRESH_MODELS, catalog.Nothing(), owner_id=None)
 
 
-def config_changed(session: Session) -> None:
-    """After an admin changed connections: forget the cached models and gather them again."""
-    registry.clear()
+def models_changed(session: Session) -> None:
+    """An upstream's model list changed (a pipeline added to a Pipelines server ...): gather the models again
+    now, even while a refresh that may have read the old list runs, serving the cached ones meanwhile."""
     registry.release_refresh()
     request_refresh(session)
 
 
-def all_models(session: Session, refresh: bool = False) -> list[dict]:
-    """The cached model list; a stale one is served while a refresh runs. An empty cache, or
-    ``refresh`` (Open WebUI's ``?refresh=true``), waits (bounded) for a refresh to finish."""
-    snapshot = registry.cached()
-    if refresh or registry.is_stale(snapshot):
+def config_changed(session: Session) -> None:
+    """After an admin changed connections: forget the cached models and gather them again."""
+    registry.clear()
+    models_changed(session)
+
+
+def registry_snapshot(session: Session, refresh: bool = False) -> dict | None:
+    """The registry cache (``registry.cached``); a stale one is served while a refresh runs. An empty cache,
+    or ``refresh`` (Open WebUI's ``?refresh=true``), waits (bounded) for a refresh to finish."""
+    cached = registry.cached()
+    if refresh or registry.is_stale(cached):
         request_refresh(session)
     asked = time.time()
     deadline = time.monotonic() + env("MODELS_WAIT_SECONDS")
     while time.monotonic() < deadline and (
-            snapshot is None or (refresh and snapshot["refreshed_at"] < asked)):
+            cached is None or (refresh and cached["refreshed_at"] < asked)):
         time.sleep(0.02)
-        snapshot = registry.cached() or snapshot
-    return snapshot["models"] if snapshot else []
+        cached = registry.cached() or cached
+    return cached
+
+
+def all_models(session: Session, refresh: bool = False) -> list[dict]:
+    """The cached model list (see :func:`registry_snapshot`), then the pipe functions' models."""
+    cached = registry_snapshot(session, refresh)
+    served = cached["models"] if cached else []
+    active_pipes = functions.active(session, "pipe")
+    return [*served, *pipes.entries(active_pipes)] if active_pipes else served
 
 
 def user_models(session: Session, user: User, refresh: bool = False) -> list[dict]:
-    """The models ``user`` may use (admins: all; users: ``models.user_model_ids``)."""
-    return registry.visible_to(user, all_models(session, refresh),
-                                      connections.settings(session)["models.user_model_ids"])
+    """The models ``user`` may use, custom models included (``/api/models``)."""
+    return listing.for_user(session, user, all_models(session, refresh),
+                            connections.settings(session)["models.user_model_ids"])
+
+
+def upstream_models(session: Session, user: User, owner: Kind) -> list[dict]:
+    """The ``owner`` connections' own models ``user`` may use (the Ollama and OpenAI list routes)."""
+    return [m for m in user_models(session, user)
+            if m.get("owned_by") == owner and not m.get("preset") and not m.get("pipe")]
 
 
 MODEL_REFUSED = "Model not found"
@@ -87,26 +109,63 @@ MODEL_REFUSED = "Model not found"
 
 def callable_model(session: Session, user: User, model_id: str | None, owner: str | None = None) -> dict | None:
     """The one model-access rule of every route that names a model (unified, Ollama and OpenAI, with or
-    without a connection index), the same rule as ``/api/models``: the model's registry entry (only
-    ``owner``'s models when given). A user gets 403 for a model not open to them, so a connection index
-    cannot reach past the list; an admin may name any model (None when no connection lists it)."""
+    without a connection index), the same rule as ``/api/models``: the model's entry (only ``owner``'s
+    connection models when given; custom and arena models only on the unified routes). A user gets 403 for a
+    model not open to them, so a connection index cannot reach past the list; an admin may name any model
+    (None when no connection lists it)."""
+    return _callable(session, user, model_id, owner)[0]
+
+
+def _callable(session: Session, user: User, model_id: str | None, owner: str | None) -> tuple[dict | None, list]:
+    """:func:`callable_model`'s entry, and the list it was found in."""
     if not model_id:
         raise BadRequest("Invalid request: model: Missing data for required field.")
-    entry = registry.lookup(all_models(session), model_id, owner)
-    if user.role == "admin":
-        return entry
-    if entry is None or not registry.visible_to(
-            user, [entry], connections.settings(session)["models.user_model_ids"]):
+    rows = custom_models.all_models(session)
+    arenas = evaluations.arena_models(session) if owner is None else []
+    listed = listing.merged(all_models(session), rows, arenas)
+    if owner is not None:
+        listed = [m for m in listed if not m.get("preset") and not m.get("pipe")]
+    entry = registry.lookup(listed, model_id, owner)
+    by_id = {row.id: row for row in rows}
+    user_model_ids = connections.settings(session)["models.user_model_ids"]
+    if entry is not None and entry.get("arena") and not listing.usable(user, entry, by_id, user_model_ids):
         raise Forbidden(MODEL_REFUSED)
-    return entry
+    if user.role == "admin":
+        return entry, listed
+    if entry is None or not listing.usable(user, entry, by_id, user_model_ids):
+        raise Forbidden(MODEL_REFUSED)
+    return entry, [m for m in listed if listing.usable(user, m, by_id, user_model_ids)]
 
 
-def resolve(session: Session, user: User, model_id: str | None) -> tuple[dict, Connection]:
-    """The registry entry for a model the user may use and the connection that serves it."""
-    entry = callable_model(session, user, model_id)
-    if entry is None:
+@dataclass(frozen=True)
+class Resolved:
+    """A model a caller named, and how it is called."""
+
+    entry: dict
+    """The listed model (what the reply is saved and answered as)."""
+    conn: Connection | pipes.PipeEndpoint
+    upstream_id: str
+    """The connection model called (a custom model's base)."""
+    custom: WorkspaceModel | None
+    """The custom model or upstream model settings whose params and system prompt shape the request."""
+    selected: str | None = None
+    """The model an arena model picked for this turn."""
+
+
+def resolve(session: Session, user: User, model_id: str | None) -> Resolved:
+    """A model the user may use, the connection that serves it and what it is called as there (for an arena
+    model, those of the model it picked)."""
+    entry, listed = _callable(session, user, model_id, None)
+    if entry is not None and entry.get("arena"):
+        picked = listing.arena_pick(entry, listed)
+        if picked is None:
+            raise registry.model_not_found(model_id)
+        return replace(resolve(session, user, picked), entry=entry, selected=picked)
+    target = listing.target(session, all_models(session), entry) if entry is not None else None
+    if target is None:
         raise registry.model_not_found(model_id)
-    return entry, registry.route(session, entry)
+    conn = pipes.ENDPOINT if target.upstream.get("pipe") else registry.route(session, target.upstream)
+    return Resolved(entry, conn, target.upstream["id"], target.model)
 
 
 # -- proxies ------------------------------------------------------------------------------------------
@@ -182,42 +241,67 @@ def is_background(body: dict) -> bool:
     return all(body.get(name) for name in BACKGROUND_FIELDS) and ("chat_id" in body or "parent_id" in body)
 
 
-def _enqueue_chat(session: Session, user: User, entry: dict, conn: Connection, request: dict,
-                  background: dict | None, related_id: str | None, rag: dict | None) -> Job:
+def _enqueue_chat(session: Session, user: User, resolved: Resolved, request: dict, background: dict | None,
+                  related_id: str | None, rag: dict | None, asked: dict) -> Job:
+    """Enqueue one reply. ``asked`` is the caller's body: its ``filter_ids`` (filters switched on) and
+    ``tool_ids`` (tools offered to the model, with the custom model's own) shape the job."""
+    request, rag = custom_models.apply(session, resolved.custom, user, request, rag)
+    info = resolved.entry.get("info") or {}
+    filter_ids = tuple(functions.filter_ids_for(session, info, asked.get("filter_ids")))
+    wanted_tools = [*(asked.get("tool_ids") or []), *((info.get("meta") or {}).get("toolIds") or [])]
+    specs, serving = tool_calls.offered(session, user, [t for t in wanted_tools if isinstance(t, str)])
+    ours = bool(specs) and not request.get("tools")  # a client's own tools are its to run
+    selection = None
+    if ours and tool_calls.wants_legacy(asked, resolved.custom.params if resolved.custom else None):
+        selection = tool_calls.selection_request(session, specs, request.get("messages") or [])
+    elif ours:
+        request = {**request, "tools": specs}
+    conn = resolved.conn
     # A background reply is saved into the chat and delivered over socket.io: it runs only once claimed,
     # and its final failure is recorded in the chat.
     return catalog.send(
         session, catalog.CHAT_COMPLETION,
-        catalog.ChatCompletion(conn.kind, conn.idx, entry["id"], request, user.id, background, rag),
+        catalog.ChatCompletion(conn.kind, conn.idx, resolved.entry["id"], request, user.id, background, rag,
+                               resolved.selected, filter_ids, serving if ours else None, selection),
         owner_id=user.id, related_type="chat" if related_id else None, related_id=related_id,
         options=catalog.REPLY_OPTIONS if background else {CLAIM_AHEAD: True},
     )
 
 
-def _reply_targets(session: Session, user: User, body: dict) -> list[tuple[dict, Connection, str]]:
-    """(model entry, connection, assistant message id) for each reply a web-app turn asks for: the
-    request's own, then the other models of a multi-model chat (``message_ids``). All are resolved
-    before anything is stored, so an unknown model stores nothing."""
+def _reply_targets(session: Session, user: User, body: dict) -> list[tuple[Resolved, str]]:
+    """(model, assistant message id) for each reply a web-app turn asks for: the request's own, then the
+    other models of a multi-model chat (``message_ids``). All are resolved before anything is stored, so an
+    unknown model stores nothing."""
     wanted = [(body.get("model"), body["id"])]
     for item in body.get("message_ids") or []:
         if isinstance(item, dict) and item.get("model_id") and item.get("message_id") not in {w[1] for w in wanted}:
             wanted.append((item["model_id"], item["message_id"]))
-    return [(*resolve(session, user, model_id), message_id) for model_id, message_id in wanted]
+    return [(resolve(session, user, model_id), message_id) for model_id, message_id in wanted]
+
+
+def _rag(session: Session, user: User, body: dict) -> dict | None:
+    """What the reply's job retrieves first: files, memories, and a web search when ``features.web_search``
+    asks for one (checked here against the user's permission, before anything is stored)."""
+    rag = rag_context.rag_request(body)
+    if web_search.wanted_in_chat(session, user, body):
+        rag = {**(rag or {"files": [], "memory": False}), "web_search": True}
+    return rag
 
 
 def _start_turns(session: Session, user: User, body: dict) -> tuple[list[Job], dict]:
     """The web app's background mode: store the turn, one job per reply, answer ``{status, task_ids, chat_id}``."""
     chat_id, started = body.get("chat_id"), []
-    rag = rag_context.rag_request(body)
-    for index, (entry, conn, message_id) in enumerate(_reply_targets(session, user, body)):
-        turn = turns.start_turn(session, user, {**body, "model": entry["id"], "id": message_id,
+    rag = _rag(session, user, body)
+    for index, (resolved, message_id) in enumerate(_reply_targets(session, user, body)):
+        model_id = resolved.entry["id"]
+        turn = turns.start_turn(session, user, {**body, "model": model_id, "id": message_id,
                                                     **({"chat_id": chat_id} if chat_id else {})})
         chat_id = turn.chat_id
-        request = {**_openai_body(body, entry["id"]), "messages": turn.messages, "stream": True}
+        request = {**_openai_body(body, resolved.upstream_id), "messages": turn.messages, "stream": True}
         background = {"chat_id": chat_id, "message_id": message_id, "session_id": body["session_id"],
                       "tasks": turn.tasks if index == 0 else {},
                       "image_generation": images.wanted_in_chat(session, user, body)}
-        started.append(_enqueue_chat(session, user, entry, conn, request, background, chat_id, rag))
+        started.append(_enqueue_chat(session, user, resolved, request, background, chat_id, rag, body))
     return started, {"status": True, "task_ids": [job.id for job in started], "chat_id": chat_id}
 
 
@@ -229,28 +313,36 @@ def start_chat(session: Session, user: User, body: dict) -> tuple[Job, dict | No
     if is_background(body):
         started, answer = _start_turns(session, user, body)
         return started[0], answer
-    entry, conn = resolve(session, user, body.get("model"))
-    request = _openai_body(body, entry["id"])
+    resolved = resolve(session, user, body.get("model"))
+    request = _openai_body(body, resolved.upstream_id)
     if not request.get("messages"):
         raise BadRequest("Invalid request: messages: Missing data for required field.")
     related_id = body.get("chat_id") or None
-    return _enqueue_chat(session, user, entry, conn, request, None, related_id, rag_context.rag_request(body)), None
+    return _enqueue_chat(session, user, resolved, request, None, related_id, _rag(session, user, body), body), None
 
 
-def chat_completed(session: Session, user: User, body: dict) -> dict:
-    """Open WebUI's deprecated ``/api/chat/completed``: no outlet filters run here, so the messages come
-    back as sent, once the chat is known to be the caller's."""
+def chat_completed(session: Session, user: User, body: dict) -> tuple[Job | None, dict]:
+    """Open WebUI's deprecated ``/api/chat/completed``, once the chat is known to be the caller's: the job that
+    passes the messages through the model's outlet filters (the Pipelines servers' aimed at it, then the filter
+    functions), or, with none, no job and the messages as sent."""
     turns.check_named_chat(session, user, body.get("chat_id"))
-    return {k: v for k, v in body.items() if k != "model_item"}
+    body = {k: v for k, v in body.items() if k != "model_item"}
+    listed = next((m for m in user_models(session, user) if m["id"] == body.get("model")), None)
+    filter_ids = tuple(functions.filter_ids_for(session, (listed or {}).get("info"), body.get("filter_ids")))
+    if not filter_ids and not registry.pipeline_stages(all_models(session), body.get("model"), "outlet"):
+        return None, body
+    return catalog.send(session, catalog.PIPELINES_OUTLET, catalog.PipelinesOutlet(user.id, body, filter_ids),
+                        owner_id=user.id), body
 
 
 def start_embeddings(session: Session, user: User, body: dict) -> Job:
-    entry, conn = resolve(session, user, body.get("model"))
+    resolved = resolve(session, user, body.get("model"))
     if body.get("input") is None:
         raise BadRequest("Invalid request: input: Missing data for required field.")
     request = {"input": body["input"], **({"dimensions": body["dimensions"]} if body.get("dimensions") else {})}
-    return catalog.send(session, catalog.EMBEDDINGS, catalog.Embeddings(conn.kind, conn.idx, entry["id"], request),
-                        owner_id=user.id)
+    conn = resolved.conn
+    return catalog.send(session, catalog.EMBEDDINGS,
+                        catalog.Embeddings(conn.kind, conn.idx, resolved.upstream_id, request), owner_id=user.id)
 
 
 def openai_connection(session: Session, user: User, model: str | None) -> tuple[Connection, str]:

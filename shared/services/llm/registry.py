@@ -1,15 +1,17 @@
 """The model registry: every enabled connection's models, gathered by a job into a Redis cache.
 
 The cache holds Open WebUI's ``/api/models`` entries (``id, name, object, created, owned_by,
-connection_type, urls | urlIdx, ollama | openai, tags ...``) plus the connections that could not be
-reached. The web reads it; only the ``llm.refresh_models`` job writes it. An entry older than
-``MODELS_CACHE_TTL`` seconds (default 300) is still served while a refresh is enqueued.
+connection_type, urls | urlIdx, ollama | openai, tags ...``; a Pipelines server's models also ``pipeline``)
+plus the connections that could not be reached and the OpenAI connections that are Pipelines servers. The
+web reads it; only the ``llm.refresh_models`` job writes it. An entry older than ``MODELS_CACHE_TTL``
+seconds (default 300) is still served while a refresh is enqueued.
 """
 from __future__ import annotations
 
 import json
 import random
 import time
+from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 from shared.config import env
 from shared.errors import BadRequest, NotFound
 from shared.models import User
+from shared.providers.pipelines import Stage
 from shared.redis_client import get_redis, key
 from shared.services.llm.connections import Connection, connection
 from shared.services.llm.connections import store as store_settings
@@ -55,8 +58,22 @@ def ollama_entries(conn: Connection, tags: list[dict]) -> list[dict]:
     return entries
 
 
+def listed_models(answer: Any) -> list[dict]:
+    """The models of an OpenAI ``/models`` answer (``{data: [...]}``, or the bare list some servers send)."""
+    data = answer.get("data") if isinstance(answer, dict) else answer
+    return [model for model in data if isinstance(model, dict)] if isinstance(data, list) else []
+
+
+def serves_pipelines(answer: Any) -> bool:
+    """A ``/models`` answer from a Pipelines server (open-webui/pipelines), which says ``pipelines`` in it:
+    Open WebUI's test for the connections its Pipelines admin page lists."""
+    return isinstance(answer, dict) and "pipelines" in answer
+
+
 def openai_entries(conn: Connection, models: list[dict] | None) -> list[dict]:
-    """``/models`` of one OpenAI connection (or its ``model_ids`` allow-list) as registry entries."""
+    """``/models`` of one OpenAI connection (or its ``model_ids`` allow-list) as registry entries. A Pipelines
+    server's model keeps its ``pipeline`` (``type`` pipe or filter; a filter's target ``pipelines`` and
+    ``priority``) at the top, where Open WebUI puts it."""
     allowed = conn.config.get("model_ids") or []
     if allowed:
         models = [{"id": m, "name": m, "owned_by": "openai"} for m in allowed]
@@ -74,6 +91,7 @@ def openai_entries(conn: Connection, models: list[dict] | None) -> list[dict]:
             "connection_type": conn.config.get("connection_type", "external"),
             "tags": conn.config.get("tags") or [],
             **({"provider": conn.config["provider"]} if conn.config.get("provider") else {}),
+            **({"pipeline": model["pipeline"]} if isinstance(model.get("pipeline"), dict) else {}),
         })
     return entries
 
@@ -99,8 +117,11 @@ def build(openai_lists: list[list[dict]], ollama_lists: list[list[dict]]) -> lis
 
 
 # -- the cache ----------------------------------------------------------------------------------
-def store(models: list[dict], errors: list[dict]) -> None:
-    text = json.dumps({"models": models, "errors": errors, "refreshed_at": time.time()})
+def store(models: list[dict], errors: list[dict], pipelines: Iterable[int] = ()) -> None:
+    """Replace the cache: the models, the unreachable connections, and the indices of the OpenAI connections
+    that are Pipelines servers."""
+    text = json.dumps({"models": models, "errors": errors, "pipelines": list(pipelines),
+                       "refreshed_at": time.time()})
     write(_cache_key(), lambda pipe: pipe.set(_cache_key(), text))
 
 
@@ -161,6 +182,30 @@ def lookup(models: list[dict], model_id: str, owner: str | None = None) -> dict 
     given), else None. The Ollama routes also take a name without ``:latest``, as Ollama does."""
     names = {model_id, f"{model_id}:latest"} if owner == "ollama" else {model_id}
     return next((m for m in models if m["id"] in names and owner in (None, m.get("owned_by"))), None)
+
+
+def _aims_at(entry: dict, model_id: str) -> bool:
+    """A filter pipeline whose ``pipelines`` valve names ``model_id``, or is ``["*"]`` (every model)."""
+    pipeline = entry.get("pipeline")
+    if not isinstance(pipeline, dict) or pipeline.get("type") != "filter":
+        return False
+    targets = pipeline.get("pipelines") or []
+    return targets == ["*"] or model_id in targets
+
+
+def pipeline_stages(models: list[dict], model_id: str | None, stage: Stage) -> list[dict]:
+    """The Pipelines servers' models a call of ``model_id`` goes through at ``stage`` (``inlet``: before the
+    model is called; ``outlet``: after it answered), in Open WebUI's order: the filter pipelines aimed at it by
+    ``priority`` (lowest first), and the model itself when it is a pipeline, last on the way in and first on
+    the way out."""
+    if not model_id:
+        return []
+    filters = sorted((m for m in models if _aims_at(m, model_id)),
+                     key=lambda m: m["pipeline"].get("priority") or 0)
+    own = lookup(models, model_id)
+    if own is None or not isinstance(own.get("pipeline"), dict):
+        return filters
+    return [*filters, own] if stage == "inlet" else [own, *filters]
 
 
 def route(session: Session, entry: dict) -> Connection:
