@@ -9,6 +9,7 @@ reaches the socket. Runs under gunicorn's gevent worker (websockets through simp
 from __future__ import annotations
 
 import logging
+import time
 
 import socketio
 from flask import Flask
@@ -24,6 +25,8 @@ from web.caller import decode
 log = logging.getLogger(__name__)
 
 PATH = "ws/socket.io"
+LISTEN_WAIT = 5.0
+"""Seconds a connecting socket may wait for its process to start listening on the Redis channel."""
 
 
 def _user_for(app: Flask, token) -> dict | None:
@@ -57,6 +60,19 @@ def _may_read_chat(user_id: str, chat_id: str) -> bool:
     return True
 
 
+def _until_listening(sio: socketio.Server) -> None:
+    """Hold a socket's connect handler (and so its later events, ``user-join`` first) until this process
+    listens on the Redis channel: python-socketio starts listening on the first connection, and a message
+    published before that would never reach the socket."""
+    deadline = time.monotonic() + LISTEN_WAIT
+    while time.monotonic() < deadline:
+        pubsub = getattr(sio.manager, "pubsub", None)
+        if pubsub is not None and pubsub.subscribed:
+            return
+        sio.sleep(0.01)
+    log.warning("socket.io: not listening on Redis after %.0f s; events may not reach new sockets", LISTEN_WAIT)
+
+
 def create_server(app: Flask) -> socketio.Server:
     """A socket.io server whose rooms span all web processes (Redis client manager)."""
     sio = socketio.Server(
@@ -86,6 +102,7 @@ def create_server(app: Flask) -> socketio.Server:
 
     @sio.event
     def connect(sid, environ, auth=None):
+        _until_listening(sio)
         metrics.socket_opened()
         sign_in(sid, _token({"auth": auth}))
 

@@ -32,6 +32,10 @@ class Browser:
         self.client.on("events", self._on_event)
         self.client.connect(base, socketio_path="/ws/socket.io", transports=["websocket"],
                             auth={"token": token} if token else None, wait_timeout=10)
+        if token:
+            # The server acknowledges a connection before its handler has put the socket in the user's room
+            # (``always_connect``, as Open WebUI does); the app's ``user-join`` answers once it has.
+            self.client.call("user-join", {"auth": {"token": token}}, timeout=10)
 
     def _on_event(self, data) -> None:
         with self.arrived:

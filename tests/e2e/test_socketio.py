@@ -36,20 +36,10 @@ def users(two_webs):
     return admin, other.json()
 
 
-def until_listening(user_id: str, *browsers: Browser) -> None:
-    """Send probes until each browser got one: a web process just started may not listen on Redis yet."""
-    deadline = time.monotonic() + 10
-    while not all(browser.events for browser in browsers):
-        assert time.monotonic() < deadline, "a web process never passed on what was sent through Redis"
-        socket_events.emit_chat_event(user_id, "probe", None, "probe", {})
-        time.sleep(0.1)
-
-
 def test_worker_events_reach_the_users_sockets_on_every_web_process(two_webs, users):
     (first, second), (admin, _) = two_webs, users
     on_first, on_second = Browser(first, admin["token"]), Browser(second, admin["token"])
     try:
-        until_listening(admin["id"], on_first, on_second)
         for n in range(3):
             socket_events.emit_chat_event(admin["id"], "chat-1", "msg-1", "chat:completion", {"content": "Hi" * (n + 1)})
         for browser in (on_first, on_second):
@@ -61,6 +51,20 @@ def test_worker_events_reach_the_users_sockets_on_every_web_process(two_webs, us
     finally:
         on_first.close()
         on_second.close()
+
+
+def test_a_fresh_web_process_passes_on_what_is_sent_as_soon_as_a_socket_is_connected(users):
+    """python-socketio listens on Redis only from the first connection on; the connection waits for it."""
+    admin, _ = users
+    for _attempt in range(3):
+        with web_server() as fresh:
+            browser = Browser(fresh, admin["token"])
+            try:
+                socket_events.emit_chat_event(admin["id"], "chat-2", "msg-2", "chat:active", {"active": True})
+                events = browser.wait_until(lambda ev: any(e["chat_id"] == "chat-2" for e in ev), timeout=3)
+                assert [e["data"]["type"] for e in events if e["chat_id"] == "chat-2"] == ["chat:active"]
+            finally:
+                browser.close()
 
 
 def test_events_go_only_to_the_owner(two_webs, users):
