@@ -48,6 +48,11 @@ def has_pgvector(session: Session) -> bool:
     return session.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")).first() is not None
 
 
+def index_name(dimensions: int) -> str:
+    """The HNSW index over the chunks of one embedding dimension."""
+    return f"ix_{TABLE}_hnsw_{dimensions}"
+
+
 def _literal(vector: Sequence[float]) -> str:
     return "[" + ",".join(f"{float(x):.7g}" for x in vector) + "]"
 
@@ -74,7 +79,7 @@ class PgVectorStore:
                 self._schema_ready = True
             if dimensions is not None and dimensions not in self._ready:
                 session.execute(text(
-                    f"CREATE INDEX IF NOT EXISTS ix_{TABLE}_hnsw_{dimensions} ON {TABLE} USING hnsw "
+                    f"CREATE INDEX IF NOT EXISTS {index_name(dimensions)} ON {TABLE} USING hnsw "
                     f"((embedding::vector({dimensions})) vector_cosine_ops) WHERE dimensions = {dimensions}"
                 ))
                 self._ready.add(dimensions)
