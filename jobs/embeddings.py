@@ -1,18 +1,22 @@
 """Embedding jobs (``embeddings`` queue): index files and texts, embed queries and search, memories, reindex."""
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 
 import workers.runtime  # noqa: F401  (actors bind to the worker's broker)
 from shared.db import session_scope
 from shared.jobs import catalog, current
-from shared.models import File
+from shared.models import File, Knowledge
 from shared.rag.indexing import file_chunks, store_chunks, text_chunks
 from shared.rag.vectors import get_vector_store
 from shared.services import files as file_service
 from shared.services import knowledge as knowledge_service
 from shared.services import memories as memory_service
 from shared.services import retrieval
+
+log = logging.getLogger(__name__)
 
 def _report(done: int, total: int) -> None:
     current.raise_if_cancelled()
@@ -122,6 +126,41 @@ def reindex_knowledge(job_id: str) -> dict:
             failed.append({"file_id": file_id, "error": str(error) or type(error).__name__})
         current.progress(done / (len(file_ids) + 1), f"reindexed {done}/{len(file_ids)} files")
     return {"knowledge_bases": bases, "files": len(file_ids), "failed": failed}
+
+
+def _embed_metadata(knowledge_id: str) -> bool:
+    """Replace the base's vector in the metadata collection; False when the base is gone."""
+    with session_scope() as session:
+        knowledge = session.get(Knowledge, knowledge_id)
+        if knowledge is None:
+            return False
+        store_chunks(session, [knowledge_service.metadata_chunk(knowledge)], [knowledge_service.METADATA_COLLECTION],
+                     file_id=knowledge.id)
+        return True
+
+
+@catalog.INDEX_KNOWLEDGE_METADATA.actor
+def index_knowledge_metadata(job_id: str, knowledge_id: str) -> dict:
+    """After a base was created or edited: its name and description embedded for the knowledge search."""
+    return {"knowledge_id": knowledge_id, "indexed": _embed_metadata(knowledge_id)}
+
+
+@catalog.REINDEX_KNOWLEDGE_METADATA.actor
+def reindex_knowledge_metadata(job_id: str) -> dict:
+    """``/knowledge/metadata/reindex``: the metadata collection emptied and filled from every base, each in its
+    own transaction; Open WebUI's ``{total, success}``, a base that fails is counted out and logged."""
+    with session_scope() as session:
+        get_vector_store().delete(session, collection=knowledge_service.METADATA_COLLECTION)
+        ids = knowledge_service.knowledge_ids(session)
+    success = 0
+    for done, knowledge_id in enumerate(ids, 1):
+        current.raise_if_cancelled()
+        try:
+            success += _embed_metadata(knowledge_id)
+        except Exception:  # noqa: BLE001  (counted per base, as Open WebUI does)
+            log.exception("embedding the metadata of knowledge base %s failed", knowledge_id)
+        current.progress(done / (len(ids) + 1), f"embedded {done}/{len(ids)} knowledge bases")
+    return {"total": len(ids), "success": success}
 
 
 @catalog.RESET_VECTORS.actor

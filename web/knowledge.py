@@ -16,9 +16,10 @@ from web.caller import admin_required, current_user, user_required
 from web.db import db
 from web.files import file_json
 from web.schemas import Body, GrantSchema, owner_json
-from web.streaming.responses import accepted
+from web.streaming.responses import accepted, result_or_accepted
 
 EXPORT_MEMORY_BYTES = 8 * 1024 * 1024
+REINDEX_WAIT = 60.0
 """An export zip larger than this is spooled to disk."""
 
 blp = Blueprint("knowledge", __name__, url_prefix="/api/v1/knowledge", description="Knowledge bases")
@@ -265,6 +266,14 @@ def reindex_all():
     """Embed every knowledge base's files again: a job (202, its progress at ``Location``); its result lists
     the files that failed."""
     return accepted(knowledge_service.start_reindex(db(), current_user()))
+
+
+@blp.route("/metadata/reindex", methods=["POST"])
+@admin_required
+def reindex_metadata():
+    """Embed every base's name and description again (Open WebUI's knowledge-search index): ``{total,
+    success}`` when the job ends within a minute, else 202 with the job."""
+    return result_or_accepted(knowledge_service.start_metadata_reindex(db(), current_user()), REINDEX_WAIT)
 
 
 @blp.route("/<knowledge_id>/export", methods=["GET"])

@@ -267,6 +267,13 @@ class IndexMemories:
 
 
 @dataclass(frozen=True)
+class KnowledgeMetadata:
+    """A knowledge base whose name and description are embedded again."""
+
+    knowledge_id: str
+
+
+@dataclass(frozen=True)
 class ImageJob(ImageRequest):
     """An image request (generate, or edit its ``images``) made for ``owner_id``, whose files they become."""
 
@@ -558,6 +565,11 @@ REINDEX_MEMORIES = JobSpec("embeddings.reindex_memories", "embeddings", Nothing,
                            actor_options={"time_limit": HOUR, "max_retries": 2})
 REINDEX_KNOWLEDGE = JobSpec("embeddings.reindex_knowledge", "embeddings", Nothing, kind="knowledge.reindex",
                             actor_options={"time_limit": 6 * HOUR, "max_retries": 2})
+INDEX_KNOWLEDGE_METADATA = JobSpec("embeddings.knowledge_metadata", "embeddings", KnowledgeMetadata,
+                                   kind="knowledge.metadata", actor_options={"time_limit": 5 * MINUTE, "max_retries": 3})
+REINDEX_KNOWLEDGE_METADATA = JobSpec("embeddings.reindex_knowledge_metadata", "embeddings", Nothing,
+                                     kind="knowledge.metadata_reindex",
+                                     actor_options={"time_limit": HOUR, "max_retries": 2})
 RESET_VECTORS = JobSpec("embeddings.reset", "embeddings", Nothing, kind="rag.reset",
                         actor_options={"time_limit": HOUR, "max_retries": 2})
 

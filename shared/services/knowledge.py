@@ -13,10 +13,13 @@ from shared.jobs import catalog
 from shared.models import Job
 from shared.models import File, Knowledge, KnowledgeDirectory, KnowledgeFile, User
 from shared.models.base import now
-from shared.rag.vectors import get_vector_store
+from shared.rag.vectors import ChunkIn, get_vector_store
 from shared.services import access, permissions
 
 PAGE_SIZE = 30
+METADATA_COLLECTION = "knowledge-bases"
+"""Open WebUI's collection of every base's name and description, one vector each (its ``file_id`` the base's
+id), which its knowledge-search tool reads to find the bases that speak of a subject."""
 
 
 def can_access(knowledge: Knowledge, user: User, permission: str = "read") -> bool:
@@ -89,6 +92,7 @@ def create_knowledge(session: Session, user: User, name: str, description: str,
                           access_grants=access.grants_to_store(session, user, access_grants, "knowledge"))
     session.add(knowledge)
     session.flush()
+    start_metadata_index(session, knowledge)
     return knowledge
 
 
@@ -103,6 +107,7 @@ def update_knowledge(session: Session, user: User, knowledge_id: str, *, name: s
         knowledge.description = description
     knowledge.updated_at = now()
     session.flush()
+    start_metadata_index(session, knowledge)
     return knowledge
 
 
@@ -114,6 +119,27 @@ def set_access(session: Session, user: User, knowledge_id: str, grants: list[dic
 def start_reindex(session: Session, user: User) -> Job:
     """Every knowledge base's files embedded again (``/knowledge/reindex``), as a job."""
     return catalog.send(session, catalog.REINDEX_KNOWLEDGE, catalog.Nothing(), owner_id=user.id)
+
+
+def start_metadata_index(session: Session, knowledge: Knowledge) -> Job:
+    """Embed the base's name and description into :data:`METADATA_COLLECTION` (after a create or an edit)."""
+    return catalog.send(session, catalog.INDEX_KNOWLEDGE_METADATA, catalog.KnowledgeMetadata(knowledge.id),
+                        owner_id=knowledge.user_id)
+
+
+def start_metadata_reindex(session: Session, user: User) -> Job:
+    """:data:`METADATA_COLLECTION` rebuilt from every base (admin's ``/knowledge/metadata/reindex``), as a job."""
+    return catalog.send(session, catalog.REINDEX_KNOWLEDGE_METADATA, catalog.Nothing(), owner_id=user.id)
+
+
+def metadata_chunk(knowledge: Knowledge) -> ChunkIn:
+    """What :data:`METADATA_COLLECTION` holds for a base: its name, and its description below when it has one."""
+    text = f"{knowledge.name}\n\n{knowledge.description}" if knowledge.description else knowledge.name
+    return ChunkIn(text=text, file_id=knowledge.id, meta={"knowledge_base_id": knowledge.id})
+
+
+def knowledge_ids(session: Session) -> list[str]:
+    return list(session.scalars(select(Knowledge.id).order_by(Knowledge.created_at, Knowledge.id)))
 
 
 def held_file_ids(session: Session) -> list[str]:
@@ -253,6 +279,8 @@ def reset_knowledge(session: Session, user: User, knowledge_id: str) -> Knowledg
 
 def delete_knowledge(session: Session, user: User, knowledge_id: str) -> None:
     knowledge = get_knowledge(session, knowledge_id, user, "write")
-    get_vector_store().delete(session, collection=knowledge.id)
+    store = get_vector_store()
+    store.delete(session, collection=knowledge.id)
+    store.delete(session, collection=METADATA_COLLECTION, file_id=knowledge.id)
     session.delete(knowledge)
     session.flush()

@@ -469,6 +469,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/knowledge/<knowledge_id>/reset"): Route(OWNER),
     ("DELETE", "/api/v1/knowledge/<knowledge_id>/delete"): Route(OWNER),
     ("POST", "/api/v1/knowledge/reindex"): Route(ADMIN),
+    ("POST", "/api/v1/knowledge/metadata/reindex"): Route(ADMIN),
     ("GET", "/api/v1/knowledge/<knowledge_id>/export"): Route(ADMIN),
     ("POST", "/api/v1/knowledge/<knowledge_id>/access/update"): Route(OWNER, body=_const({"access_grants": []})),
     ("GET", "/api/v1/knowledge/<knowledge_id>/files/pending"): Route(OWNER),

@@ -5,9 +5,12 @@ import hashlib
 import io
 import zipfile
 
+from sqlalchemy import select
+
 from shared import messages
 from shared.db import session_scope
-from shared.models import File
+from shared.models import File, Job
+from shared.rag.vectors import get_vector_store
 from tests.helpers import bearer
 from tests.jobs.test_lifecycle import finish, row
 from tests.rag_support import (  # noqa: F401
@@ -290,3 +293,45 @@ def test_sync_diff_and_cleanup(client, admin, make_user):
     assert sorted(f["filename"] for f in files(client, token, kb["id"])["items"]) == ["changed.txt", "same.txt"]
     assert [d["name"] for d in files(client, token, kb["id"])["directories"]] == ["docs"]
     assert client.get(f"/api/v1/files/{dropped['id']}", headers=bearer(token)).status_code == 404
+
+
+def settle_metadata_jobs() -> None:
+    """Wait for the jobs that embedded the bases' names after a create or an edit."""
+    with session_scope() as session:
+        job_ids = list(session.scalars(select(Job.id).where(Job.kind == "knowledge.metadata")))
+    for job_id in job_ids:
+        finish(job_id, timeout=30)
+        assert row(job_id).status == "succeeded", row(job_id).error
+
+
+def test_the_knowledge_search_collection_follows_creates_edits_deletes_and_reindex(client, admin, make_user,
+                                                                                  embeddings):
+    token, user = admin["token"], make_user()
+    harbor = create(client, token, name="Harbor schedules", description="ferry times and berths").get_json()
+    plain = create(client, token, name="Onboarding", description="").get_json()
+    settle_metadata_jobs()
+
+    def found(query: str) -> list:
+        answer = query_collection(client, token, ["knowledge-bases"], query, k=5)
+        assert answer.status_code == 200, answer.get_json()
+        body = answer.get_json()
+        return list(zip(body["documents"][0], [m["knowledge_base_id"] for m in body["metadatas"][0]]))
+
+    assert set(found("ferry times")) == {("Harbor schedules\n\nferry times and berths", harbor["id"]),
+                                         ("Onboarding", plain["id"])}
+    assert query_collection(client, user["token"], ["knowledge-bases"], "ferry").status_code == 403
+    assert client.post("/api/v1/retrieval/process/text", headers=bearer(token), json={
+        "name": "n", "content": "planted", "collection_name": "knowledge-bases"}).status_code == 403
+
+    assert client.post(f"/api/v1/knowledge/{harbor['id']}/update", headers=bearer(token),
+                       json={"name": "Harbour timetables", "description": "ferry times"}).status_code == 200
+    settle_metadata_jobs()
+    assert client.delete(f"/api/v1/knowledge/{plain['id']}/delete", headers=bearer(token)).status_code == 200
+    assert found("ferry times") == [("Harbour timetables\n\nferry times", harbor["id"])]  # replaced, one each
+
+    assert client.post("/api/v1/knowledge/metadata/reindex", headers=bearer(user["token"])).status_code == 401
+    with session_scope() as session:  # a base whose vector went missing (made while the engine was down)
+        get_vector_store().delete(session, collection="knowledge-bases")
+    again = client.post("/api/v1/knowledge/metadata/reindex", headers=bearer(token))
+    assert again.status_code == 200 and again.get_json() == {"total": 1, "success": 1}
+    assert found("ferry times") == [("Harbour timetables\n\nferry times", harbor["id"])]
