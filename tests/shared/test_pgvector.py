@@ -88,6 +88,43 @@ def test_migrate_moves_collections_between_stores(session_of, monkeypatch):
         cli.migrate_vectors("sql", "sql", [])
 
 
+def hnsw_indexes(session) -> list[str]:
+    return sorted(name for name in session.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = :t"),
+                                                   {"t": TABLE}) if "hnsw" in name)
+
+
+def test_a_bulk_load_writes_without_the_index_and_builds_it_once_at_the_end(session_of, monkeypatch):
+    store = PgVectorStore()
+    with session_of() as session:
+        store.add(session, "old", [ChunkIn("old")], np.eye(3)[:1])
+        assert hnsw_indexes(session) == ["ix_vector_chunk_pg_hnsw_3"]
+    with store.bulk_load(session_of, "64MB"):
+        with session_of() as session:
+            assert hnsw_indexes(session) == []
+            store.add(session, "new", [ChunkIn("a"), ChunkIn("b")], np.eye(3)[1:])
+            store.add(session, "wide", [ChunkIn("w")], np.ones((1, 4)))  # another model's dimension
+            assert hnsw_indexes(session) == []  # no write builds one meanwhile
+            assert [h.text for h in store.search(session, ["new"], np.array([0, 0, 1.0]), 1)] == ["b"]
+    with session_of() as session:
+        assert hnsw_indexes(session) == ["ix_vector_chunk_pg_hnsw_3", "ix_vector_chunk_pg_hnsw_4"]
+        session.execute(text("SET LOCAL enable_seqscan = off"))
+        plan = "\n".join(session.scalars(text(
+            f"EXPLAIN SELECT id FROM {TABLE} WHERE dimensions = 3 ORDER BY embedding::vector(3) <=> "
+            "CAST('[0,0,1]' AS vector(3)) LIMIT 1")))
+        assert "ix_vector_chunk_pg_hnsw_3" in plan
+    monkeypatch.setattr("shared.db.session_scope", session_of)
+    with session_of() as session:
+        SqlVectorStore().add(session, "kb", [ChunkIn("alpha")], np.eye(3)[:1])
+    with pytest.raises(Exception, match="maintenance_work_mem"):  # the build's memory reaches PostgreSQL
+        cli.migrate_vectors("sql", "pgvector", ["kb"], index_memory="1 parsec")
+    with session_of() as session:
+        assert PgVectorStore().count(session, "kb") == 1 and hnsw_indexes(session) == []
+        PgVectorStore().add(session, "kb", [ChunkIn("beta")], np.eye(3)[1:2])  # the next write builds it
+        assert hnsw_indexes(session) == ["ix_vector_chunk_pg_hnsw_3"]
+    with pytest.raises(SystemExit):  # a size PostgreSQL would not read is refused before anything moves
+        cli.main(["vectors", "migrate", "--from", "sql", "--to", "pgvector", "--index-memory", "lots"])
+
+
 def test_writes_name_the_collections_they_change(session_of):
     """So processes drop what they keep of them (hybrid search's keyword indexes) once the write commits."""
     from shared.rag.vectors import DIRTY
