@@ -15,6 +15,14 @@ def process_web(job_id: str, url: str, collection_name: str, user_id: str) -> di
         return web_search.index_page(session, url, collection_name, user_id)
 
 
+@catalog.PROCESS_URL.actor
+def process_url(job_id: str, url: str, collection_name: str | None, user_id: str, process: bool = True) -> dict:
+    """Read the URL as a page, a video's transcript or a download kept as a file (Open WebUI's ``process/url``)."""
+    current.progress(0.1, "loading the URL")
+    with session_scope() as session:
+        return web_search.load_url(session, url, collection_name, user_id, process)
+
+
 @catalog.WEB_SEARCH.actor
 def web_search_job(job_id: str, queries: list[str], user_id: str) -> dict:
     """Ask the admin's search engine, load each hit through the guarded fetcher and index the pages."""

@@ -9,6 +9,7 @@ from shared.services import files, retrieval, web_search
 from web.blueprint import Blueprint
 from web.caller import admin_required, current_user, user_required
 from web.db import db
+from web.files import file_json
 from web.rate_limiting import limited
 from web.schemas import Body
 from web.streaming.responses import accepted, result_or_accepted, wants_async
@@ -76,6 +77,10 @@ class ProcessFileBody(Body):
 class ProcessWebBody(Body):
     url = fields.String(required=True, validate=validate.Length(min=1))
     collection_name = fields.String(load_default=None, allow_none=True)
+
+
+class ProcessUrlQuery(Body):
+    process = fields.Boolean(load_default=True)
 
 
 class WebSearchBody(Body):
@@ -188,6 +193,25 @@ def process_youtube(body: dict):
     WebUI's one handler for both routes does."""
     job = web_search.start_process_web(db(), current_user(), body["url"], body["collection_name"])
     return result_or_accepted(job, PROCESS_TIMEOUT)
+
+
+@blp.route("/process/url", methods=["POST"])
+@user_required
+@blp.arguments(ProcessWebBody)
+@blp.arguments(ProcessUrlQuery, location="query")
+def process_url(body: dict, args: dict):
+    """Open WebUI's "attach a web page": a page's or a video's text (indexed unless ``process=false``), or a
+    download kept as a file of the caller (a job); the file comes back as ``file``."""
+    job = web_search.start_process_url(db(), current_user(), body["url"], body["collection_name"], args["process"])
+    return result_or_accepted(job, PROCESS_TIMEOUT, _with_file)
+
+
+def _with_file(result: dict):
+    """The job's answer with the file it kept, in the files API's shape."""
+    file_id = result.pop("file_id", None)
+    if file_id:
+        result["file"] = file_json(files.get_file(db(), file_id, current_user()))
+    return jsonify(result)
 
 
 @blp.route("/process/web/search", methods=["POST"])

@@ -243,6 +243,16 @@ class ProcessWeb:
 
 
 @dataclass(frozen=True)
+class ProcessUrl:
+    """Load ``url`` as Open WebUI's ``process/url`` does: a page or a video's transcript, else a file."""
+
+    url: str
+    collection_name: str | None
+    user_id: str
+    process: bool = True
+
+
+@dataclass(frozen=True)
 class WebSearch:
     """Search the web for ``queries``, load and index the hits."""
 
@@ -574,6 +584,8 @@ RESET_VECTORS = JobSpec("embeddings.reset", "embeddings", Nothing, kind="rag.res
                         actor_options={"time_limit": HOUR, "max_retries": 2})
 
 PROCESS_WEB = JobSpec("web.process", "files", ProcessWeb, kind="rag.process_web",
+                      actor_options={"time_limit": 5 * MINUTE, "max_retries": 2})
+PROCESS_URL = JobSpec("web.process_url", "files", ProcessUrl, kind="rag.process_url",
                       actor_options={"time_limit": 5 * MINUTE, "max_retries": 2})
 WEB_SEARCH = JobSpec("web.search", "files", WebSearch, kind="rag.web_search",
                      actor_options={"time_limit": 5 * MINUTE, "max_retries": 1})

@@ -45,6 +45,8 @@ class Fetched:
     content_type: str
     """The media type, without parameters (``text/markdown``)."""
     body: bytes
+    disposition: str = ""
+    """The ``Content-Disposition`` header (a download's file name)."""
 
 
 def _allowed(address: Address, local: bool) -> bool:
@@ -150,7 +152,8 @@ def fetch(url: str, *, max_bytes: int, timeout: float = 60.0, max_redirects: int
                 if not _type_allowed(content_type, content_types):
                     raise BadRequest(f"The URL answered {content_type or 'an unknown content type'}, "
                                      "which cannot be loaded.")
-                return Fetched(url, content_type, _body(response, max_bytes, deadline))
+                return Fetched(url, content_type, _body(response, max_bytes, deadline),
+                               response.headers.get("Content-Disposition") or "")
         except urllib3.exceptions.TimeoutError:
             raise UpstreamError("The server took too long to answer.", 504) from None
         except HTTPError as error:

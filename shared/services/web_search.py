@@ -1,22 +1,27 @@
-"""Loading web pages into collections (``process/web``) and searching the web (``process/web/search``): a URL
-through the guarded fetcher, its text, chunks and embeddings, in a job; a search asks the admin's engine,
-then loads and indexes the hits the same way.
+"""Loading web pages into collections (``process/web``, ``process/url``) and searching the web
+(``process/web/search``): a URL through the guarded fetcher, its text, chunks and embeddings, in a job; a
+search asks the admin's engine, then loads and indexes the hits the same way; ``process/url`` keeps a download
+that is not a page as a file of the user.
 
 The URL is checked twice: here before the job is enqueued, so a refused scheme answers 400 at once without
 resolving anything, and by the fetcher in the job, which resolves the name, refuses private and metadata
 addresses (unless ``ENABLE_LOCAL_WEB_FETCH``), pins the connection to the checked address and checks every
-redirect. Only the media types a loader can turn into text are downloaded. A YouTube URL is read as the
+redirect. A page loader downloads only the media types it can turn into text. A YouTube URL is read as the
 video's transcript (``shared.providers.youtube``): only its video id reaches YouTube, at the admin's address.
 """
 from __future__ import annotations
 
 import hashlib
+import io
 import logging
+import mimetypes
 from collections.abc import Callable
+from email.message import Message
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
 from typing import Any, TypeVar
-from urllib.parse import urlsplit
+from pathlib import PurePosixPath
+from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.orm import Session
 
@@ -30,14 +35,18 @@ from shared.providers.web_search.engines import engine
 from shared.rag import config as rag_config
 from shared.rag.extract import html_text
 from shared.rag.indexing import store_chunks, text_chunks
-from shared.services import retrieval, web_domains
+from shared.services import files, retrieval, web_domains
 from shared.services.permissions import has_permission
 
 log = logging.getLogger(__name__)
 
-PAGE_TYPES = ("text/html", "application/xhtml+xml", "text/plain", "text/markdown")
+HTML_TYPES = ("text/html", "application/xhtml+xml")
+PAGE_TYPES = (*HTML_TYPES, "text/plain", "text/markdown")
 """What a web page loader reads; anything else (a video, an archive) is refused before its body is read."""
+UNTYPED = ("", "application/octet-stream", "binary/octet-stream")
 MAX_PAGE_BYTES = 10 * 1024 * 1024
+MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
+"""What ``process/url`` downloads at most when uploads have no size limit."""
 PAGE_TIMEOUT = 30.0
 T = TypeVar("T")
 R = TypeVar("R")
@@ -50,27 +59,45 @@ def _check_url(url: str) -> str:
     return url.strip()
 
 
+def _url_collection(url: str) -> str:
+    """A URL's own collection: its SHA-256, cut to 63 characters, as Open WebUI names it."""
+    return hashlib.sha256(url.encode()).hexdigest()[:63]
+
+
 def start_process_web(session: Session, user: User, url: str, collection_name: str | None) -> Job:
     """A job that loads ``url`` (a page, or a YouTube video's transcript) into ``collection_name`` (one the user
-    may write) or the URL's own collection (named by the URL's SHA-256, cut to 63 characters, as Open WebUI
-    names it)."""
+    may write) or the URL's own collection."""
     url = _check_url(url)
     if collection_name:
         retrieval.check_collections(session, user, [collection_name], "write")
-    collection = collection_name or hashlib.sha256(url.encode()).hexdigest()[:63]
     kind = "rag.process_youtube" if youtube.video_id(url) else None
-    return catalog.send(session, catalog.PROCESS_WEB, catalog.ProcessWeb(url, collection, user.id),
+    return catalog.send(session, catalog.PROCESS_WEB,
+                        catalog.ProcessWeb(url, collection_name or _url_collection(url), user.id),
                         owner_id=user.id, kind=kind)
+
+
+def start_process_url(session: Session, user: User, url: str, collection_name: str | None, process: bool) -> Job:
+    """A job that reads ``url`` as Open WebUI's ``process/url`` (the web app's "attach a web page" and a
+    knowledge base's "add from URL") does: see :func:`load_url`."""
+    url = _check_url(url)
+    if collection_name and process:
+        retrieval.check_collections(session, user, [collection_name], "write")
+    return catalog.send(session, catalog.PROCESS_URL,
+                        catalog.ProcessUrl(url, collection_name or None, user.id, process), owner_id=user.id)
+
+
+def _readable(body: bytes, html: bool, url: str) -> str:
+    markup = body.decode("utf-8", "replace")
+    text = html_text(markup) if html else markup.strip()
+    if not text:
+        raise BadRequest(f"Could not read content from {url}")
+    return text
 
 
 def page_text(url: str) -> str:
     """The readable text of the page at ``url``; a 400 when it is refused, not a page, or has no text."""
     fetched = web_fetch.fetch(url, max_bytes=MAX_PAGE_BYTES, timeout=PAGE_TIMEOUT, content_types=PAGE_TYPES)
-    markup = fetched.body.decode("utf-8", "replace")
-    text = html_text(markup) if fetched.content_type in ("text/html", "application/xhtml+xml") else markup.strip()
-    if not text:
-        raise BadRequest(f"Could not read content from {url}")
-    return text
+    return _readable(fetched.body, fetched.content_type in HTML_TYPES, url)
 
 
 def url_text(session: Session, url: str) -> str:
@@ -85,13 +112,71 @@ def url_text(session: Session, url: str) -> str:
                               timeout=PAGE_TIMEOUT)
 
 
+def _store_text(session: Session, url: str, text: str, collection: str, user_id: str) -> None:
+    """Replace ``collection``'s chunks with the text read at ``url``."""
+    store_chunks(session, text_chunks(session, text, {"name": url, "source": url, "created_by": user_id}), [collection])
+
+
 def index_page(session: Session, url: str, collection: str, user_id: str) -> dict:
     """Load ``url`` and replace its chunks in ``collection``; Open WebUI's ``process/web`` answer."""
     text = url_text(session, url)
-    chunks = text_chunks(session, text, {"name": url, "source": url, "created_by": user_id})
-    store_chunks(session, chunks, [collection])
+    _store_text(session, url, text, collection, user_id)
     return {"status": True, "collection_name": collection, "filename": url, "content": text,
             "file": {"data": {"content": text}, "meta": {"name": url, "source": url}}}
+
+
+def _is_page(fetched: web_fetch.Fetched) -> bool:
+    """A page to read as HTML (not a download): HTML, or an untyped body that starts like HTML."""
+    if fetched.disposition.split(";")[0].strip().lower() == "attachment":
+        return False
+    if fetched.content_type in HTML_TYPES:
+        return True
+    sample = fetched.body[:1024].lstrip().lower()
+    return fetched.content_type in UNTYPED and (sample.startswith((b"<!doctype html", b"<html", b"<head", b"<body"))
+                                                or b"<html" in sample)
+
+
+def _download_name(url: str, fetched: web_fetch.Fetched) -> str:
+    """The name ``Content-Disposition`` gives (``filename*`` first), else the URL path's last part, with an
+    extension from the media type when it has none."""
+    header = Message()
+    header["Content-Disposition"] = fetched.disposition
+    name = PurePosixPath(header.get_filename() or unquote(urlsplit(url).path)).name or "download"
+    if not PurePosixPath(name).suffix:
+        name += mimetypes.guess_extension(fetched.content_type) or ".bin"
+    return name
+
+
+def _text_answer(session: Session, kind: str, url: str, text: str, collection_name: str | None, user_id: str,
+                 process: bool) -> dict:
+    collection = None
+    if process:
+        collection = collection_name or _url_collection(url)
+        _store_text(session, url, text, collection, user_id)
+    return {"status": True, "type": kind, "name": url, "url": url, "collection_name": collection, "content": text}
+
+
+def load_url(session: Session, url: str, collection_name: str | None, user_id: str, process: bool) -> dict:
+    """Open WebUI's ``process/url`` answer. A YouTube video's transcript (``type: youtube``) or a web page's
+    text (``web``) comes back as ``content``, indexed into ``collection_name`` or the URL's own collection
+    unless ``process`` is false. Anything else is downloaded (within the upload size limit) and kept as a file
+    of the user (``file`` or ``image``, its id as ``file_id``), processed like an upload unless ``process`` is
+    false or it is an image."""
+    if youtube.video_id(url):
+        return _text_answer(session, "youtube", url, url_text(session, url), collection_name, user_id, process)
+    fetched = web_fetch.fetch(url, max_bytes=files.max_upload_bytes(session) or MAX_DOWNLOAD_BYTES,
+                              timeout=PAGE_TIMEOUT)
+    if _is_page(fetched):
+        return _text_answer(session, "web", url, _readable(fetched.body, True, url), collection_name, user_id, process)
+    name, image = _download_name(url, fetched), fetched.content_type.startswith("image/")
+    file = files.store_upload(session, session.get(User, user_id), io.BytesIO(fetched.body), name,
+                              fetched.content_type or None, {"source_url": url}, process and not image)
+    collection = None
+    if process and not image:
+        files.start_processing(session, file, user_id)
+        collection = files.file_collection(file.id)
+    return {"status": True, "type": "image" if image else "file", "name": name, "url": url,
+            "collection_name": collection, "file_id": file.id}
 
 
 def _whole(settings: dict[str, Any], field: str, least: int) -> int:

@@ -4,7 +4,8 @@ Each engine answers under its own prefix in its own wire format (as Open WebUI's
 ``/searxng/search``, ``/brave/res/v1/web/search``, ``/tavily/search``, ``/ddg/html/``,
 ``/pse/customsearch/v1``, ``/bing/v7.0/search``, ``/jina/``, ``/firecrawl/v2/search``, ``/external/search``.
 Every engine finds :data:`PAGES` (whose links point back at ``/pages/<name>`` on this server), whatever
-the query; ``settings()`` gives the web search settings that point each engine here.
+the query; ``settings()`` gives the web search settings that point each engine here. :data:`DOWNLOADS` are
+served under ``/downloads/<name>`` as files, not pages.
 """
 from __future__ import annotations
 
@@ -19,6 +20,16 @@ PAGES = {
     "harbor": ("The harbor", "The lighthouse keeper of Port Alder is named Ingrid Vass."),
     "garden": ("The garden", "Blue poppies bloom in the walled garden in June."),
     "mill": ("The mill", "The old mill grinds rye on Thursdays."),
+}
+PIXEL = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                      "1f15c4890000000d49444154789c6360000002000154a24f5d0000000049454e44ae426082")
+DOWNLOADS = {
+    # name: (media type, Content-Disposition, body)
+    "minutes": ("text/plain", 'attachment; filename="board minutes.txt"', b"The board approved the new pier."),
+    "report": ("application/octet-stream", "attachment; filename*=UTF-8''r%C3%A9sum%C3%A9.md",
+               b"# Summary\nTides rise twice a day."),
+    "pixel": ("image/png", "", PIXEL),
+    "untyped": ("application/octet-stream", "", b"<!DOCTYPE html><html><body><p>An untyped page.</p></body></html>"),
 }
 KEYS = {"brave": "brave-key", "tavily": "tavily-key", "pse": "pse-key", "bing": "bing-key", "jina": "jina-key",
         "firecrawl": "firecrawl-key", "external": "external-key"}
@@ -98,6 +109,13 @@ class FakeWebSearch(FakeUpstream):
             with self._lock:
                 self._in_flight -= 1
             reply.body(page_html(name), "text/html; charset=utf-8")
+
+        @self.route("GET", "/downloads/[a-z]+")
+        def download(request: Received, reply: Reply) -> None:
+            content_type, disposition, body = DOWNLOADS[request.path.rsplit("/", 1)[1]]
+            if disposition:
+                reply.headers["Content-Disposition"] = disposition
+            reply.body(body, content_type)
 
     def reset(self) -> None:
         super().reset()

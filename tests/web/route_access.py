@@ -489,6 +489,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     # a loopback URL is refused (400) once the caller is let through
     ("POST", "/api/v1/retrieval/process/web"): Route(USER, body=_const({"url": UPSTREAM}), also_ok=(400,)),
     ("POST", "/api/v1/retrieval/process/youtube"): Route(USER, body=_const({"url": UPSTREAM}), also_ok=(400,)),
+    ("POST", "/api/v1/retrieval/process/url"): Route(USER, body=_const({"url": UPSTREAM}), also_ok=(400,)),
     # web search on, users without features.web_search (403); no engine set up (400) once let through
     ("POST", "/api/v1/retrieval/process/web/search"): Route(ADMIN_FEATURE, body=_const({"queries": ["weather"]}),
                                                              also_ok=(400,)),

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from tests.fakes.fixtures import fake_web_search, web_search_server  # noqa: F401
-from tests.fakes.web_search import PAGES
+from tests.fakes.web_search import DOWNLOADS, PAGES
 from tests.helpers import bearer
 from tests.jobs.worker import running_worker
-from tests.rag_support import embeddings, fake_ollama  # noqa: F401
+from tests.rag_support import embeddings, fake_ollama, wait_processed  # noqa: F401
 
 
 @pytest.fixture(scope="module")
@@ -32,13 +32,62 @@ def test_a_page_is_loaded_indexed_and_found(client, admin, embeddings, fake_web_
     assert found.get_json()["metadatas"][0][0]["source"] == url
 
 
+@pytest.mark.parametrize("route", ["process/web", "process/url"])
 @pytest.mark.parametrize(("url", "detail"), [
     ("http://169.254.169.254/latest/meta-data/", "private or local"),
     ("file:///etc/passwd", "HTTP(S) URL"),
 ])
-def test_refused_urls_answer_400(client, admin, embeddings, url, detail):
-    refused = client.post("/api/v1/retrieval/process/web", headers=bearer(admin["token"]), json={"url": url})
+def test_refused_urls_answer_400(client, admin, embeddings, route, url, detail):
+    refused = client.post(f"/api/v1/retrieval/{route}", headers=bearer(admin["token"]), json={"url": url})
     assert refused.status_code == 400 and detail in refused.get_json()["detail"]
+
+
+def process_url(client, token: str, url: str, query: str = "") -> dict:
+    answer = client.post(f"/api/v1/retrieval/process/url{query}", headers=bearer(token), json={"url": url})
+    assert answer.status_code == 200, answer.get_json()
+    return answer.get_json()
+
+
+def first_hit(client, token: str, collection: str, query: str) -> str:
+    hits = client.post("/api/v1/retrieval/query/doc", headers=bearer(token),
+                       json={"collection_name": collection, "query": query, "k": 1})
+    assert hits.status_code == 200, hits.get_json()
+    return hits.get_json()["documents"][0][0]
+
+
+def test_process_url_reads_pages_as_text(client, admin, embeddings, fake_web_search):
+    token, page = admin["token"], f"{fake_web_search.url}/pages/harbor"
+    body = process_url(client, token, page)
+    assert {k: body[k] for k in ("status", "type", "name", "url")} == {"status": True, "type": "web", "name": page,
+                                                                       "url": page}
+    assert PAGES["harbor"][1] in body["content"] and "file" not in body
+    assert PAGES["harbor"][1] in first_hit(client, token, body["collection_name"], "lighthouse keeper")
+
+    untyped = process_url(client, token, f"{fake_web_search.url}/downloads/untyped", "?process=false")
+    assert (untyped["type"], untyped["content"], untyped["collection_name"]) == ("web", "An untyped page.", None)
+
+
+def test_process_url_keeps_a_download_as_a_file_of_the_caller(client, admin, make_user, embeddings, fake_web_search):
+    token = admin["token"]
+    url = f"{fake_web_search.url}/downloads/minutes"
+    body = process_url(client, token, url)
+    file = body["file"]
+    assert (body["type"], body["name"], body["url"]) == ("file", "board minutes.txt", url)
+    assert body["collection_name"] == f"file-{file['id']}" and file["filename"] == "board minutes.txt"
+    assert file["meta"]["data"] == {"source_url": url} and file["meta"]["content_type"] == "text/plain"
+    assert wait_processed(client, token, file["id"])[-1]["status"] == "completed"
+    assert first_hit(client, token, body["collection_name"], "new pier") == DOWNLOADS["minutes"][2].decode()
+    assert client.get(f"/api/v1/files/{file['id']}", headers=bearer(make_user()["token"])).status_code == 404
+
+    named = process_url(client, token, f"{fake_web_search.url}/downloads/report", "?process=false")
+    assert (named["type"], named["name"], named["collection_name"]) == ("file", "résumé.md", None)
+    assert "status" not in (named["file"]["data"] or {})  # stored, not processed
+
+    image = process_url(client, token, f"{fake_web_search.url}/downloads/pixel")
+    assert (image["type"], image["name"], image["collection_name"]) == ("image", "pixel.png", None)
+    assert image["file"]["meta"]["content_type"] == "image/png" and "status" not in (image["file"]["data"] or {})
+    downloaded = client.get(f"/api/v1/files/{image['file']['id']}/content", headers=bearer(token))
+    assert downloaded.status_code == 200 and downloaded.data == DOWNLOADS["pixel"][2]
 
 
 def test_a_url_that_is_not_a_page_is_refused(client, admin, embeddings, fake_web_search):
