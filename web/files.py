@@ -4,9 +4,10 @@ from __future__ import annotations
 import json
 
 from flask import Response, current_app, jsonify, request, stream_with_context
+from flask.typing import ResponseReturnValue
 from marshmallow import fields, validate
 
-from shared.errors import BadRequest
+from shared.errors import BadRequest, NotFound
 from shared.models import File
 from shared.services import files
 from shared.storage import get_storage, iter_bytes
@@ -53,6 +54,27 @@ class StatusQuery(Body):
 
 class ContentQuery(Body):
     attachment = fields.Boolean(load_default=False)
+
+
+class SearchQuery(Body):
+    """``GET /search``: ``filename`` is a glob (``*.txt``)."""
+
+    filename = fields.String(required=True)
+    content = fields.Boolean(load_default=True)
+    skip = fields.Integer(load_default=0, validate=validate.Range(min=0))
+    limit = fields.Integer(load_default=100, validate=validate.Range(min=1, max=1000))
+
+
+class UserSearchQuery(SearchQuery):
+    """``GET /user/search``: the caller's own files, every one by default."""
+
+    filename = fields.String(load_default="*")
+    content = fields.Boolean(load_default=False)
+    limit = fields.Integer(load_default=50, validate=validate.Range(min=1, max=1000))
+
+
+class RenameBody(Body):
+    filename = fields.String(required=True, validate=validate.Length(min=1, max=255))
 
 
 class ContentBody(Body):
@@ -158,20 +180,84 @@ def update_data_content(body: dict, file_id: str):
     return jsonify({"content": file.data.get("content", "")})
 
 
+@blp.route("/search", methods=["GET"])
+@user_required
+@blp.arguments(SearchQuery, location="query")
+def search_files(args: dict):
+    """Files whose name matches the glob, newest first (an admin's search covers everyone's); 404 when none."""
+    found = files.search_files(db(), current_user(), args["filename"], own_only=False, skip=args["skip"],
+                               limit=args["limit"])
+    if not found:
+        raise NotFound("No files found matching the pattern.")
+    return jsonify([file_json(f, args["content"]) for f in found])
+
+
+@blp.route("/user/search", methods=["GET"])
+@user_required
+@blp.arguments(UserSearchQuery, location="query")
+def search_own_files(args: dict):
+    """The caller's own files whose name matches the glob (the chat input's file picker); ``[]`` when none."""
+    found = files.search_files(db(), current_user(), args["filename"], own_only=True, skip=args["skip"],
+                               limit=args["limit"])
+    return jsonify([file_json(f, args["content"]) for f in found])
+
+
+@blp.route("/count", methods=["GET"])
+@user_required
+def count_files():
+    """How many files the caller has (an admin: everyone's)."""
+    return jsonify(files.count_files(db(), current_user()))
+
+
+@blp.route("/user/count", methods=["GET"])
+@user_required
+def count_own_files():
+    return jsonify(files.count_files(db(), current_user(), own_only=True))
+
+
+@blp.route("/<file_id>/rename", methods=["POST"])
+@user_required
+@blp.arguments(RenameBody)
+def rename_file(body: dict, file_id: str):
+    return jsonify(file_json(files.rename(db(), current_user(), file_id, body["filename"])))
+
+
+def _original(file: File, content_type: str, headers: dict[str, str]) -> ResponseReturnValue:
+    """The stored bytes of ``file`` (404 when they are gone)."""
+    storage = get_storage()
+    if not file.path or not storage.exists(file.path):
+        return jsonify(detail="Original file is unavailable."), 404
+    size = (file.meta or {}).get("size")
+    if size is not None:
+        headers["Content-Length"] = str(size)
+    return Response(iter_bytes(storage, file.path), mimetype=content_type, headers=headers)
+
+
 @blp.route("/<file_id>/content", methods=["GET"])
 @user_required
 @blp.arguments(ContentQuery, location="query")
 def file_content(args: dict, file_id: str):
     """The original bytes: ``nosniff``, inline only for plain text, PDF and images, never as HTML."""
     file = files.get_file(db(), file_id, current_user())
-    storage = get_storage()
-    if not file.path or not storage.exists(file.path):
-        return jsonify(detail="Original file is unavailable."), 404
-    content_type, headers = files.response_headers(file, args["attachment"])
-    size = (file.meta or {}).get("size")
-    if size is not None:
-        headers["Content-Length"] = str(size)
-    return Response(iter_bytes(storage, file.path), mimetype=content_type, headers=headers)
+    return _original(file, *files.response_headers(file, args["attachment"]))
+
+
+@blp.route("/<file_id>/content/<path:file_name>", methods=["GET"])
+@user_required
+def named_file_content(file_id: str, file_name: str):
+    """The original bytes as a download (the name in the path is the web app's, not used)."""
+    file = files.get_file(db(), file_id, current_user())
+    return _original(file, *files.response_headers(file, attachment=True))
+
+
+@blp.route("/<file_id>/content/html", methods=["GET"])
+@user_required
+def html_content(file_id: str):
+    """An admin's HTML file as a page, in a sandbox: no script runs and the page has no origin of its own."""
+    file = files.admin_html_page(db(), file_id, current_user())
+    return _original(file, "text/html", {"X-Content-Type-Options": "nosniff",
+                                         "Content-Security-Policy": "sandbox; default-src 'none'; img-src data:; "
+                                                                    "style-src 'unsafe-inline'"})
 
 
 @blp.route("/<file_id>", methods=["DELETE"])

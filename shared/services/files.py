@@ -122,15 +122,55 @@ def get_own_file(session: Session, file_id: str, user: User) -> File:
     return file
 
 
+def _visible(stmt, user: User, own_only: bool = False):
+    """Only the user's own files, unless an admin asks for everyone's."""
+    return stmt if user.role == "admin" and not own_only else stmt.where(File.user_id == user.id)
+
+
 def list_files(session: Session, user: User, page: int = 1) -> tuple[list[File], int]:
     """The user's own files, newest first (an admin sees everyone's)."""
-    stmt = select(File)
-    count = select(func.count()).select_from(File)
-    if user.role != "admin":
-        stmt, count = stmt.where(File.user_id == user.id), count.where(File.user_id == user.id)
-    items = list(session.scalars(
-        stmt.order_by(File.created_at.desc(), File.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
-    return items, session.scalar(count) or 0
+    items = list(session.scalars(_visible(select(File), user).order_by(File.created_at.desc(), File.id)
+                                 .offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)))
+    return items, count_files(session, user)
+
+
+def count_files(session: Session, user: User, own_only: bool = False) -> int:
+    return session.scalar(_visible(select(func.count()).select_from(File), user, own_only)) or 0
+
+
+def _like(glob: str) -> str:
+    """A glob (``*.txt``, ``file?.doc``) as a LIKE pattern escaped with a backslash, as Open WebUI converts it."""
+    escaped = glob.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return escaped.replace("*", "%").replace("?", "_")
+
+
+def search_files(session: Session, user: User, glob: str, *, own_only: bool, skip: int, limit: int) -> list[File]:
+    """Files whose name matches ``glob`` (case-insensitive), newest first."""
+    stmt = _visible(select(File), user, own_only)
+    if (pattern := _like(glob)) != "%":
+        stmt = stmt.where(File.filename.ilike(pattern, escape="\\"))
+    return list(session.scalars(stmt.order_by(File.created_at.desc(), File.id.desc()).offset(skip).limit(limit)))
+
+
+def rename(session: Session, user: User, file_id: str, filename: str) -> File:
+    """The file's name and ``meta.name`` (the stored bytes keep their key); its owner or an admin may."""
+    file = get_own_file(session, file_id, user)
+    file.filename = filename
+    file.meta = {**(file.meta or {}), "name": filename}
+    file.updated_at = now()
+    app_events.emit(session, "file.renamed", actor=user, subject_id=file.id, data={"filename": filename})
+    session.flush()
+    return file
+
+
+def admin_html_page(session: Session, file_id: str, user: User) -> File:
+    """A file the user may read that an admin uploaded: the only kind served as an HTML page (Open WebUI's
+    ``content/html``); any other file is 404."""
+    file = get_file(session, file_id, user)
+    owner = session.get(User, file.user_id)
+    if owner is None or owner.role != "admin":
+        raise NotFound(messages.NOT_FOUND)
+    return file
 
 
 def update_data(session: Session, file: File, **changes) -> None:

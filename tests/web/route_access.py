@@ -455,6 +455,13 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("GET", "/api/v1/files/<file_id>/data/content"): Route(OWNER),
     ("POST", "/api/v1/files/<file_id>/data/content/update"): Route(OWNER, body=_const({"content": "new text"})),
     ("GET", "/api/v1/files/<file_id>/process/status"): Route(OWNER),
+    ("GET", "/api/v1/files/search"): Route(USER, query="filename=*", also_ok=(404,)),
+    ("GET", "/api/v1/files/user/search"): Route(USER),
+    ("GET", "/api/v1/files/count"): Route(USER),
+    ("GET", "/api/v1/files/user/count"): Route(USER),
+    ("POST", "/api/v1/files/<file_id>/rename"): Route(OWNER, body=_const({"filename": "renamed.txt"})),
+    ("GET", "/api/v1/files/<file_id>/content/<path:file_name>"): Route(OWNER, path=lambda o: {"file_name": "a.txt"}),
+    ("GET", "/api/v1/files/<file_id>/content/html"): Route(OWNER, also_ok=(404,)),  # only admins' files
     # knowledge
     ("GET", "/api/v1/knowledge/"): Route(USER),
     ("GET", "/api/v1/knowledge/search"): Route(USER),

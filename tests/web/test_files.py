@@ -151,3 +151,65 @@ def test_the_upload_limit_replaces_the_general_body_limit(client, admin):
     client.post("/api/v1/retrieval/config/update", headers=bearer(admin["token"]), json={"FILE_MAX_SIZE": 20})
     big = upload(client, admin["token"], b"y" * (17 * 1024 * 1024), "big.txt")  # over MAX_BODY_BYTES (16 MB)
     assert big.status_code == 200 and big.get_json()["meta"]["size"] == 17 * 1024 * 1024
+
+
+def test_search_and_count_by_glob(client, admin, make_user):
+    user = make_user()
+    for name in ("report_2024.txt", "report-2024.txt", "notes.md"):
+        upload(client, user["token"], name=name)
+    upload(client, admin["token"], name="admin report_2024.txt")
+
+    def names(path: str, token: str) -> list[str]:
+        """The names found, sorted (files made in the same second have no order between them)."""
+        response = client.get(f"/api/v1/files/{path}", headers=bearer(token))
+        assert response.status_code == 200, response.get_json()
+        return sorted(f["filename"] for f in response.get_json())
+
+    assert names("user/search", user["token"]) == ["notes.md", "report-2024.txt", "report_2024.txt"]
+    assert names("user/search?filename=*_2024.*", user["token"]) == ["report_2024.txt"]  # _ is no wildcard
+    assert names("user/search?filename=REPORT?2024.TXT", user["token"]) == ["report-2024.txt", "report_2024.txt"]
+    assert names("user/search?filename=*.pdf", user["token"]) == []
+    assert names("search?filename=*report_2024*", admin["token"]) == ["admin report_2024.txt", "report_2024.txt"]
+    assert names("user/search?filename=*report_2024*", admin["token"]) == ["admin report_2024.txt"]
+    pages = [names(f"user/search?skip={skip}&limit=1", user["token"]) for skip in range(4)]
+    assert sorted(sum(pages, [])) == names("user/search", user["token"]) and pages[3] == []
+    missing = client.get("/api/v1/files/search?filename=*.pdf", headers=bearer(user["token"]))
+    assert missing.status_code == 404 and missing.get_json() == {"detail": "No files found matching the pattern."}
+    assert client.get("/api/v1/files/search", headers=bearer(user["token"])).status_code == 422
+    assert client.get("/api/v1/files/user/search?limit=0", headers=bearer(user["token"])).status_code == 422
+    counts = [client.get(f"/api/v1/files/{path}", headers=bearer(token)).get_json()
+              for path, token in (("count", user["token"]), ("user/count", user["token"]),
+                                  ("count", admin["token"]), ("user/count", admin["token"]))]
+    assert counts == [3, 3, 4, 1]
+
+
+def test_rename_and_named_download(client, admin, make_user):
+    owner, other = make_user(), make_user("other@example.com")
+    made = upload(client, owner["token"], b"minutes", name="draft.txt").get_json()
+    renamed = client.post(f"/api/v1/files/{made['id']}/rename", headers=bearer(owner["token"]),
+                          json={"filename": "Board minutes.txt"})
+    assert renamed.status_code == 200, renamed.get_json()
+    assert renamed.get_json()["filename"] == "Board minutes.txt" and renamed.get_json()["meta"]["name"] == "Board minutes.txt"
+    assert renamed.get_json()["path"] == made["path"]  # the bytes stay where they are
+    for body in ({"filename": ""}, {}):
+        assert client.post(f"/api/v1/files/{made['id']}/rename", headers=bearer(owner["token"]),
+                           json=body).status_code == 422
+    assert client.post(f"/api/v1/files/{made['id']}/rename", headers=bearer(other["token"]),
+                       json={"filename": "mine.txt"}).status_code == 404
+
+    download = client.get(f"/api/v1/files/{made['id']}/content/whatever.txt", headers=bearer(owner["token"]))
+    assert download.status_code == 200 and download.data == b"minutes"
+    assert download.headers["Content-Disposition"] == "attachment; filename*=UTF-8''Board%20minutes.txt"
+    assert client.get(f"/api/v1/files/{made['id']}/content/x.txt", headers=bearer(other["token"])).status_code == 404
+
+
+def test_only_an_admins_html_file_is_served_as_a_sandboxed_page(client, admin, make_user):
+    page = b"<html><body><h1>Handbook</h1><script>alert(1)</script></body></html>"
+    users = upload(client, make_user()["token"], page, name="page.html", content_type="text/html").get_json()
+    admins = upload(client, admin["token"], page, name="page.html", content_type="text/html").get_json()
+    shown = client.get(f"/api/v1/files/{admins['id']}/content/html", headers=bearer(admin["token"]))
+    assert shown.status_code == 200 and shown.data == page and shown.mimetype == "text/html"
+    assert shown.headers["Content-Security-Policy"].startswith("sandbox;")  # its script never runs
+    assert client.get(f"/api/v1/files/{users['id']}/content/html", headers=bearer(admin["token"])).status_code == 404
+    plain = client.get(f"/api/v1/files/{admins['id']}/content", headers=bearer(admin["token"]))
+    assert plain.mimetype == "application/octet-stream"  # the ordinary download never serves HTML
