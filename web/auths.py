@@ -229,6 +229,13 @@ def update_password(body: dict):
     return response
 
 
+@blp.route("/admin/details", methods=["GET"])
+@session_required
+def admin_details():
+    """The admin a pending account should contact: ``{name, email}`` (400 while ``SHOW_ADMIN_DETAILS`` is off)."""
+    return jsonify(admin_config.admin_contact(db()))
+
+
 @blp.route("/admin/config", methods=["GET"])
 @admin_required
 def get_admin_config():

@@ -3,8 +3,12 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from shared import messages
+from shared.errors import BadRequest
+from shared.models import User
 from shared.services import accounts, app_config, sessions
 
 FIELDS: dict[str, str] = {
@@ -41,3 +45,17 @@ def update(session: Session, changes: dict[str, Any]) -> dict[str, Any]:
         sessions.parse_expires_in(changes["JWT_EXPIRES_IN"])
     app_config.set_fields(session, FIELDS, changes)
     return read(session)
+
+
+def admin_contact(session: Session) -> dict[str, str | None]:
+    """Whom a pending account should ask (Open WebUI's ``/auths/admin/details``): ``ADMIN_EMAIL`` and the name
+    of its account, else the oldest admin (Open WebUI names the oldest account, which may no longer be an
+    admin); 400 while ``SHOW_ADMIN_DETAILS`` is off."""
+    settings = app_config.get_fields(session, {name: FIELDS[name] for name in ("SHOW_ADMIN_DETAILS", "ADMIN_EMAIL")})
+    if not settings["SHOW_ADMIN_DETAILS"]:
+        raise BadRequest(messages.ACTION_PROHIBITED)
+    if email := settings["ADMIN_EMAIL"]:
+        admin = accounts.user_by_email(session, email)
+        return {"name": admin.name if admin else None, "email": email}
+    first = session.scalars(select(User).where(User.role == "admin").order_by(User.created_at, User.id).limit(1)).first()
+    return {"name": first.name if first else None, "email": first.email if first else None}

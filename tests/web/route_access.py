@@ -245,6 +245,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/auths/add"): Route(ADMIN, body=lambda _o: _new_account()),
     ("GET", "/api/v1/auths/admin/config"): Route(ADMIN),
     ("POST", "/api/v1/auths/admin/config"): Route(ADMIN, body=_const({})),
+    ("GET", "/api/v1/auths/admin/details"): Route(PENDING_OK),
     ("POST", "/api/v1/auths/ldap"): Route(PUBLIC, body=_const({"user": "ada", "password": PASSWORD}),
                                           also_ok=(400,)),  # 400: LDAP is off
     ("GET", "/api/v1/auths/admin/config/oauth"): Route(ADMIN),

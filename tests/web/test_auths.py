@@ -156,6 +156,20 @@ def test_pending_user_sees_only_own_session(client, admin):
         assert client.get(path, headers=headers).status_code == 401, path
 
 
+def test_a_pending_account_learns_whom_to_ask(client, admin):
+    pending = bearer(signup(client, email="p@example.com", name="Pat")["token"])
+    details = client.get("/api/v1/auths/admin/details", headers=pending)
+    assert details.status_code == 200 and details.get_json() == {"name": admin["name"], "email": admin["email"]}
+    headers = bearer(admin["token"])
+    for changes, answer in (({"ADMIN_EMAIL": "p@example.com"}, {"name": "Pat", "email": "p@example.com"}),
+                            ({"ADMIN_EMAIL": "help@example.com"}, {"name": None, "email": "help@example.com"})):
+        client.post("/api/v1/auths/admin/config", json=changes, headers=headers)
+        assert client.get("/api/v1/auths/admin/details", headers=pending).get_json() == answer
+    client.post("/api/v1/auths/admin/config", json={"SHOW_ADMIN_DETAILS": False}, headers=headers)
+    hidden = client.get("/api/v1/auths/admin/details", headers=pending)
+    assert hidden.status_code == 400 and hidden.get_json() == {"detail": messages.ACTION_PROHIBITED}
+
+
 def test_admin_config_roundtrip_and_validation(client, admin):
     headers = bearer(admin["token"])
     config = client.get("/api/v1/auths/admin/config", headers=headers).get_json()
