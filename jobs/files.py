@@ -12,6 +12,7 @@ from shared.rag.extract import NotIndexable
 from shared.rag.indexing import extract_file
 from shared.services import files as file_service
 from shared.services import skills
+from shared.storage import get_storage
 
 
 @catalog.PROCESS_FILE.actor
@@ -57,6 +58,20 @@ def mark_failed(message_data: dict, exception_data: dict) -> None:
             reason = (job.error or {}).get("message") if job is not None else None
             file_service.update_data(session, file, status="failed",
                                      error=reason or exception_data.get("message") or exception_data.get("type"))
+
+
+@catalog.RESET_UPLOADS.actor
+def reset_uploads(job_id: str) -> bool:
+    """Remove every file's stored bytes, with progress; a retry goes on with what is left."""
+    with session_scope() as session:
+        paths = file_service.stored_paths(session)
+    storage = get_storage()
+    for done, path in enumerate(paths, 1):
+        current.raise_if_cancelled()
+        storage.delete(path)
+        if done % 100 == 0 or done == len(paths):
+            current.progress(done / len(paths), f"removed {done}/{len(paths)} stored files")
+    return True
 
 
 @catalog.LOAD_SKILL_URL.actor

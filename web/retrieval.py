@@ -147,6 +147,13 @@ def reset_db():
     return accepted(retrieval.start_reset(db(), current_user()))
 
 
+@blp.route("/reset/uploads", methods=["POST"])
+@admin_required
+def reset_uploads():
+    """Remove every file's stored bytes (a job): ``true`` when it ends within the wait, else 202 with the job."""
+    return result_or_accepted(files.start_reset_uploads(db(), current_user()), QUERY_TIMEOUT)
+
+
 @blp.route("/process/file", methods=["POST"])
 @limited("embeddings")
 @user_required

@@ -549,6 +549,8 @@ FILE_JOB_OPTIONS = {"on_failure": MARK_FILE_FAILED.name}
 """A file job's final failure is recorded on the file (Dramatiq's ``Callbacks``)."""
 PROCESS_FILE = JobSpec("files.process", "files", ProcessFile, kind="file.process",
                        actor_options={"time_limit": 15 * MINUTE, "max_retries": 3}, options=FILE_JOB_OPTIONS)
+RESET_UPLOADS = JobSpec("files.reset_uploads", "files", Nothing, kind="files.reset_uploads",
+                        actor_options={"time_limit": HOUR, "max_retries": 2})
 LOAD_SKILL_URL = JobSpec("files.load_skill_url", "files", SkillUrl, kind="skill.load_url",
                          actor_options={"time_limit": 2 * MINUTE, "max_retries": 0})
 
@@ -606,7 +608,7 @@ SPECS: tuple[JobSpec, ...] = (
     LEADERBOARD, SAVE_EXTENSION, SYNC_FUNCTIONS, LOAD_CODE_URL, TOOL_SERVER_DOCUMENTS, VERIFY_TOOL_SERVER, MCP_SPECS,
     REGISTER_OAUTH_CLIENT,
     VERIFY_TERMINAL_SERVER, CALL_EXTENSION, SERVE_EXTENSION, EXECUTE_CODE,
-    MARK_FILE_FAILED, PROCESS_FILE, LOAD_SKILL_URL,
+    MARK_FILE_FAILED, PROCESS_FILE, RESET_UPLOADS, LOAD_SKILL_URL,
     INDEX_FILE, INDEX_TEXT, QUERY, INDEX_MEMORIES, REINDEX, REINDEX_MEMORIES, REINDEX_KNOWLEDGE, RESET_VECTORS,
     INDEX_KNOWLEDGE_METADATA, REINDEX_KNOWLEDGE_METADATA,
     PROCESS_WEB, PROCESS_URL, WEB_SEARCH,

@@ -243,6 +243,18 @@ def delete_all_files(session: Session) -> None:
     get_storage().delete_all()
 
 
+def start_reset_uploads(session: Session, user: User) -> Job:
+    """Every file's stored bytes removed (Open WebUI's ``/retrieval/reset/uploads``), as a job. The rows, their
+    text and their vectors stay; downloading one then answers 404. The speech cache and uploads a job is
+    still working on (recordings, pipeline files) are not files and are left alone."""
+    app_events.emit(session, "retrieval.uploads.reset", actor=user, subject_id="all", subject_type="file.uploads")
+    return catalog.send(session, catalog.RESET_UPLOADS, catalog.Nothing(), owner_id=user.id)
+
+
+def stored_paths(session: Session) -> list[str]:
+    return list(session.scalars(select(File.path).where(File.path.is_not(None)).order_by(File.path)))
+
+
 def response_headers(file: File, attachment: bool) -> tuple[str, dict[str, str]]:
     """Content type and headers for serving the original: never HTML, inline only for safe types."""
     from urllib.parse import quote

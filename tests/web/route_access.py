@@ -498,6 +498,7 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/retrieval/process/web"): Route(USER, body=_const({"url": UPSTREAM}), also_ok=(400,)),
     ("POST", "/api/v1/retrieval/process/youtube"): Route(USER, body=_const({"url": UPSTREAM}), also_ok=(400,)),
     ("POST", "/api/v1/retrieval/process/url"): Route(USER, body=_const({"url": UPSTREAM}), also_ok=(400,)),
+    ("POST", "/api/v1/retrieval/reset/uploads"): Route(ADMIN),
     # web search on, users without features.web_search (403); no engine set up (400) once let through
     ("POST", "/api/v1/retrieval/process/web/search"): Route(ADMIN_FEATURE, body=_const({"queries": ["weather"]}),
                                                              also_ok=(400,)),

@@ -2,6 +2,7 @@
 deleting a file removes its vectors from every collection."""
 from __future__ import annotations
 
+import io
 import time
 
 from shared.db import session_scope
@@ -51,3 +52,28 @@ def test_deleting_a_file_removes_its_vectors_everywhere(client, admin, embedding
     with session_scope() as session:
         store = get_vector_store()
         assert store.count(session, knowledge_id) == store.count(session, f"file-{file_id}") == 0
+
+
+def test_reset_uploads_removes_every_files_bytes_and_keeps_the_rest(client, admin, make_user, embeddings):
+    from shared.storage import get_storage
+
+    token = admin["token"]
+    first = upload(client, token, b"Otters hold hands while they sleep.", "otters.txt")
+    wait_processed(client, token, first["id"])
+    second = upload(client, make_user()["token"], b"Seals sleep in the water.", "seals.txt", query="?process=false")
+    get_storage().save(io.BytesIO(b"cached speech"), "speech_kept.mp3")  # not a file: left alone
+    assert client.post("/api/v1/retrieval/reset/uploads", headers=bearer(make_user("u2@example.com")["token"])
+                       ).status_code == 401
+
+    reset = client.post("/api/v1/retrieval/reset/uploads", headers=bearer(token))
+    assert reset.status_code == 200 and reset.get_json() is True
+    for file in (first, second):
+        assert not get_storage().exists(file["path"])
+        gone = client.get(f"/api/v1/files/{file['id']}/content", headers=bearer(token))
+        assert gone.status_code == 404 and gone.get_json() == {"detail": "Original file is unavailable."}
+    assert get_storage().exists("speech_kept.mp3")
+    text = client.get(f"/api/v1/files/{first['id']}/data/content", headers=bearer(token)).get_json()
+    assert text == {"content": "Otters hold hands while they sleep."}  # the row and its text stay
+    hits = client.post("/api/v1/retrieval/query/doc", headers=bearer(token),
+                       json={"collection_name": f"file-{first['id']}", "query": "otters", "k": 1}).get_json()
+    assert hits["documents"][0] == ["Otters hold hands while they sleep."]  # and its vectors
