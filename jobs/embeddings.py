@@ -11,6 +11,7 @@ from shared.jobs import catalog, current
 from shared.models import File, Knowledge
 from shared.rag.indexing import file_chunks, store_chunks, text_chunks
 from shared.rag.vectors import get_vector_store
+from shared.services import batch_indexing
 from shared.services import files as file_service
 from shared.services import knowledge as knowledge_service
 from shared.services import memories as memory_service
@@ -46,6 +47,13 @@ def index_text(job_id: str, collection_name: str, name: str, content: str, user_
         chunks = text_chunks(session, content, {"name": name, "source": name, "created_by": user_id})
         store_chunks(session, chunks, [collection_name], on_batch=_report)
     return {"status": True, "collection_name": collection_name, "content": content}
+
+
+@catalog.INDEX_FILES_BATCH.actor
+def index_files_batch(job_id: str, collection_name: str, user_id: str, files: list[dict]) -> dict:
+    """``/process/files/batch``: the files' texts chunked, embedded together and added to the collection."""
+    with session_scope() as session:
+        return batch_indexing.index(session, collection_name, user_id, files)
 
 
 @catalog.QUERY.actor

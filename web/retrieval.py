@@ -5,7 +5,7 @@ from flask import jsonify
 from marshmallow import fields, validate
 
 from shared.rag import config as rag_config
-from shared.services import files, retrieval, web_search
+from shared.services import batch_indexing, files, retrieval, web_search
 from web.blueprint import Blueprint
 from web.caller import admin_required, current_user, user_required
 from web.db import db
@@ -72,6 +72,18 @@ class ProcessFileBody(Body):
     file_id = fields.String(required=True)
     content = fields.String(load_default=None, allow_none=True)
     collection_name = fields.String(load_default=None, allow_none=True)
+
+
+class BatchFileSchema(Body):
+    """Open WebUI's ``FileModel``: only ``id`` and ``data.content`` are used."""
+
+    id = fields.String(required=True)
+    data = fields.Dict(load_default=dict, allow_none=True)
+
+
+class FilesBatchBody(Body):
+    files = fields.List(fields.Nested(BatchFileSchema), required=True, validate=validate.Length(min=1, max=1000))
+    collection_name = fields.String(required=True, validate=validate.Length(min=1))
 
 
 class ProcessWebBody(Body):
@@ -180,6 +192,18 @@ def process_file(body: dict):
 def process_text(body: dict):
     """Index a text into a collection the caller may write (default: one named by the text's hash)."""
     job = retrieval.start_index_text(db(), current_user(), body["name"], body["content"], body["collection_name"])
+    return result_or_accepted(job, PROCESS_TIMEOUT)
+
+
+@blp.route("/process/files/batch", methods=["POST"])
+@limited("embeddings")
+@user_required
+@blp.arguments(FilesBatchBody)
+def process_files_batch(body: dict):
+    """Add the texts sent for the caller's files to a collection, embedded together (a job):
+    ``{results, errors}``, one entry per file."""
+    entries = [{"file_id": f["id"], "content": str((f["data"] or {}).get("content") or "")} for f in body["files"]]
+    job = batch_indexing.start(db(), current_user(), body["collection_name"], entries)
     return result_or_accepted(job, PROCESS_TIMEOUT)
 
 

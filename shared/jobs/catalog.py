@@ -234,6 +234,15 @@ class IndexText:
 
 
 @dataclass(frozen=True)
+class FilesBatch:
+    """Texts of the user's files (``[{file_id, content}]``) to chunk, embed and add to ``collection_name``."""
+
+    collection_name: str
+    user_id: str
+    files: list[dict]
+
+
+@dataclass(frozen=True)
 class ProcessWeb:
     """Load the page at ``url`` into ``collection_name``."""
 
@@ -558,6 +567,8 @@ INDEX_FILE = JobSpec("embeddings.index_file", "embeddings", IndexFile, kind="fil
                      actor_options={"time_limit": 10 * MINUTE, "max_retries": 5}, options=FILE_JOB_OPTIONS)
 INDEX_TEXT = JobSpec("embeddings.index_text", "embeddings", IndexText, kind="rag.index_text",
                      actor_options={"time_limit": 10 * MINUTE, "max_retries": 5})
+INDEX_FILES_BATCH = JobSpec("embeddings.index_files_batch", "embeddings", FilesBatch, kind="rag.files_batch",
+                            actor_options={"time_limit": 30 * MINUTE, "max_retries": 3})
 QUERY = JobSpec("embeddings.query", "embeddings", Query, kind="rag.query",
                 actor_options={"time_limit": MINUTE, "max_retries": 2})
 TEST_EXTERNAL_CONNECTION = JobSpec("external_knowledge.test_connection", "embeddings", ExternalConnection,
@@ -609,7 +620,7 @@ SPECS: tuple[JobSpec, ...] = (
     REGISTER_OAUTH_CLIENT,
     VERIFY_TERMINAL_SERVER, CALL_EXTENSION, SERVE_EXTENSION, EXECUTE_CODE,
     MARK_FILE_FAILED, PROCESS_FILE, RESET_UPLOADS, LOAD_SKILL_URL,
-    INDEX_FILE, INDEX_TEXT, QUERY, INDEX_MEMORIES, REINDEX, REINDEX_MEMORIES, REINDEX_KNOWLEDGE, RESET_VECTORS,
+    INDEX_FILE, INDEX_TEXT, INDEX_FILES_BATCH, QUERY, INDEX_MEMORIES, REINDEX, REINDEX_MEMORIES, REINDEX_KNOWLEDGE, RESET_VECTORS,
     INDEX_KNOWLEDGE_METADATA, REINDEX_KNOWLEDGE_METADATA,
     PROCESS_WEB, PROCESS_URL, WEB_SEARCH,
     WEBHOOK_DEAD, WEBHOOK_DELIVERY, PRUNE_WEBHOOK_DELIVERIES,

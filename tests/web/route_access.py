@@ -499,6 +499,8 @@ ROUTES: dict[tuple[str, str], Route] = {
     ("POST", "/api/v1/retrieval/process/youtube"): Route(USER, body=_const({"url": UPSTREAM}), also_ok=(400,)),
     ("POST", "/api/v1/retrieval/process/url"): Route(USER, body=_const({"url": UPSTREAM}), also_ok=(400,)),
     ("POST", "/api/v1/retrieval/reset/uploads"): Route(ADMIN),
+    ("POST", "/api/v1/retrieval/process/files/batch"): Route(COLLECTION, body=lambda o: {
+        "files": [{"id": o.file["id"], "data": {"content": "batch text"}}], "collection_name": o.knowledge["id"]}),
     # web search on, users without features.web_search (403); no engine set up (400) once let through
     ("POST", "/api/v1/retrieval/process/web/search"): Route(ADMIN_FEATURE, body=_const({"queries": ["weather"]}),
                                                              also_ok=(400,)),

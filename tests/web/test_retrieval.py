@@ -131,3 +131,41 @@ def test_openai_engine_embeds_through_the_openai_wire_format(client, admin, rag_
     sent = openai_server.received("/v1/embeddings")
     assert sent and sent[-1].headers["Authorization"] == f"Bearer {FAKE_OPENAI_KEY}"
     assert sent[-1].body["model"] == "text-embedding-fake"
+
+
+def test_files_batch_adds_the_texts_sent_and_reports_each_file(client, admin, make_user, embeddings):
+    token, other = admin["token"], make_user()
+    kb = client.post("/api/v1/knowledge/create", headers=bearer(token), json={"name": "batch", "description": ""})
+    kb_id = kb.get_json()["id"]
+    mine = [upload(client, token, b"placeholder", f"f{n}.txt", query="?process=false") for n in range(3)]
+    theirs = upload(client, other["token"], b"theirs", "theirs.txt", query="?process=false")
+
+    def batch(files: list[tuple[str, str]], by: str = token):
+        return client.post("/api/v1/retrieval/process/files/batch", headers=bearer(by), json={
+            "collection_name": kb_id, "files": [{"id": i, "filename": "x", "data": {"content": c}} for i, c in files]})
+
+    answer = batch([(mine[0]["id"], "Zebras have black and white stripes."),
+                    (mine[1]["id"], "Penguins live in the cold south."),
+                    (mine[2]["id"], "Zebras have black and white stripes."),  # the same text again
+                    (theirs["id"], "Camels store fat in humps."),  # an admin may send anyone's file
+                    ("no-such-file", "?")])
+    assert answer.status_code == 200, answer.get_json()
+    body = answer.get_json()
+    assert body["results"] == [{"file_id": f["id"], "status": "completed"} for f in (mine[0], mine[1], theirs)]
+    assert body["errors"] == [
+        {"file_id": mine[2]["id"], "status": "failed",
+         "error": "Duplicate content detected. Please provide unique content to proceed."},
+        {"file_id": "no-such-file", "status": "failed", "error": "File not found"}]
+    hits = query_collection(client, token, [kb_id], "penguins in the south", k=1).get_json()
+    assert hits["documents"][0] == ["Penguins live in the cold south."]
+    assert hits["metadatas"][0][0]["file_id"] == mine[1]["id"] and hits["metadatas"][0][0]["name"] == "f1.txt"
+    stored = client.get(f"/api/v1/files/{mine[1]['id']}/data/content", headers=bearer(token)).get_json()
+    assert stored == {"content": "Penguins live in the cold south."}  # the file's text is what was sent
+
+    assert batch([(theirs["id"], "x")], by=other["token"]).status_code == 403  # not a collection they may write
+    own = client.post("/api/v1/retrieval/process/files/batch", headers=bearer(other["token"]), json={
+        "collection_name": f"file-{theirs['id']}", "files": [{"id": mine[0]["id"], "data": {"content": "y"}}]})
+    assert own.get_json() == {"results": [], "errors": [
+        {"file_id": mine[0]["id"], "status": "failed", "error": "Permission denied: not file owner"}]}
+    assert client.post("/api/v1/retrieval/process/files/batch", headers=bearer(token),
+                       json={"collection_name": kb_id, "files": []}).status_code == 422
