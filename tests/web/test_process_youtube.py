@@ -42,6 +42,18 @@ def test_a_transcript_is_loaded_indexed_and_found(client, admin, youtube, fake_y
     assert "lights the lamp" in found["documents"][0][0]
 
 
+def test_process_url_reads_a_video_as_its_transcript(client, admin, youtube):
+    url = "https://youtu.be/captioned01"
+    loaded = _load(client, admin, url, route="url")
+    body = loaded.get_json()
+    assert loaded.status_code == 200, body
+    assert (body["type"], body["name"], body["url"]) == ("youtube", url, url) and "file" not in body
+    assert body["content"] == transcript_text("captioned01", "en")
+    found = client.post("/api/v1/retrieval/query/doc", headers=bearer(admin["token"]), json={
+        "collection_name": body["collection_name"], "query": "who lights the lamp", "k": 1}).get_json()
+    assert "lights the lamp" in found["documents"][0][0]
+
+
 @pytest.mark.parametrize(("url", "languages", "video", "language"), [
     ("https://youtu.be/generated01", ["en"], "generated01", "en"),
     ("https://www.youtube.com/embed/captioned01", ["de", "en"], "captioned01", "de"),
