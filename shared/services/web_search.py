@@ -16,11 +16,11 @@ import io
 import logging
 import mimetypes
 from collections.abc import Callable
-from email.message import Message
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict
-from typing import Any, TypeVar
+from email.message import Message
 from pathlib import PurePosixPath
+from typing import Any, TypeVar
 from urllib.parse import unquote, urlsplit
 
 from sqlalchemy.orm import Session
