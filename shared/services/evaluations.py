@@ -13,8 +13,8 @@ from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 import numpy as np
-from sqlalchemy import delete, func, select
-from sqlalchemy.orm import Session
+from sqlalchemy import delete, event, func, select
+from sqlalchemy.orm import Session, sessionmaker
 
 from shared import messages
 from shared.errors import NotFound
@@ -76,11 +76,27 @@ def _own(session: Session, user: User, feedback_id: str) -> Feedback:
     return feedback
 
 
+CHANGED = "evaluations.feedback_changed"
+"""``session.info`` key: the transaction changes feedback, so the leaderboard's version moves on once it commits."""
+
+
 def _changed(session: Session, user: User) -> None:
-    """The leaderboard is out of date: a new version, and a job that computes it (after this transaction
-    commits)."""
-    get_redis().incr(_version_key())
+    """The leaderboard is out of date: a new version and a job that computes it, both once this transaction
+    commits. Bumped before the commit, the version could be read by a job that still saw the old feedback,
+    which would then keep a stale board under the new version."""
+    session.info[CHANGED] = True
     catalog.send(session, catalog.LEADERBOARD, catalog.Leaderboard(), owner_id=user.id)
+
+
+def install_listeners(factory: sessionmaker) -> None:
+    """Move the leaderboard's version on after each commit that changed feedback."""
+    event.listen(factory, "after_commit", _bump_version)
+    event.listen(factory, "after_rollback", lambda session: session.info.pop(CHANGED, None))
+
+
+def _bump_version(session: Session) -> None:
+    if session.info.pop(CHANGED, None):
+        get_redis().incr(_version_key())
 
 
 def create(session: Session, user: User, form: dict) -> Feedback:
@@ -246,8 +262,13 @@ def leaderboard(feedbacks: list[tuple[str, dict | None]], weights: dict[str, flo
     return {"entries": sorted(entries, key=lambda entry: entry["rating"], reverse=True)}
 
 
-def _leaderboard_key() -> str:
-    return key("evaluations", "leaderboard")
+BOARD_SECONDS = 86400
+"""How long a computed board is kept; one is kept per feedback version, so a slow job that finishes after a
+newer one never replaces the newer board."""
+
+
+def _board_key(computed_for: int) -> str:
+    return key("evaluations", "leaderboard", "board", str(computed_for))
 
 
 def _version_key() -> str:
@@ -260,14 +281,13 @@ def version() -> int:
 
 
 def remember(board: dict, computed_for: int) -> None:
-    get_redis().set(_leaderboard_key(), json.dumps({"version": computed_for, "board": board}))
+    get_redis().set(_board_key(computed_for), json.dumps(board), ex=BOARD_SECONDS)
 
 
 def cached_leaderboard() -> dict | None:
-    """The leaderboard of the current feedback, unless it changed since it was computed."""
-    raw = get_redis().get(_leaderboard_key())
-    kept = json.loads(raw) if raw else None
-    return kept["board"] if kept and kept["version"] == version() else None
+    """The leaderboard of the current feedback, if a job computed it since the feedback last changed."""
+    raw = get_redis().get(_board_key(version()))
+    return json.loads(raw) if raw else None
 
 
 def start_leaderboard(session: Session, user: User, query: str | None) -> Job:

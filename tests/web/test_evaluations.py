@@ -148,3 +148,26 @@ def test_a_query_re_ranks_by_how_close_each_ratings_tags_are(client, admin, work
     assert response.get_json() == evaluations.leaderboard(rows, weights)
     assert len({round(weight, 6) for weight in weights.values()}) == 2  # the two tags weigh differently
     assert response.get_json() != evaluations.leaderboard(rows)
+
+
+def test_the_leaderboard_version_moves_on_once_the_feedback_commits(admin):
+    """A job that reads the version while a rating is still uncommitted must not keep its board as current."""
+    before = evaluations.version()
+    with session_scope() as session:
+        session.add(Feedback(user_id=admin["id"], version=0, type="rating", data={"rating": 1}))
+        session.info[evaluations.CHANGED] = True  # what every feedback change marks
+        session.flush()
+        assert evaluations.version() == before  # a job reading now sees the old feedback: the old version
+    assert evaluations.version() == before + 1
+    try:
+        with session_scope() as session:
+            session.add(Feedback(user_id=admin["id"], version=0, type="rating", data={"rating": -1}))
+            session.info[evaluations.CHANGED] = True
+            raise RuntimeError("rolled back")
+    except RuntimeError:
+        pass
+    assert evaluations.version() == before + 1
+
+    evaluations.remember({"entries": ["new"]}, before + 1)
+    evaluations.remember({"entries": ["old"]}, before)  # a slower job for the older feedback ends last
+    assert evaluations.cached_leaderboard() == {"entries": ["new"]}
