@@ -91,12 +91,16 @@ def _changed(session: Session, user: User) -> None:
 def install_listeners(factory: sessionmaker) -> None:
     """Move the leaderboard's version on after each commit that changed feedback."""
     event.listen(factory, "after_commit", _bump_version)
-    event.listen(factory, "after_rollback", lambda session: session.info.pop(CHANGED, None))
+    event.listen(factory, "after_rollback", _forget_change)
 
 
 def _bump_version(session: Session) -> None:
     if session.info.pop(CHANGED, None):
         get_redis().incr(_version_key())
+
+
+def _forget_change(session: Session) -> None:
+    session.info.pop(CHANGED, None)
 
 
 def create(session: Session, user: User, form: dict) -> Feedback:

@@ -8,7 +8,7 @@ from shared import session_hooks
 from shared.db import get_engine, get_sessionmaker
 from shared.jobs import enqueue
 from shared.rag import vectors
-from shared.services import auth_cache
+from shared.services import auth_cache, evaluations
 from shared.services.llm import connections
 
 HOOKS = [
@@ -16,6 +16,7 @@ HOOKS = [
     (auth_cache, "before_flush", "_before_flush"), (auth_cache, "after_commit", "_after_commit"),
     (auth_cache, "after_rollback", "_after_rollback"), (connections, "after_commit", "_announce_change"),
     (vectors, "after_commit", "_bump_versions"), (vectors, "after_rollback", "_forget_versions"),
+    (evaluations, "after_commit", "_bump_version"), (evaluations, "after_rollback", "_forget_change"),
 ]
 
 
